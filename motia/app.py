@@ -1,0 +1,161 @@
+"""``Motia``: discover, validate and serve a project's steps as an ASGI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from motia.backends.base import Store
+from motia.backends.memory import MemoryStore
+from motia.backends.sqlite import SQLiteStore
+from motia.config import ConfigError, parse_step_config
+from motia.errors import BuildError, StepError
+from motia.loader import load_project
+from motia.registry import Registry
+from motia.routing import StepEndpoint
+from motia.runtime import Runtime
+from motia.realtime import stream_routes
+from motia.settings import Settings
+from motia.step import Step, StepDefinition
+from motia.streams import StreamConfig
+from motia.tracing import trace_id_from
+
+__all__ = ["Motia"]
+
+log = logging.getLogger("motia")
+
+
+class Motia:
+    """An app built from a steps folder (and/or steps given as Python objects).
+
+    Outside dev mode any problem fails the build with every error listed at
+    once (``BuildError``); in dev mode broken files are reported in
+    ``errors`` and the rest is served.
+    """
+
+    def __init__(
+        self,
+        steps_dir: str | Path | None = "steps",
+        *,
+        steps: Iterable[StepDefinition | Step] = (),
+        settings: Settings | None = None,
+        dev: bool | None = None,
+        project_dir: str | Path | None = None,
+        store: Store | str = "sqlite",
+        stream_auth: Any = None,
+    ) -> None:
+        settings = settings or Settings()
+        if dev is not None:
+            settings = replace(settings, dev=dev)
+        self.settings = settings
+        self.project_dir = Path(project_dir) if project_dir else Path.cwd()
+        self.roots = _roots(self.project_dir, steps_dir)
+        self.registry = self._build(steps)
+        self.runtime = Runtime(
+            self.registry, settings, _store(store, self.project_dir), stream_auth
+        )
+        self._app: Starlette | None = None
+
+    @property
+    def errors(self) -> list[StepError]:
+        return self.registry.errors
+
+    def _build(self, definitions: Iterable[StepDefinition | Step]) -> Registry:
+        loaded = load_project(self.roots)
+        registry = Registry(errors=list(loaded.errors))
+        for step in loaded.steps:
+            registry.add_step(step)
+        for definition in definitions:
+            built = _to_step(definition, registry)
+            if built is not None:
+                registry.add_step(built)
+        for config, file_path in loaded.streams:
+            try:
+                registry.add_stream(StreamConfig.from_value(config), file_path)
+            except (TypeError, ValueError) as exc:
+                registry.errors.append(StepError.at(file_path, str(exc)))
+        if registry.errors:
+            if not self.settings.dev:
+                raise BuildError(registry.errors)
+            for error in registry.errors:
+                log.error("%s", error)
+        return registry
+
+    def routes(self) -> list[BaseRoute]:
+        """Starlette routes for every HTTP trigger (methods listed once per route)."""
+        http_routes = sorted(self.registry.http_routes(), key=lambda r: r.method != "HEAD")
+        step_routes: list[BaseRoute] = [
+            Route(r.path, StepEndpoint(r, self.runtime), methods=[r.method]) for r in http_routes
+        ]
+        return step_routes + stream_routes(self.runtime)
+
+    def asgi(self) -> Starlette:
+        """The app as a Starlette application with its lifespan (built once)."""
+        if self._app is None:
+            self._app = Starlette(
+                routes=self.routes(),
+                lifespan=self._lifespan,
+                exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
+            )
+            self._app.state.motia = self
+        return self._app
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Any) -> AsyncIterator[None]:
+        async with self.runtime.lifespan():
+            yield
+
+    def route_table(self) -> list[tuple[str, str, str, str]]:
+        """(method, path, step, flows) for every HTTP trigger."""
+        return [
+            (r.method, r.trigger.path, r.step.name, ", ".join(r.step.config.flows))
+            for r in self.registry.http_routes()
+        ]
+
+
+def _roots(project_dir: Path, steps_dir: str | Path | None) -> list[Path]:
+    if steps_dir is None:
+        return []
+    roots = [project_dir / steps_dir]
+    src = project_dir / "src"
+    if src.is_dir() and src not in roots:
+        roots.append(src)
+    return roots
+
+
+def _store(store: Store | str, project_dir: Path) -> Store:
+    if isinstance(store, Store):
+        return store
+    if store == "memory":
+        return MemoryStore()
+    if store == "sqlite":
+        return SQLiteStore(project_dir / ".motia" / "motia.db")
+    raise ValueError(f'store must be "sqlite", "memory" or a Store instance, got {store!r}')
+
+
+def _to_step(definition: StepDefinition | Step, registry: Registry) -> Step | None:
+    if isinstance(definition, Step):
+        return definition
+    try:
+        config = parse_step_config(definition.config)
+    except ConfigError as exc:
+        registry.errors.append(StepError.at(None, str(exc)))
+        return None
+    return Step(config, definition.handler, None)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    trace_id = trace_id_from({k.lower(): v for k, v in request.headers.items()})
+    headers = {**(exc.headers or {}), "x-trace-id": trace_id}
+    body = {"error": exc.detail, "trace_id": trace_id}
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)

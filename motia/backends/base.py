@@ -1,0 +1,187 @@
+"""The storage interface behind ``ctx.state`` and ``ctx.streams``.
+
+A ``Store`` keeps JSON items addressed by ``(namespace, group_id, item_id)``.
+Every successful write is committed first, then published exactly once on the
+store's ``feed`` as a ``Change`` carrying a store-wide, strictly increasing
+``version``. A subscriber that registers on the feed, takes a ``snapshot`` and
+drops buffered changes whose version is ``<=`` the snapshot's version sees no
+gap and no duplicate between the snapshot and the live changes.
+"""
+
+from __future__ import annotations
+
+import abc
+import builtins
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+from motia.ops import JSON
+
+__all__ = [
+    "Change",
+    "ChangeFeed",
+    "ChangeKind",
+    "Ephemeral",
+    "FeedCallback",
+    "FeedMessage",
+    "Store",
+    "UpdateCheck",
+    "dump_json",
+    "load_json",
+]
+
+logger = logging.getLogger("motia.backends")
+
+ChangeKind = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One committed set/update/delete of a stored item.
+
+    ``old_value`` and ``new_value`` are shared by every subscriber: treat them as read-only.
+    """
+
+    namespace: str
+    group_id: str
+    item_id: str
+    kind: ChangeKind
+    old_value: JSON | None
+    new_value: JSON | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ephemeral:
+    """An event sent to a stream's subscribers and never stored (``stream.send``)."""
+
+    namespace: str
+    group_id: str
+    item_id: str | None
+    event_type: str
+    data: JSON
+
+
+FeedMessage = Change | Ephemeral
+FeedCallback = Callable[[FeedMessage], None]
+UpdateCheck = Callable[[JSON], JSON]
+"""Called on an update's result inside the write; returns the value to store or raises."""
+
+
+def dump_json(value: JSON) -> str:
+    """Compact JSON text for storage (``value`` must already be JSON-safe)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def load_json(text: str) -> JSON:
+    return json.loads(text)
+
+
+class ChangeFeed:
+    """In-process fan-out of committed changes; callbacks run synchronously and must not block."""
+
+    def __init__(self) -> None:
+        self._callbacks: dict[int, FeedCallback] = {}
+        self._next_id = 0
+
+    def subscribe(self, callback: FeedCallback) -> Callable[[], None]:
+        """Register ``callback``; the returned function unsubscribes it (idempotent)."""
+        subscription_id = self._next_id
+        self._next_id += 1
+        self._callbacks[subscription_id] = callback
+
+        def unsubscribe() -> None:
+            self._callbacks.pop(subscription_id, None)
+
+        return unsubscribe
+
+    def publish(self, message: FeedMessage) -> None:
+        # Iterate over a copy: a callback may unsubscribe itself or others.
+        for callback in list(self._callbacks.values()):
+            try:
+                callback(message)
+            except Exception:
+                logger.exception("change feed subscriber %r failed", callback)
+
+    def __len__(self) -> int:
+        return len(self._callbacks)
+
+
+class Store(abc.ABC):
+    """JSON items by ``(namespace, group_id, item_id)`` with atomic updates and a change feed.
+
+    Use ``async with store:`` or call ``open()`` / ``close()`` around its use.
+    """
+
+    feed: ChangeFeed
+
+    def __init__(self) -> None:
+        self.feed = ChangeFeed()
+
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Acquire resources; must be called before any other method."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; idempotent."""
+
+    async def __aenter__(self) -> Store:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def get(self, namespace: str, group_id: str, item_id: str) -> JSON | None:
+        """The stored value, or None when absent."""
+
+    @abc.abstractmethod
+    async def set(self, namespace: str, group_id: str, item_id: str, value: Any) -> Change:
+        """Store ``ensure_json(value)``: a ``create`` change if absent before, else ``update``."""
+
+    @abc.abstractmethod
+    async def update(
+        self,
+        namespace: str,
+        group_id: str,
+        item_id: str,
+        ops: builtins.list[dict[str, Any]],
+        *,
+        check: UpdateCheck | None = None,
+    ) -> Change:
+        """Apply ``ops`` (then ``check``) atomically; on any error nothing is written."""
+
+    @abc.abstractmethod
+    async def delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
+        """Remove the item; None when it was absent."""
+
+    @abc.abstractmethod
+    async def list(self, namespace: str, group_id: str) -> builtins.list[tuple[str, JSON]]:
+        """``(item_id, value)`` pairs in insertion order."""
+
+    @abc.abstractmethod
+    async def snapshot(
+        self, namespace: str, group_id: str
+    ) -> tuple[builtins.list[tuple[str, JSON]], int]:
+        """The group's items and the store version, read atomically together."""
+
+    @abc.abstractmethod
+    async def list_groups(self, namespace: str) -> builtins.list[str]:
+        """Group ids holding at least one item, sorted."""
+
+    @abc.abstractmethod
+    async def clear(self, namespace: str, group_id: str) -> builtins.list[Change]:
+        """Remove every item of the group; one ``delete`` change per removed item."""
+
+    async def publish(self, message: Ephemeral) -> None:
+        """Deliver an ephemeral event to subscribers (in-process here)."""
+        self.feed.publish(message)

@@ -1,0 +1,267 @@
+"""A ``Store`` in one SQLite file (by default under ``.motia/``), shared by local processes.
+
+Every store instance owns one connection used by one worker thread, so blocking
+calls never run on the event loop. Writes run in ``BEGIN IMMEDIATE``
+transactions that also bump the store-wide version in the ``meta`` table, so
+concurrent writers (threads or processes) are serialised by SQLite itself and
+held only for the duration of one small write. The change feed is in-process:
+other processes' writes are visible to reads, not published here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from motia.backends.base import Change, ChangeKind, Store, UpdateCheck, dump_json, load_json
+from motia.ops import JSON, apply_ops, ensure_json
+
+__all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    namespace TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    value TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (namespace, group_id, item_id)
+);
+CREATE INDEX IF NOT EXISTS items_by_group_seq ON items (namespace, group_id, seq);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('version', 0);
+"""
+
+_UPSERT = """
+INSERT INTO items (namespace, group_id, item_id, value, seq) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (namespace, group_id, item_id) DO UPDATE SET value = excluded.value
+"""
+
+
+class SQLiteStore(Store):
+    """Items in ``path`` (WAL mode); the parent folder is created on ``open()``."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._executor: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motia-sqlite")
+        try:
+            await self._loop.run_in_executor(self._executor, self._connect)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        assert self._loop is not None
+        await self._loop.run_in_executor(executor, self._disconnect)
+        executor.shutdown(wait=True)
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL still makes each commit durable against a killed process
+        # (the WAL is in the OS before COMMIT returns); only an OS crash may lose the last ones.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = conn
+        with self._transaction() as cursor:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                cursor.execute(statement)
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        if self._executor is None or self._loop is None:
+            raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
+        return await self._loop.run_in_executor(self._executor, work)
+
+    @contextmanager
+    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Cursor]:
+        assert self._conn is not None
+        cursor = self._conn.cursor()
+        cursor.execute(f"BEGIN {mode}")
+        try:
+            yield cursor
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
+
+    def _publish_soon(self, changes: builtins.list[Change]) -> None:
+        # Scheduled from the worker thread after COMMIT, so a write whose caller was
+        # cancelled while waiting is still published, exactly once.
+        assert self._loop is not None
+        for change in changes:
+            self._loop.call_soon_threadsafe(self.feed.publish, change)
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def get(self, namespace: str, group_id: str, item_id: str) -> JSON | None:
+        return await self._run(partial(self._read_one, namespace, group_id, item_id))
+
+    async def list(self, namespace: str, group_id: str) -> builtins.list[tuple[str, JSON]]:
+        return await self._run(partial(self._read_group, namespace, group_id))
+
+    async def snapshot(
+        self, namespace: str, group_id: str
+    ) -> tuple[builtins.list[tuple[str, JSON]], int]:
+        return await self._run(partial(self._snapshot, namespace, group_id))
+
+    async def list_groups(self, namespace: str) -> builtins.list[str]:
+        return await self._run(partial(self._group_ids, namespace))
+
+    def _read_one(self, namespace: str, group_id: str, item_id: str) -> JSON | None:
+        assert self._conn is not None
+        return _load_row(self._conn.execute(*_select_one(namespace, group_id, item_id)).fetchone())
+
+    def _read_group(self, namespace: str, group_id: str) -> builtins.list[tuple[str, JSON]]:
+        assert self._conn is not None
+        rows = self._conn.execute(
+            "SELECT item_id, value FROM items WHERE namespace = ? AND group_id = ? ORDER BY seq",
+            (namespace, group_id),
+        )
+        return [(item_id, load_json(text)) for item_id, text in rows]
+
+    def _snapshot(
+        self, namespace: str, group_id: str
+    ) -> tuple[builtins.list[tuple[str, JSON]], int]:
+        # One read transaction: WAL gives both queries the same view of the file.
+        with self._transaction("DEFERRED") as cursor:
+            items = self._read_group(namespace, group_id)
+            version = _current_version(cursor)
+        return items, version
+
+    def _group_ids(self, namespace: str) -> builtins.list[str]:
+        assert self._conn is not None
+        rows = self._conn.execute(
+            "SELECT DISTINCT group_id FROM items WHERE namespace = ? ORDER BY group_id",
+            (namespace,),
+        )
+        return [group_id for (group_id,) in rows]
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def set(self, namespace: str, group_id: str, item_id: str, value: Any) -> Change:
+        stored = ensure_json(value)
+        return await self._run(partial(self._write, namespace, group_id, item_id, lambda _: stored))
+
+    async def update(
+        self,
+        namespace: str,
+        group_id: str,
+        item_id: str,
+        ops: builtins.list[dict[str, Any]],
+        *,
+        check: UpdateCheck | None = None,
+    ) -> Change:
+        def compute(current: JSON | None) -> JSON:
+            value = apply_ops(current, ops)
+            return value if check is None else ensure_json(check(value))
+
+        return await self._run(partial(self._write, namespace, group_id, item_id, compute))
+
+    async def delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
+        return await self._run(partial(self._delete, namespace, group_id, item_id))
+
+    async def clear(self, namespace: str, group_id: str) -> builtins.list[Change]:
+        return await self._run(partial(self._clear, namespace, group_id))
+
+    def _write(
+        self, namespace: str, group_id: str, item_id: str, compute: Callable[[JSON | None], JSON]
+    ) -> Change:
+        with self._transaction() as cursor:
+            old_value = _load_row(
+                cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
+            )
+            new_value = compute(old_value)
+            version = _bump_version(cursor, 1)
+            cursor.execute(_UPSERT, (namespace, group_id, item_id, dump_json(new_value), version))
+        kind: ChangeKind = "create" if old_value is None else "update"
+        change = Change(namespace, group_id, item_id, kind, old_value, new_value, version)
+        self._publish_soon([change])
+        return change
+
+    def _delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
+        with self._transaction() as cursor:
+            row = cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
+            if row is None:
+                return None
+            version = _bump_version(cursor, 1)
+            cursor.execute(
+                "DELETE FROM items WHERE namespace = ? AND group_id = ? AND item_id = ?",
+                (namespace, group_id, item_id),
+            )
+        change = Change(namespace, group_id, item_id, "delete", _load_row(row), None, version)
+        self._publish_soon([change])
+        return change
+
+    def _clear(self, namespace: str, group_id: str) -> builtins.list[Change]:
+        with self._transaction() as cursor:
+            items = self._read_group(namespace, group_id)
+            last = _bump_version(cursor, len(items))
+            cursor.execute(
+                "DELETE FROM items WHERE namespace = ? AND group_id = ?", (namespace, group_id)
+            )
+        first = last - len(items) + 1
+        changes = [
+            Change(namespace, group_id, item_id, "delete", value, None, first + index)
+            for index, (item_id, value) in enumerate(items)
+        ]
+        self._publish_soon(changes)
+        return changes
+
+
+def _select_one(namespace: str, group_id: str, item_id: str) -> tuple[str, tuple[str, ...]]:
+    return (
+        "SELECT value FROM items WHERE namespace = ? AND group_id = ? AND item_id = ?",
+        (namespace, group_id, item_id),
+    )
+
+
+def _load_row(row: tuple[str] | None) -> JSON | None:
+    return None if row is None else load_json(row[0])
+
+
+def _bump_version(cursor: sqlite3.Cursor, count: int) -> int:
+    row = cursor.execute(
+        "UPDATE meta SET value = value + ? WHERE name = 'version' RETURNING value", (count,)
+    ).fetchone()
+    return int(row[0])
+
+
+def _current_version(cursor: sqlite3.Cursor) -> int:
+    row = cursor.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
+    return int(row[0])

@@ -1,0 +1,111 @@
+"""``Runtime``: owns everything long-lived an app needs while it serves.
+
+Backends, open streaming responses and background work live here, started by
+the app's lifespan and stopped in order: open streams are ended first so that
+no stream holds up a shutdown or a reload, then background work, then
+backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from motia.backends.base import Store
+from motia.context import FlowContext, TriggerInfo
+from motia.logs import StepLogger
+from motia.registry import Registry
+from motia.responses import MotiaHttpResponse, StreamStats
+from motia.settings import Settings
+from motia.state import StateManager
+from motia.streams import StreamConfig, Streams
+
+__all__ = ["Runtime", "shutdown_all"]
+
+log = logging.getLogger("motia.runtime")
+_running: weakref.WeakSet[Runtime] = weakref.WeakSet()
+
+
+def shutdown_all() -> None:
+    """Called by the server on SIGINT/SIGTERM: end every open stream of every app."""
+    for runtime in list(_running):
+        runtime.end_streams()
+
+
+class Runtime:
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        store: Store,
+        stream_auth: Any = None,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.store = store
+        self.stream_auth = stream_auth
+        self.stats = StreamStats()
+        self.responses: set[MotiaHttpResponse] = set()
+        self.state = StateManager(store)
+        configs: list[StreamConfig] = list(registry.streams.values())
+        self.streams = Streams.from_configs(configs, store)
+        self.started = False
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        self._loop = asyncio.get_running_loop()
+        await self.store.open()
+        _running.add(self)
+        self.started = True
+        try:
+            yield
+        finally:
+            self.end_streams()
+            await self._wait_streams_closed()
+            _running.discard(self)
+            self.started = False
+            await self.store.close()
+
+    def end_streams(self) -> None:
+        """End every open streaming response (thread-safe: signal handlers call it)."""
+        loop = getattr(self, "_loop", None)
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._end_streams)
+
+    def _end_streams(self) -> None:
+        if self.responses:
+            log.info("ending %d open stream(s) for shutdown", len(self.responses))
+        for response in list(self.responses):
+            response.shutdown()
+
+    async def _wait_streams_closed(self) -> None:
+        deadline = self.settings.graceful_timeout
+        try:
+            async with asyncio.timeout(deadline):
+                while self.responses:
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            log.warning("%d stream(s) still open after %.1fs", len(self.responses), deadline)
+
+    # -- what handlers get ------------------------------------------------------------
+
+    def context(self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any) -> Any:
+        return FlowContext(
+            trace_id=trace_id,
+            trigger=trigger,
+            logger=StepLogger(step_name, trace_id),
+            enqueue=self.enqueue,
+            state=self.state,
+            streams=self.streams,
+            input_value=input,
+        )
+
+    async def enqueue(self, event: Any) -> None:
+        raise RuntimeError("enqueue() needs a queue backend and none is configured for this app")

@@ -1,0 +1,109 @@
+"""Validation of data against a pydantic model or a JSON Schema dict.
+
+Both kinds of schema are compiled once, when the app is built, into a
+``Schema`` whose ``validate`` returns the accepted value (a model instance for
+a pydantic model, the data itself for JSON Schema) or raises
+``SchemaValidationError`` listing every field error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from pydantic import BaseModel, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+__all__ = ["FieldError", "Schema", "SchemaValidationError", "compile_schema", "to_json_schema"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+class SchemaValidationError(ValueError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e.path or '<root>'}: {e.message}" for e in errors))
+
+    def as_list(self) -> list[dict[str, str]]:
+        return [error.as_dict() for error in self.errors]
+
+
+class Schema:
+    """A compiled schema: ``validate(data)`` returns the accepted value."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.model = source if _is_model(source) else None
+        if self.model is not None:
+            self._adapter: TypeAdapter[Any] | None = TypeAdapter(self.model)
+            self._json_validator: jsonschema.protocols.Validator | None = None
+        else:
+            self._adapter = None
+            validator_cls = jsonschema.validators.validator_for(source)
+            validator_cls.check_schema(source)
+            self._json_validator = validator_cls(source)
+
+    def validate(self, data: Any) -> Any:
+        if self._adapter is not None:
+            try:
+                return self._adapter.validate_python(data)
+            except PydanticValidationError as exc:
+                raise SchemaValidationError(_pydantic_errors(exc)) from None
+        assert self._json_validator is not None
+        errors = sorted(self._json_validator.iter_errors(data), key=lambda e: list(e.path))
+        if errors:
+            raise SchemaValidationError(
+                [FieldError(_dotted(e.absolute_path), e.message) for e in errors]
+            )
+        return data
+
+    def validate_json(self, raw: bytes) -> Any:
+        """Validate raw JSON bytes in one pass (pydantic models only)."""
+        assert self._adapter is not None
+        try:
+            return self._adapter.validate_json(raw)
+        except PydanticValidationError as exc:
+            raise SchemaValidationError(_pydantic_errors(exc)) from None
+
+    def json_schema(self) -> dict[str, Any]:
+        return to_json_schema(self.source)
+
+
+def compile_schema(source: Any) -> Schema:
+    """Compile a pydantic model class or a JSON Schema dict; raise TypeError otherwise."""
+    if not (_is_model(source) or isinstance(source, dict)):
+        raise TypeError(
+            f"a schema must be a pydantic model class or a JSON Schema dict, "
+            f"got {type(source).__name__}"
+        )
+    try:
+        return Schema(source)
+    except jsonschema.SchemaError as exc:
+        raise TypeError(f"invalid JSON Schema: {exc.message}") from None
+
+
+def to_json_schema(source: Any) -> dict[str, Any]:
+    if _is_model(source):
+        schema: dict[str, Any] = source.model_json_schema(by_alias=True)
+        return schema
+    return dict(source)
+
+
+def _is_model(source: Any) -> bool:
+    return isinstance(source, type) and issubclass(source, BaseModel)
+
+
+def _pydantic_errors(exc: PydanticValidationError) -> list[FieldError]:
+    return [FieldError(_dotted(error["loc"]), error["msg"]) for error in exc.errors()]
+
+
+def _dotted(location: Any) -> str:
+    return ".".join(str(part) for part in location)

@@ -1,0 +1,135 @@
+"""Server-Sent Events: frame encoding, and a parser that reads as EventSource does.
+
+The parser follows the WHATWG "event stream interpretation" rules: CRLF, LF
+and CR line endings, one optional space after the colon, ``data`` lines
+joined with LF, ``id`` values containing NUL ignored, ``retry`` digits only,
+an event dispatched on a blank line, comments ignored.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["PING", "SSEParser", "ServerSentEvent", "encode_event"]
+
+PING = b": ping\n\n"
+
+
+def encode_event(
+    data: Any = None,
+    *,
+    event: str | None = None,
+    id: str | int | None = None,
+    retry: int | None = None,
+) -> bytes:
+    """One SSE frame. Non-str data is JSON-encoded; multi-line data becomes several lines."""
+    parts: list[str] = []
+    if event is not None:
+        parts.append(f"event: {_single_line('event', event)}\n")
+    if id is not None:
+        parts.append(f"id: {_single_line('id', str(id))}\n")
+    if retry is not None:
+        if not isinstance(retry, int) or isinstance(retry, bool) or retry < 0:
+            raise ValueError(f"retry must be a non-negative integer (milliseconds), got {retry!r}")
+        parts.append(f"retry: {retry}\n")
+    if data is not None:
+        text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+        parts.extend(f"data: {line}\n" for line in text.replace("\r\n", "\n").split("\n"))
+    parts.append("\n")
+    return "".join(parts).encode()
+
+
+def _single_line(field: str, value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"SSE {field} must not contain CR or LF: {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    data: str = ""
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+class SSEParser:
+    """Feed bytes in any chunking; iterate the events completed so far."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._decoder = _Utf8Decoder()
+        self._data: list[str] = []
+        self._event = ""
+        self._retry: int | None = None
+        self.last_event_id: str | None = None
+        self._started = False
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        text = self._decoder.decode(chunk)
+        if not self._started and text:
+            text = text.removeprefix("\ufeff")
+            self._started = True
+        self._buffer += text
+        return list(self._complete_lines())
+
+    def _complete_lines(self) -> Iterator[ServerSentEvent]:
+        while True:
+            line, rest, found = _split_line(self._buffer)
+            if not found:
+                return
+            self._buffer = rest
+            event = self._process(line)
+            if event is not None:
+                yield event
+
+    def _process(self, line: str) -> ServerSentEvent | None:
+        if not line:
+            return self._dispatch()
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self.last_event_id = value
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
+        return None
+
+    def _dispatch(self) -> ServerSentEvent | None:
+        data, event, retry = self._data, self._event, self._retry
+        self._data, self._event, self._retry = [], "", None
+        if not data:
+            return None
+        return ServerSentEvent("\n".join(data), event or "message", self.last_event_id, retry)
+
+
+def _split_line(buffer: str) -> tuple[str, str, bool]:
+    lf, cr = buffer.find("\n"), buffer.find("\r")
+    if cr == -1 or (lf != -1 and lf < cr):
+        if lf == -1:
+            return "", buffer, False
+        return buffer[:lf], buffer[lf + 1 :], True
+    if cr + 1 == len(buffer):
+        return "", buffer, False  # a CR at the end may be half of a CRLF
+    skip = 2 if buffer[cr + 1] == "\n" else 1
+    return buffer[:cr], buffer[cr + skip :], True
+
+
+class _Utf8Decoder:
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def decode(self, chunk: bytes) -> str:
+        return self._decoder.decode(chunk)

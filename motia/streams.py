@@ -1,0 +1,254 @@
+"""Streams: schema-checked items by group and id, pushed to subscribers as they change.
+
+``StreamConfig`` describes a stream (read from a ``*.stream.py`` file), ``Stream``
+is the handle behind ``ctx.streams.<name>`` and ``Streams`` is that container.
+Items live in the app's store under the namespace ``"stream:<name>"``; the
+network side (WebSocket and SSE subscribers) reads the store's change feed.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from motia.backends.base import Ephemeral, Store
+from motia.ops import JSON, ensure_json
+from motia.schema import Schema, compile_schema
+
+__all__ = ["Stream", "StreamConfig", "Streams", "stream_namespace"]
+
+_CAMEL_KEYS = {"baseConfig": "base_config", "onJoin": "on_join", "onLeave": "on_leave"}
+_CONFIG_KEYS = ("name", "schema", "base_config", "on_join", "on_leave")
+
+
+def stream_namespace(name: str) -> str:
+    return f"stream:{name}"
+
+
+class StreamConfig:
+    """A stream's name, optional schema (pydantic model or JSON Schema dict) and hooks.
+
+    Accepts ``base_config``/``on_join``/``on_leave`` and their camelCase spellings.
+    """
+
+    __slots__ = ("base_config", "compiled_schema", "name", "on_join", "on_leave", "schema")
+
+    def __init__(
+        self,
+        name: str,
+        schema: Any = None,
+        base_config: Mapping[str, Any] | None = None,
+        on_join: Callable[..., Any] | None = None,
+        on_leave: Callable[..., Any] | None = None,
+        **camel_case: Any,
+    ) -> None:
+        options = _snake_options(
+            camel_case, base_config=base_config, on_join=on_join, on_leave=on_leave
+        )
+        self.name = _checked_name(name)
+        self.schema = schema
+        self.compiled_schema: Schema | None = None if schema is None else compile_schema(schema)
+        self.base_config = _checked_base_config(self.name, options["base_config"])
+        self.on_join = _checked_hook(self.name, "on_join", options["on_join"])
+        self.on_leave = _checked_hook(self.name, "on_leave", options["on_leave"])
+
+    @classmethod
+    def from_value(cls, value: Any) -> StreamConfig:
+        """Build from a ``StreamConfig`` or a dict with either key spelling."""
+        if isinstance(value, StreamConfig):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(
+                f"a stream config must be a StreamConfig or a dict like "
+                f"{{'name': 'todo', 'schema': Todo}}, got {type(value).__name__}"
+            )
+        unknown = sorted(
+            str(key) for key in value if key not in _CONFIG_KEYS and key not in _CAMEL_KEYS
+        )
+        if unknown:
+            allowed = ", ".join([*_CONFIG_KEYS, *_CAMEL_KEYS])
+            raise ValueError(
+                f"unknown stream config key(s) {', '.join(unknown)}; expected {allowed}"
+            )
+        if "name" not in value:
+            raise ValueError("a stream config needs a 'name', e.g. {'name': 'todo'}")
+        return cls(**value)
+
+    def __repr__(self) -> str:
+        return f"StreamConfig(name={self.name!r}, schema={self.schema!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StreamConfig):
+            return NotImplemented
+        return all(getattr(self, key) == getattr(other, key) for key in _CONFIG_KEYS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _snake_options(camel_case: dict[str, Any], **snake: Any) -> dict[str, Any]:
+    for key, value in camel_case.items():
+        if key not in _CAMEL_KEYS:
+            raise TypeError(f"StreamConfig() got an unexpected keyword argument {key!r}")
+        snake_key = _CAMEL_KEYS[key]
+        if snake[snake_key] is not None:
+            raise TypeError(f"StreamConfig() got both {snake_key!r} and {key!r}")
+        snake[snake_key] = value
+    return snake
+
+
+def _checked_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"a stream's name must be a str, got {type(name).__name__}")
+    if not name:
+        raise ValueError("a stream's name must not be empty")
+    return name
+
+
+def _checked_base_config(name: str, base_config: Any) -> dict[str, Any]:
+    if base_config is None:
+        return {"storage_type": "default"}
+    if not isinstance(base_config, Mapping):
+        raise TypeError(
+            f"stream {name!r}: base_config must be a dict like {{'storage_type': 'default'}}, "
+            f"got {type(base_config).__name__}"
+        )
+    return dict(base_config)
+
+
+def _checked_hook(name: str, hook_name: str, hook: object) -> Callable[..., Any] | None:
+    if hook is None or callable(hook):
+        return hook
+    raise TypeError(f"stream {name!r}: {hook_name} must be callable, got {type(hook).__name__}")
+
+
+class Stream:
+    """``ctx.streams.<name>``: read and write one stream's items, send ephemeral events."""
+
+    def __init__(self, config: StreamConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.namespace = stream_namespace(config.name)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def __repr__(self) -> str:
+        return f"Stream({self.name!r})"
+
+    async def get(self, group_id: str, item_id: str) -> JSON | None:
+        return await self.store.get(self.namespace, group_id, item_id)
+
+    async def set(self, group_id: str, item_id: str, data: Any) -> JSON:
+        """Validate ``data`` (with ``id`` set to ``item_id``), store it and return the item."""
+        item = self._checked_item(item_id, data)
+        change = await self.store.set(self.namespace, group_id, item_id, item)
+        return ensure_json(change.new_value)
+
+    async def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> JSON:
+        """Apply update ops atomically; a result the schema refuses is not written."""
+        change = await self.store.update(
+            self.namespace,
+            group_id,
+            item_id,
+            ops,
+            check=lambda value: self._checked_item(item_id, value),
+        )
+        return ensure_json(change.new_value)
+
+    async def delete(self, group_id: str, item_id: str) -> JSON | None:
+        """Remove the item; returns it, or None when there was none."""
+        change = await self.store.delete(self.namespace, group_id, item_id)
+        return None if change is None else ensure_json(change.old_value)
+
+    async def get_group(self, group_id: str) -> builtins.list[JSON]:
+        return [item for _, item in await self.store.list(self.namespace, group_id)]
+
+    async def list(self, group_id: str) -> builtins.list[JSON]:
+        return await self.get_group(group_id)
+
+    async def list_groups(self) -> builtins.list[str]:
+        return await self.store.list_groups(self.namespace)
+
+    async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+        """Send ``{"type": name, "data": any}`` to ``{"groupId": g, "id": optional}``, unstored."""
+        group_id, item_id = _channel(channel)
+        event_type, data = _event(event)
+        await self.store.publish(Ephemeral(self.namespace, group_id, item_id, event_type, data))
+
+    def _checked_item(self, item_id: str, data: Any) -> dict[str, JSON]:
+        item = ensure_json(data)
+        if not isinstance(item, dict):
+            raise TypeError(
+                f"stream {self.name!r}: an item must be an object, got {type(item).__name__}"
+            )
+        item["id"] = item_id
+        schema = self.config.compiled_schema
+        if schema is None:
+            return item
+        checked = ensure_json(schema.validate(item))
+        if not isinstance(checked, dict):
+            raise TypeError(f"stream {self.name!r}: the schema must describe an object")
+        return {**checked, "id": item_id}
+
+
+def _channel(channel: Mapping[str, Any]) -> tuple[str, str | None]:
+    group_id = (
+        channel.get("groupId", channel.get("group_id")) if isinstance(channel, Mapping) else None
+    )
+    if not isinstance(group_id, str):
+        raise ValueError(
+            f"a stream channel must be {{'groupId': str, 'id': str | None}}, got {channel!r}"
+        )
+    item_id = channel.get("id")
+    if item_id is not None and not isinstance(item_id, str):
+        raise ValueError(f"a stream channel's 'id' must be a str or None, got {item_id!r}")
+    return group_id, item_id
+
+
+def _event(event: Mapping[str, Any]) -> tuple[str, JSON]:
+    if not isinstance(event, Mapping) or not isinstance(event.get("type"), str):
+        raise ValueError(f"a stream event must be {{'type': str, 'data': any}}, got {event!r}")
+    return event["type"], ensure_json(event.get("data"))
+
+
+class Streams:
+    """The streams an app knows by name: ``streams.todo`` or ``streams["todo"]``."""
+
+    def __init__(self, streams: Mapping[str, Stream] | None = None) -> None:
+        self._streams: dict[str, Stream] = dict(streams or {})
+
+    @classmethod
+    def from_configs(cls, configs: Iterable[StreamConfig], store: Store) -> Streams:
+        return cls({config.name: Stream(config, store) for config in configs})
+
+    def __getitem__(self, name: str) -> Stream:
+        try:
+            return self._streams[name]
+        except KeyError:
+            raise KeyError(self._unknown(name)) from None
+
+    def __getattr__(self, name: str) -> Stream:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._streams[name]
+        except KeyError:
+            raise AttributeError(self._unknown(name)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._streams
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._streams)
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def __repr__(self) -> str:
+        return f"Streams({sorted(self._streams)!r})"
+
+    def _unknown(self, name: str) -> str:
+        known = ", ".join(sorted(self._streams)) or "none"
+        return f"unknown stream {name!r}; known streams: {known}"
