@@ -21,10 +21,10 @@ from motia.backends.sqlite import SQLiteStore
 from motia.config import ConfigError, parse_step_config
 from motia.errors import BuildError, StepError
 from motia.loader import load_project
+from motia.realtime import stream_routes
 from motia.registry import Registry
 from motia.routing import StepEndpoint
 from motia.runtime import Runtime
-from motia.realtime import stream_routes
 from motia.settings import Settings
 from motia.step import Step, StepDefinition
 from motia.streams import StreamConfig

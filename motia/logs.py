@@ -89,17 +89,18 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(fmt: Literal["pretty", "json"] = "pretty", level: str = "INFO") -> None:
-    """Install one stderr handler on the ``motia`` logger (replacing an earlier one)."""
-    root = logging.getLogger("motia")
-    for handler in list(root.handlers):
-        if getattr(handler, "_motia", False):
-            root.removeHandler(handler)
+    """One stderr handler for the ``motia`` and uvicorn server logs (replacing an earlier one)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else PrettyFormatter())
     handler._motia = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    root.propagate = False
+    for name in ("motia", "uvicorn.error"):
+        target = logging.getLogger(name)
+        for old in list(target.handlers):
+            if getattr(old, "_motia", False):
+                target.removeHandler(old)
+        target.addHandler(handler)
+        target.setLevel(level.upper())
+        target.propagate = False
 
 
 def _json(value: Any) -> str:

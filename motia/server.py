@@ -1,0 +1,148 @@
+"""Running an app under uvicorn: the server, dev reload and the app factory.
+
+``MotiaServer`` ends every open stream as soon as a shutdown signal arrives,
+so that neither Ctrl+C, SIGTERM nor a dev reload waits on an open SSE or
+WebSocket connection. The reloading supervisor re-imports the app in a fresh
+process through ``app_from_env``; the options travel in environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors.watchfilesreload import WatchFilesReload
+
+from motia.app import Motia
+from motia.logs import configure_logging
+from motia.runtime import shutdown_all
+from motia.settings import Settings
+
+__all__ = [
+    "MotiaServer",
+    "ServeOptions",
+    "SourceReload",
+    "app_from_env",
+    "is_project_source",
+    "print_routes",
+    "route_lines",
+    "serve",
+]
+
+log = logging.getLogger("motia")
+_ENV = "MOTIA_SERVE_OPTIONS"
+_NEVER_WATCHED = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
+
+
+@dataclass
+class ServeOptions:
+    project_dir: str = "."
+    steps_dir: str = "steps"
+    host: str = "127.0.0.1"
+    port: int = 3000
+    dev: bool = False
+    reload: bool = False
+    log_format: str = "pretty"
+    log_level: str = "info"
+    store: str = "sqlite"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Motia:
+        return Motia(
+            self.steps_dir,
+            project_dir=self.project_dir,
+            settings=Settings(dev=self.dev, **self.settings),
+            store=self.store,
+        )
+
+
+class MotiaServer(uvicorn.Server):
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        shutdown_all()
+        super().handle_exit(sig, frame)
+
+
+def app_from_env() -> Any:
+    """The app factory the reloading supervisor imports in each fresh process."""
+    options = ServeOptions(**json.loads(os.environ[_ENV]))
+    configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
+    motia = options.build()
+    print_routes(motia)
+    return motia.asgi()
+
+
+def route_lines(motia: Motia) -> list[str]:
+    """The route table: method, path, step and flows, one line each."""
+    rows = motia.route_table()
+    width = max((len(path) for _, path, _, _ in rows), default=0)
+    return [f"{method:<7} {path:<{width}}  {name}  [{flows}]" for method, path, name, flows in rows]
+
+
+def print_routes(motia: Motia) -> None:
+    lines = route_lines(motia)
+    if not lines:
+        log.info("no HTTP steps found under %s", ", ".join(str(r) for r in motia.roots))
+        return
+    log.info("routes:\n%s", "\n".join(f"  {line}" for line in lines))
+
+
+def serve(options: ServeOptions) -> None:
+    """Serve until interrupted; with ``reload``, restart on changes to step files."""
+    configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
+    if options.reload:
+        _serve_reloading(options)
+        return
+    motia = options.build()
+    print_routes(motia)
+    MotiaServer(_uvicorn_config(motia.asgi(), options)).run()
+
+
+def _serve_reloading(options: ServeOptions) -> None:
+    os.environ[_ENV] = json.dumps(asdict(options))
+    config = _uvicorn_config("motia.server:app_from_env", options)
+    config.factory = True
+    config.reload = True
+    config.reload_dirs = _watched_dirs(options)  # type: ignore[assignment]
+    config.reload_delay = 0.1
+    sock = config.bind_socket()
+    SourceReload(config, target=MotiaServer(config).run, sockets=[sock]).run()
+
+
+class SourceReload(WatchFilesReload):
+    """Restart on changes to Python sources, never on virtualenvs, caches or node_modules."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        roots = [Path(d) for d in self.reload_dirs]
+        self.watch_filter = lambda path: is_project_source(path, roots)  # type: ignore[assignment]
+
+
+def is_project_source(path: Path, roots: list[Path]) -> bool:
+    if path.suffix != ".py":
+        return False
+    root = next((r for r in roots if path.is_relative_to(r)), None)
+    parts = path.relative_to(root).parts if root else path.parts
+    return not any(part in _NEVER_WATCHED or part.startswith(".") for part in parts)
+
+
+def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=options.host,
+        port=options.port,
+        log_level=options.log_level,
+        timeout_graceful_shutdown=int(Settings(**options.settings).graceful_timeout),
+        log_config=None,
+    )
+
+
+def _watched_dirs(options: ServeOptions) -> list[str]:
+    project = Path(options.project_dir)
+    candidates = [project / options.steps_dir, project / "src"]
+    return [str(path.resolve()) for path in candidates if path.is_dir()]
