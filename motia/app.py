@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,10 +17,14 @@ from starlette.routing import BaseRoute, Route
 
 from motia.backends.base import Store
 from motia.backends.memory import MemoryStore
+from motia.backends.queue import QueueBackend
 from motia.backends.sqlite import SQLiteStore
+from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
 from motia.config import ConfigError, parse_step_config
 from motia.errors import BuildError, StepError
-from motia.loader import load_project
+from motia.loader import load_project, load_project_config
+from motia.mounting import mount_routes
+from motia.openapi import openapi_document, openapi_route
 from motia.realtime import stream_routes
 from motia.registry import Registry
 from motia.routing import StepEndpoint
@@ -29,6 +33,9 @@ from motia.settings import Settings
 from motia.step import Step, StepDefinition
 from motia.streams import StreamConfig
 from motia.tracing import trace_id_from
+
+if TYPE_CHECKING:
+    from motia.console import Console
 
 __all__ = ["Motia"]
 
@@ -43,16 +50,21 @@ class Motia:
     ``errors`` and the rest is served.
     """
 
+    openapi_url: str | None = "/openapi.json"
+    """Where ``routes()`` serves the OpenAPI document; ``None`` leaves it out."""
+
     def __init__(
         self,
         steps_dir: str | Path | None = "steps",
         *,
         steps: Iterable[StepDefinition | Step] = (),
+        streams: Iterable[StreamConfig | dict[str, Any]] = (),
         settings: Settings | None = None,
         dev: bool | None = None,
         project_dir: str | Path | None = None,
         store: Store | str = "sqlite",
         stream_auth: Any = None,
+        queue: QueueBackend | str | None = None,
     ) -> None:
         settings = settings or Settings()
         if dev is not None:
@@ -60,18 +72,26 @@ class Motia:
         self.settings = settings
         self.project_dir = Path(project_dir) if project_dir else Path.cwd()
         self.roots = _roots(self.project_dir, steps_dir)
-        self.registry = self._build(steps)
+        self.registry = self._build(steps, streams)
+        backend = _store(store, self.project_dir)
+        stream_auth = stream_auth or getattr(self.project_config, "stream_auth", None)
         self.runtime = Runtime(
-            self.registry, settings, _store(store, self.project_dir), stream_auth
+            self.registry, settings, backend, stream_auth, _queue(queue, backend, self.project_dir)
         )
         self._app: Starlette | None = None
+        self.console: Console | None = _console(self) if settings.console else None
 
     @property
     def errors(self) -> list[StepError]:
         return self.registry.errors
 
-    def _build(self, definitions: Iterable[StepDefinition | Step]) -> Registry:
+    def _build(
+        self,
+        definitions: Iterable[StepDefinition | Step],
+        stream_configs: Iterable[StreamConfig | dict[str, Any]],
+    ) -> Registry:
         loaded = load_project(self.roots)
+        self.project_config = load_project_config(self.project_dir, loaded) if self.roots else None
         registry = Registry(errors=list(loaded.errors))
         for step in loaded.steps:
             registry.add_step(step)
@@ -79,7 +99,8 @@ class Motia:
             built = _to_step(definition, registry)
             if built is not None:
                 registry.add_step(built)
-        for config, file_path in loaded.streams:
+        streams = [*loaded.streams, *((config, None) for config in stream_configs)]
+        for config, file_path in streams:
             try:
                 registry.add_stream(StreamConfig.from_value(config), file_path)
             except (TypeError, ValueError) as exc:
@@ -97,7 +118,31 @@ class Motia:
         step_routes: list[BaseRoute] = [
             Route(r.path, StepEndpoint(r, self.runtime), methods=[r.method]) for r in http_routes
         ]
-        return step_routes + stream_routes(self.runtime)
+        if self.openapi_url:
+            step_routes.append(openapi_route(self.openapi_url, self._served_openapi))
+        routes = step_routes + stream_routes(self.runtime)
+        return routes if self.console is None else [*self.console.routes(), *routes]
+
+    def mount(self, app: Starlette, prefix: str = "") -> None:
+        """Serve this app's routes from ``app`` (Starlette or FastAPI) under ``prefix``.
+
+        The runtime (queues, cron, streams) starts and stops with ``app``'s lifespan.
+        """
+        mount_routes(app, self.routes(), self.runtime.lifespan, prefix)
+
+    def openapi(
+        self,
+        *,
+        title: str = "Motia API",
+        version: str = "0.1.0",
+        servers: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The OpenAPI 3.1 document describing every HTTP trigger."""
+        routes = self.registry.http_routes()
+        return openapi_document(routes, title=title, version=version, servers=servers)
+
+    def _served_openapi(self, prefix: str) -> dict[str, Any]:
+        return self.openapi(servers=[{"url": prefix}] if prefix else None)
 
     def asgi(self) -> Starlette:
         """The app as a Starlette application with its lifespan (built once)."""
@@ -112,7 +157,10 @@ class Motia:
 
     @asynccontextmanager
     async def _lifespan(self, app: Any) -> AsyncIterator[None]:
-        async with self.runtime.lifespan():
+        console: AbstractAsyncContextManager[None] = (
+            nullcontext() if self.console is None else self.console.running()
+        )
+        async with self.runtime.lifespan(), console:
             yield
 
     def route_table(self) -> list[tuple[str, str, str, str]]:
@@ -121,6 +169,12 @@ class Motia:
             (r.method, r.trigger.path, r.step.name, ", ".join(r.step.config.flows))
             for r in self.registry.http_routes()
         ]
+
+
+def _console(motia: Motia) -> Console:
+    from motia.console import Console  # only apps that serve the console load it
+
+    return Console(motia)
 
 
 def _roots(project_dir: Path, steps_dir: str | Path | None) -> list[Path]:
@@ -141,6 +195,20 @@ def _store(store: Store | str, project_dir: Path) -> Store:
     if store == "sqlite":
         return SQLiteStore(project_dir / ".motia" / "motia.db")
     raise ValueError(f'store must be "sqlite", "memory" or a Store instance, got {store!r}')
+
+
+def _queue(queue: QueueBackend | str | None, store: Store, project_dir: Path) -> QueueBackend:
+    """By default the queue lives where the state does: the same SQLite file, or memory."""
+    if isinstance(queue, QueueBackend):
+        return queue
+    if queue is None:
+        queue = "sqlite" if isinstance(store, SQLiteStore) else "memory"
+    if queue == "memory":
+        return MemoryQueue()
+    if queue == "sqlite":
+        path = store.path if isinstance(store, SQLiteStore) else project_dir / ".motia" / "motia.db"
+        return SQLiteQueue(path)
+    raise ValueError(f'queue must be "sqlite", "memory" or a QueueBackend, got {queue!r}')
 
 
 def _to_step(definition: StepDefinition | Step, registry: Registry) -> Step | None:

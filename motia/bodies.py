@@ -9,7 +9,14 @@ import pydantic_core
 
 from motia.wire import Receive
 
-__all__ = ["BodyTooLarge", "MalformedBody", "parse_body", "parse_query", "read_body"]
+__all__ = [
+    "BodyTooLarge",
+    "ClientGone",
+    "MalformedBody",
+    "parse_body",
+    "parse_query",
+    "read_body",
+]
 
 
 class BodyTooLarge(Exception):
@@ -22,6 +29,10 @@ class MalformedBody(ValueError):
     pass
 
 
+class ClientGone(Exception):
+    """The client disconnected before sending the whole body."""
+
+
 async def read_body(receive: Receive, limit: int, declared: str | None) -> list[bytes]:
     """The body as received, refused once it passes ``limit`` (before reading it all)."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -31,7 +42,7 @@ async def read_body(receive: Receive, limit: int, declared: str | None) -> list[
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return chunks
+            raise ClientGone()
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from motia.errors import BuildError
 from motia.server import ServeOptions, route_lines, serve
@@ -26,14 +27,46 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="command")
     dev = commands.add_parser("dev", help="serve with reload; broken steps are reported")
     _serving_options(dev)
-    dev.set_defaults(run=_dev)
+    dev.add_argument(
+        "--no-console", dest="console", action="store_false", help="do not serve the dev console"
+    )
+    dev.set_defaults(run=_dev, console=True)
     start = commands.add_parser("start", help="serve for production; any broken step fails")
     _serving_options(start)
+    start.add_argument(
+        "--console", action="store_true", help="also serve the dev console at /__motia/console"
+    )
     start.set_defaults(run=_start)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
     _project_options(routes)
     routes.set_defaults(run=_routes)
+    openapi = commands.add_parser("openapi", help="print the OpenAPI document and exit")
+    _project_options(openapi)
+    openapi.add_argument("--title", default="Motia API", help="info.title of the document")
+    openapi.add_argument("--version", default="0.1.0", help="info.version of the document")
+    openapi.set_defaults(run=_openapi)
+    flows = commands.add_parser("flows", help="print each flow: its steps and their topics")
+    _project_options(flows)
+    flows.add_argument(
+        "--mermaid", nargs="?", const="-", metavar="FILE", help="write a Mermaid diagram"
+    )
+    flows.set_defaults(run=_flows)
+    _queue_commands(commands.add_parser("queue", help="inspect and replay dead letters"))
     return parser
+
+
+def _queue_commands(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(required=True, metavar="action")
+    dlq = actions.add_parser("dlq", help="list the dead-letter queue")
+    dlq.add_argument("--topic", help="only dead letters of this topic")
+    dlq.add_argument("--json", action="store_true", help="one JSON object per line")
+    dlq.add_argument("--project", default=".", help="project folder (default: .)")
+    dlq.set_defaults(run=_queue_dlq)
+    replay = actions.add_parser("replay", help="send dead letters back to their step")
+    replay.add_argument("ids", nargs="*", metavar="id", help="dead letter id(s)")
+    replay.add_argument("--all", action="store_true", help="replay every dead letter")
+    replay.add_argument("--project", default=".", help="project folder (default: .)")
+    replay.set_defaults(run=_queue_replay)
 
 
 def _project_options(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +97,7 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         log_format=args.log_format,
         log_level=args.log_level,
         store=args.store,
-        settings={"heartbeat_interval": args.heartbeat},
+        settings={"heartbeat_interval": args.heartbeat, "console": args.console},
     )
 
 
@@ -84,3 +117,80 @@ def _routes(args: argparse.Namespace) -> int:
     for line in route_lines(Motia(args.dir, project_dir=args.project, store="memory")):
         print(line)
     return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from motia.app import Motia
+
+    motia = Motia(args.dir, project_dir=args.project, store="memory")
+    print(json.dumps(motia.openapi(title=args.title, version=args.version), indent=2))
+    return 0
+
+
+def _flows(args: argparse.Namespace) -> int:
+    from motia.app import Motia
+    from motia.flows import flows_of, render_mermaid, render_text
+
+    flows = flows_of(Motia(args.dir, project_dir=args.project, store="memory").registry)
+    if args.mermaid is None:
+        print(render_text(flows), end="")
+    elif args.mermaid == "-":
+        print(render_mermaid(flows), end="")
+    else:
+        with open(args.mermaid, "w", encoding="utf-8") as out:
+            out.write(render_mermaid(flows))
+    return 0
+
+
+def _queue_dlq(args: argparse.Namespace) -> int:
+    import json
+
+    from motia.queue_admin import list_dead_letters
+
+    db = _queue_database(args.project)
+    if db is None:
+        return 1
+    letters = list_dead_letters(db, args.topic)
+    for letter in letters:
+        if args.json:
+            print(json.dumps(letter.as_dict(), default=str))
+        else:
+            print(
+                f"{letter.id}  {letter.topic}  {letter.step}  "
+                f"attempts={letter.attempts}  {letter.error}"
+            )
+    if not letters and not args.json:
+        print("no dead letters", file=sys.stderr)
+    return 0
+
+
+def _queue_replay(args: argparse.Namespace) -> int:
+    from motia.queue_admin import replay_dead_letters
+
+    if bool(args.ids) == bool(args.all):
+        print("motia queue replay: give dead letter id(s) or --all, not both", file=sys.stderr)
+        return 2
+    db = _queue_database(args.project)
+    if db is None:
+        return 1
+    replayed = replay_dead_letters(db, None if args.all else args.ids)
+    for letter_id in replayed:
+        print(letter_id)
+    missing = sorted(set(args.ids) - set(replayed))
+    if missing:
+        print(f"not in the dead-letter queue: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    print(f"replayed {len(replayed)} message(s)", file=sys.stderr)
+    return 0
+
+
+def _queue_database(project: str) -> Path | None:
+    from motia.queue_admin import database_path
+
+    path = database_path(project)
+    if not path.exists():
+        print(f"{path}: no queue database (run the app in this project first)", file=sys.stderr)
+        return None
+    return path

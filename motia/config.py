@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from motia import triggers as t
+from motia.cron import CronSchedule, InvalidCronExpression
 from motia.names import snake_keys
 from motia.queue_config import QueueConfig
 from motia.schema import compile_schema
@@ -213,12 +214,10 @@ def _check_queue(trigger: t.QueueTrigger, index: int) -> None:
 
 def _check_cron(trigger: t.CronTrigger, index: int) -> None:
     where = f'config["triggers"][{index}]'
-    expression = trigger.expression
-    if not isinstance(expression, str) or len(expression.split()) not in (5, 6):
-        raise ConfigError(
-            f"{where}: cron expression {expression!r} must have 5 fields "
-            '(minute first, e.g. "*/5 * * * *") or 6 (seconds first)'
-        )
+    try:
+        CronSchedule(trigger.expression)
+    except InvalidCronExpression as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     _check_condition(trigger, where)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
 
 __all__ = ["NO_INPUT", "call_handler", "is_async", "positional_arity"]
+
+_T = TypeVar("_T")
 
 NO_INPUT: Any = object()
 """Input of triggers that carry none (cron): the handler may take ``()`` or ``(ctx)``."""
@@ -31,9 +33,25 @@ def _arguments(arity: int, input: Any, ctx: Any) -> tuple[Any, ...]:
     return ((), (input,), (input, ctx))[min(arity, 2)]
 
 
-@functools.cache
 def positional_arity(handler: Callable[..., Any]) -> int:
     """How many positional arguments the handler takes (a ``*args`` counts as two)."""
+    return _memo(_cached_arity, _arity, handler)
+
+
+def is_async(handler: Callable[..., Any]) -> bool:
+    return _memo(_cached_is_async, _is_async, handler)
+
+
+def _memo(cached: Callable[[Any], _T], compute: Callable[[Any], _T], handler: Any) -> _T:
+    # Bounded, since ctx.match() may get new functions on every call; callable objects
+    # such as dataclass instances may be unhashable and are then inspected every time.
+    try:
+        return cached(handler)
+    except TypeError:
+        return compute(handler)
+
+
+def _arity(handler: Callable[..., Any]) -> int:
     try:
         parameters = inspect.signature(handler).parameters.values()
     except (TypeError, ValueError):
@@ -47,7 +65,10 @@ def positional_arity(handler: Callable[..., Any]) -> int:
     return count
 
 
-@functools.cache
-def is_async(handler: Callable[..., Any]) -> bool:
+def _is_async(handler: Callable[..., Any]) -> bool:
     call = getattr(handler, "__call__", None)  # noqa: B004 - callable objects
     return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)
+
+
+_cached_arity = functools.lru_cache(maxsize=512)(_arity)
+_cached_is_async = functools.lru_cache(maxsize=512)(_is_async)

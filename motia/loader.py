@@ -24,7 +24,7 @@ from motia.config import ConfigError, parse_step_config
 from motia.errors import StepError
 from motia.step import Step, StepDefinition
 
-__all__ = ["LoadResult", "discover", "load_project"]
+__all__ = ["PROJECT_CONFIG", "LoadResult", "discover", "load_project", "load_project_config"]
 
 STEP_SUFFIXES = (".step.py", "_step.py")
 STREAM_SUFFIXES = (".stream.py", "_stream.py")
@@ -60,6 +60,15 @@ def load_project(roots: list[Path]) -> LoadResult:
         for path in discover(root, STREAM_SUFFIXES):
             _load_stream_file(path, result)
     return result
+
+
+PROJECT_CONFIG = "motia_config.py"
+
+
+def load_project_config(project_dir: Path, result: LoadResult) -> ModuleType | None:
+    """The project's ``motia_config.py`` (app-wide hooks such as ``stream_auth``), if any."""
+    path = project_dir / PROJECT_CONFIG
+    return _import(path, result) if path.is_file() else None
 
 
 def _load_step_file(path: Path, result: LoadResult) -> None:

@@ -239,6 +239,9 @@ class MotiaHttpResponse:
     def _stream_mode(self) -> None:
         if self._touched:
             return
+        if self._loop is not None and threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self._stream_mode)  # a sync handler's thread
+            return
         self._touched = True
         self._stats.open_streams += 1
         self._watcher = asyncio.get_running_loop().create_task(self._watch_disconnect())

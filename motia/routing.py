@@ -16,7 +16,14 @@ import anyio
 import pydantic_core
 from pydantic import BaseModel
 
-from motia.bodies import BodyTooLarge, MalformedBody, parse_body, parse_query, read_body
+from motia.bodies import (
+    BodyTooLarge,
+    ClientGone,
+    MalformedBody,
+    parse_body,
+    parse_query,
+    read_body,
+)
 from motia.context import TriggerInfo
 from motia.current import current_context
 from motia.invoke import call_handler
@@ -63,6 +70,8 @@ class StepEndpoint:
                 receive, self.settings.max_body_size, headers.get("content-length")
             )
             body = self._parse(headers.get("content-type", ""), chunks)
+        except ClientGone:
+            return  # a partial body must not reach the handler, and nobody awaits a reply
         except BodyTooLarge as exc:
             message = {"error": "Request body too large", "limit": exc.limit}
             await send_json(send, 413, message, trace_id, close=True)
@@ -197,10 +206,11 @@ def _unpack(result: Any, response: MotiaHttpResponse) -> tuple[int, Any, dict[st
     if isinstance(result, ApiResponse):
         headers.update({k.lower(): str(v) for k, v in result.headers.items()})
         return result.status, result.body, headers
-    if isinstance(result, dict) and ("status" in result or "status_code" in result):
-        status: Any = result.get("status", result.get("status_code"))
+    status = result.get("status", result.get("status_code")) if isinstance(result, dict) else None
+    # {"status": "ok", ...} is a body that happens to have a "status" key, not an envelope.
+    if isinstance(status, int) and not isinstance(status, bool):
         headers.update({k.lower(): str(v) for k, v in (result.get("headers") or {}).items()})
-        return int(status), result.get("body"), headers
+        return status, result.get("body"), headers
     return response._status, result, headers
 
 

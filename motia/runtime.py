@@ -11,18 +11,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from motia.backends.base import Store
+from motia.backends.queue import QueueBackend
+from motia.backends.sqlite_queue import MemoryQueue
+from motia.change_triggers import ChangeTriggers
 from motia.context import FlowContext, TriggerInfo
+from motia.cron import CronScheduler
+from motia.cron_steps import cron_jobs
 from motia.logs import StepLogger
+from motia.queues import QueueService
 from motia.registry import Registry
 from motia.responses import MotiaHttpResponse, StreamStats
 from motia.settings import Settings
 from motia.state import StateManager
 from motia.streams import StreamConfig, Streams
+from motia.subscriptions import Hub
 
 __all__ = ["Runtime", "shutdown_all"]
 
@@ -43,6 +50,7 @@ class Runtime:
         settings: Settings,
         store: Store,
         stream_auth: Any = None,
+        queue: QueueBackend | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
@@ -50,9 +58,14 @@ class Runtime:
         self.stream_auth = stream_auth
         self.stats = StreamStats()
         self.responses: set[MotiaHttpResponse] = set()
-        self.state = StateManager(store)
+        self.triggers = ChangeTriggers(self, registry.steps)
+        on_change = self.triggers.on_change if self.triggers else None
+        self.state = StateManager(store, on_change)
         configs: list[StreamConfig] = list(registry.streams.values())
-        self.streams = Streams.from_configs(configs, store)
+        self.streams = Streams.from_configs(configs, store, on_change)
+        self.cron = CronScheduler(cron_jobs(self, registry.steps))
+        self.hub = Hub(store, self.streams)
+        self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, self.context)
         self.started = False
 
     # -- lifecycle ------------------------------------------------------------------
@@ -61,15 +74,22 @@ class Runtime:
     async def lifespan(self) -> AsyncIterator[None]:
         self._loop = asyncio.get_running_loop()
         await self.store.open()
+        await self.queues.start()
+        self.hub.start()
         _running.add(self)
+        self.cron.start()
         self.started = True
         try:
             yield
         finally:
             self.end_streams()
             await self._wait_streams_closed()
+            await self.cron.stop(self.settings.graceful_timeout)
+            await self.triggers.drain(self.settings.graceful_timeout)
+            await self.queues.stop()
             _running.discard(self)
             self.started = False
+            self.hub.stop()
             await self.store.close()
 
     def end_streams(self) -> None:
@@ -80,6 +100,7 @@ class Runtime:
         loop.call_soon_threadsafe(self._end_streams)
 
     def _end_streams(self) -> None:
+        self.hub.shutdown()
         if self.responses:
             log.info("ending %d open stream(s) for shutdown", len(self.responses))
         for response in list(self.responses):
@@ -89,10 +110,11 @@ class Runtime:
         deadline = self.settings.graceful_timeout
         try:
             async with asyncio.timeout(deadline):
-                while self.responses:
+                while self.responses or self.hub.sinks:
                     await asyncio.sleep(0.01)
         except TimeoutError:
-            log.warning("%d stream(s) still open after %.1fs", len(self.responses), deadline)
+            still_open = len(self.responses) + len(self.hub.sinks)
+            log.warning("%d stream(s) still open after %.1fs", still_open, deadline)
 
     # -- what handlers get ------------------------------------------------------------
 
@@ -101,11 +123,20 @@ class Runtime:
             trace_id=trace_id,
             trigger=trigger,
             logger=StepLogger(step_name, trace_id),
-            enqueue=self.enqueue,
+            enqueue=self._enqueuer(step_name, trace_id),
             state=self.state,
             streams=self.streams,
             input_value=input,
         )
 
-    async def enqueue(self, event: Any) -> None:
-        raise RuntimeError("enqueue() needs a queue backend and none is configured for this app")
+    async def enqueue(
+        self, event: Any, *, step: str | None = None, trace_id: str | None = None
+    ) -> str:
+        """Queue ``event`` for every subscriber of its topic; return the message id."""
+        return await self.queues.enqueue(event, step=step, trace_id=trace_id)
+
+    def _enqueuer(self, step: str, trace_id: str) -> Callable[[Any], Awaitable[Any]]:
+        async def enqueue(event: Any) -> str:
+            return await self.enqueue(event, step=step, trace_id=trace_id)
+
+        return enqueue

@@ -30,6 +30,7 @@ __all__ = [
     "SourceReload",
     "app_from_env",
     "is_project_source",
+    "print_console",
     "print_routes",
     "route_lines",
     "serve",
@@ -74,6 +75,7 @@ def app_from_env() -> Any:
     configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
     motia = options.build()
     print_routes(motia)
+    print_console(motia, options)
     return motia.asgi()
 
 
@@ -92,6 +94,11 @@ def print_routes(motia: Motia) -> None:
     log.info("routes:\n%s", "\n".join(f"  {line}" for line in lines))
 
 
+def print_console(motia: Motia, options: ServeOptions) -> None:
+    if motia.console is not None:
+        log.info("dev console: http://%s:%d/__motia/console", options.host, options.port)
+
+
 def serve(options: ServeOptions) -> None:
     """Serve until interrupted; with ``reload``, restart on changes to step files."""
     configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
@@ -100,6 +107,7 @@ def serve(options: ServeOptions) -> None:
         return
     motia = options.build()
     print_routes(motia)
+    print_console(motia, options)
     MotiaServer(_uvicorn_config(motia.asgi(), options)).run()
 
 

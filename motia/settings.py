@@ -19,3 +19,5 @@ class Settings:
     """Bytes a streaming response may hold for a slow client before it is closed."""
     graceful_timeout: float = 5.0
     """Seconds open work gets to finish at shutdown."""
+    console: bool = False
+    """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""

@@ -38,9 +38,14 @@ def encode_event(
         parts.append(f"retry: {retry}\n")
     if data is not None:
         text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-        parts.extend(f"data: {line}\n" for line in text.replace("\r\n", "\n").split("\n"))
+        parts.extend(f"data: {line}\n" for line in _lines(text))
     parts.append("\n")
     return "".join(parts).encode()
+
+
+def _lines(text: str) -> list[str]:
+    # A lone CR ends a line for the reader too, so it must become its own data line.
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _single_line(field: str, value: str) -> str:
@@ -103,7 +108,7 @@ class SSEParser:
             self._event = value
         elif name == "id" and "\0" not in value:
             self.last_event_id = value
-        elif name == "retry" and value.isdigit():
+        elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
         return None
 

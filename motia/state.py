@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Any
 
-from motia.backends.base import Store
+from motia.backends.base import Change, Store
 from motia.ops import JSON, ensure_json
 
-__all__ = ["STATE_NAMESPACE", "StateManager"]
+__all__ = ["STATE_NAMESPACE", "ChangeHook", "StateManager"]
 
 STATE_NAMESPACE = "state"
+
+ChangeHook = Callable[[Change], None]
+"""Called in the writer's context after each write (state and stream triggers hook here)."""
+
+
+def _ignore(change: Change) -> None:
+    pass
 
 
 class StateManager:
@@ -20,8 +28,9 @@ class StateManager:
     anything JSON cannot hold is refused with ``UnstorableValue`` and nothing is written.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, on_change: ChangeHook | None = None) -> None:
         self.store = store
+        self._on_change = on_change or _ignore
 
     async def get(self, group: str, key: str) -> JSON | None:
         return await self.store.get(STATE_NAMESPACE, group, key)
@@ -29,6 +38,7 @@ class StateManager:
     async def set(self, group: str, key: str, value: Any) -> dict[str, JSON]:
         """Store ``value``; returns ``{"old_value": ..., "new_value": ...}``."""
         change = await self.store.set(STATE_NAMESPACE, group, key, value)
+        self._on_change(change)
         return _values(change.old_value, change.new_value)
 
     async def update(
@@ -36,11 +46,14 @@ class StateManager:
     ) -> dict[str, JSON]:
         """Apply update ops atomically; returns ``{"old_value": ..., "new_value": ...}``."""
         change = await self.store.update(STATE_NAMESPACE, group, key, ops)
+        self._on_change(change)
         return _values(change.old_value, change.new_value)
 
     async def delete(self, group: str, key: str) -> JSON | None:
         """Remove the value; returns it, or None when there was none."""
         change = await self.store.delete(STATE_NAMESPACE, group, key)
+        if change is not None:
+            self._on_change(change)
         return None if change is None else ensure_json(change.old_value)
 
     async def list(self, group: str) -> builtins.list[JSON]:
@@ -53,7 +66,8 @@ class StateManager:
         return await self.store.list_groups(STATE_NAMESPACE)
 
     async def clear(self, group: str) -> None:
-        await self.store.clear(STATE_NAMESPACE, group)
+        for change in await self.store.clear(STATE_NAMESPACE, group):
+            self._on_change(change)
 
 
 def _values(old_value: JSON | None, new_value: JSON | None) -> dict[str, JSON]:

@@ -15,6 +15,7 @@ from typing import Any
 from motia.backends.base import Ephemeral, Store
 from motia.ops import JSON, ensure_json
 from motia.schema import Schema, compile_schema
+from motia.state import ChangeHook
 
 __all__ = ["Stream", "StreamConfig", "Streams", "stream_namespace"]
 
@@ -125,9 +126,12 @@ def _checked_hook(name: str, hook_name: str, hook: object) -> Callable[..., Any]
 class Stream:
     """``ctx.streams.<name>``: read and write one stream's items, send ephemeral events."""
 
-    def __init__(self, config: StreamConfig, store: Store) -> None:
+    def __init__(
+        self, config: StreamConfig, store: Store, on_change: ChangeHook | None = None
+    ) -> None:
         self.config = config
         self.store = store
+        self._on_change = on_change or (lambda change: None)
         self.namespace = stream_namespace(config.name)
 
     @property
@@ -144,6 +148,7 @@ class Stream:
         """Validate ``data`` (with ``id`` set to ``item_id``), store it and return the item."""
         item = self._checked_item(item_id, data)
         change = await self.store.set(self.namespace, group_id, item_id, item)
+        self._on_change(change)
         return ensure_json(change.new_value)
 
     async def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> JSON:
@@ -155,11 +160,14 @@ class Stream:
             ops,
             check=lambda value: self._checked_item(item_id, value),
         )
+        self._on_change(change)
         return ensure_json(change.new_value)
 
     async def delete(self, group_id: str, item_id: str) -> JSON | None:
         """Remove the item; returns it, or None when there was none."""
         change = await self.store.delete(self.namespace, group_id, item_id)
+        if change is not None:
+            self._on_change(change)
         return None if change is None else ensure_json(change.old_value)
 
     async def get_group(self, group_id: str) -> builtins.list[JSON]:
@@ -220,8 +228,13 @@ class Streams:
         self._streams: dict[str, Stream] = dict(streams or {})
 
     @classmethod
-    def from_configs(cls, configs: Iterable[StreamConfig], store: Store) -> Streams:
-        return cls({config.name: Stream(config, store) for config in configs})
+    def from_configs(
+        cls,
+        configs: Iterable[StreamConfig],
+        store: Store,
+        on_change: ChangeHook | None = None,
+    ) -> Streams:
+        return cls({config.name: Stream(config, store, on_change) for config in configs})
 
     def __getitem__(self, name: str) -> Stream:
         try:

@@ -28,6 +28,7 @@ __all__ = [
     "Ephemeral",
     "FeedCallback",
     "FeedMessage",
+    "Resync",
     "Store",
     "UpdateCheck",
     "dump_json",
@@ -66,7 +67,18 @@ class Ephemeral:
     data: JSON
 
 
-FeedMessage = Change | Ephemeral
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """Changes may have been missed (a shared backend's feed reconnected): re-read what you show.
+
+    Versions may also restart lower (a backend that lost its data), so drop any version
+    floor kept from before this message.
+    """
+
+    reason: str
+
+
+FeedMessage = Change | Ephemeral | Resync
 FeedCallback = Callable[[FeedMessage], None]
 UpdateCheck = Callable[[JSON], JSON]
 """Called on an update's result inside the write; returns the value to store or raises."""

@@ -1,0 +1,29 @@
+"""The motia runtime serving the bench steps (``bench/steps/http`` unless told otherwise).
+
+Environment: ``BENCH_STEPS`` (steps folder), ``BENCH_QUEUE`` (``memory`` or
+``sqlite``) and ``BENCH_PROJECT`` (where the SQLite file lives).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from motia import Motia
+from motia.settings import Settings
+
+from bench.apps import payloads as p
+from bench.apps.probe import Probe
+
+HERE = Path(__file__).resolve().parent.parent
+STEPS = Path(os.environ.get("BENCH_STEPS", HERE / "steps" / "http")).resolve()
+PROJECT = Path(os.environ.get("BENCH_PROJECT", STEPS.parent))
+
+motia = Motia(
+    steps_dir=STEPS,
+    project_dir=PROJECT,
+    store="memory",
+    queue=os.environ.get("BENCH_QUEUE", "memory"),
+    settings=Settings(heartbeat_interval=p.HEARTBEAT),
+)
+app = Probe(motia.asgi())

@@ -1,0 +1,17 @@
+"""POST /echo: the body is validated against a pydantic model and sent back."""
+
+from typing import Any
+
+from motia import FlowContext, MotiaHttpArgs, http
+
+from bench.apps.payloads import Item
+
+config = {
+    "name": "BenchEcho",
+    "flows": ["bench"],
+    "triggers": [http("POST", "/echo", body_schema=Item)],
+}
+
+
+async def handler(args: MotiaHttpArgs[Item], ctx: FlowContext[Any]) -> dict[str, Any]:
+    return {"status": 200, "body": args.request.body}

@@ -1,0 +1,13 @@
+"""The no-op queue step: records when each message arrived."""
+
+from typing import Any
+
+from motia import FlowContext, queue
+
+from bench.apps.probe import job_done
+
+config = {"name": "BenchJob", "flows": ["bench"], "triggers": [queue("bench.job")]}
+
+
+async def handler(data: dict[str, Any], ctx: FlowContext[Any]) -> None:
+    job_done(data["t"])

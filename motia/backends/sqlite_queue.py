@@ -1,0 +1,292 @@
+"""``SQLiteQueue``: the embedded, durable queue, in the same SQLite file as the state.
+
+Deliveries live in their own table. Every write is one short ``BEGIN
+IMMEDIATE`` transaction run by the queue's worker thread, so a message whose
+``push`` returned survives a killed process, and several processes may share
+the file. ``MemoryQueue`` is the same queue in a private in-memory database.
+The ``sql_*`` functions take a connection, so tools can work on the file
+without an event loop (see ``motia.queue_admin``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from motia.backends.base import dump_json, load_json
+from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
+
+__all__ = [
+    "MemoryQueue",
+    "SQLiteQueue",
+    "connect",
+    "sql_dead_letters",
+    "sql_replay",
+]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue_deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    message_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    step TEXT NOT NULL,
+    trigger_index INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    trace_id TEXT NOT NULL,
+    group_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_at REAL NOT NULL,
+    lease_until REAL,
+    dead INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    failed_at REAL
+);
+CREATE INDEX IF NOT EXISTS queue_by_due
+    ON queue_deliveries (step, trigger_index, dead, available_at);
+CREATE INDEX IF NOT EXISTS queue_by_group
+    ON queue_deliveries (step, trigger_index, dead, group_id, seq)
+"""
+
+_COLUMNS = (
+    "id, message_id, topic, step, trigger_index, data, trace_id, group_id, attempts, available_at"
+)
+_CLAIMABLE = "available_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+_GROUP_HEAD = """seq = (SELECT MIN(h.seq) FROM queue_deliveries AS h
+    WHERE h.step = m.step AND h.trigger_index = m.trigger_index AND h.dead = 0
+    AND h.group_id IS m.group_id)"""
+_MINE = "step = ? AND trigger_index = ? AND dead = 0"
+_DUE = "MAX(available_at, COALESCE(lease_until, 0))"
+
+
+def connect(path: str | os.PathLike[str], busy_timeout: float = 30.0) -> sqlite3.Connection:
+    """Open ``path`` (or ``":memory:"``) in WAL mode and create the queue tables."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    with transaction(conn) as cursor:
+        for statement in _SCHEMA.split(";"):
+            cursor.execute(statement)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
+    cursor = conn.cursor()
+    cursor.execute("BEGIN IMMEDIATE")
+    try:
+        yield cursor
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    cursor.execute("COMMIT")
+
+
+class SQLiteQueue(QueueBackend):
+    """Deliveries in ``path``; one connection driven by one worker thread."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        self.path = path if str(path) == ":memory:" else Path(path)
+        self.busy_timeout = busy_timeout
+        self._executor: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motia-queue")
+        self._conn = await self._loop.run_in_executor(
+            self._executor, partial(connect, self.path, self.busy_timeout)
+        )
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None or self._loop is None:
+            return
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._loop.run_in_executor(executor, conn.close)
+        executor.shutdown(wait=True)
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._executor is None or self._loop is None or self._conn is None:
+            raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
+        return await self._loop.run_in_executor(self._executor, work, self._conn)
+
+    async def push(self, deliveries: list[Delivery]) -> None:
+        await self._run(partial(sql_push, deliveries))
+
+    async def claim(
+        self, subscriber: Subscriber, *, limit: int, lease: float, fifo: bool
+    ) -> list[Delivery]:
+        return await self._run(partial(sql_claim, subscriber, limit, lease, fifo))
+
+    async def next_due(self, subscriber: Subscriber, *, fifo: bool) -> float | None:
+        return await self._run(partial(sql_next_due, subscriber, fifo))
+
+    async def ack(self, delivery: Delivery) -> None:
+        await self._run(partial(_write, "DELETE FROM queue_deliveries", (), delivery))
+
+    async def retry(self, delivery: Delivery, *, at: float, error: str) -> None:
+        change = "SET lease_until = NULL, available_at = ?, error = ?"
+        await self._run(partial(_update, change, (at, error), delivery))
+
+    async def release(self, delivery: Delivery) -> None:
+        change = "SET lease_until = NULL, attempts = attempts - 1"
+        await self._run(partial(_update, change, (), delivery))
+
+    async def bury(self, delivery: Delivery, *, error: str) -> None:
+        change = "SET dead = 1, lease_until = NULL, error = ?, failed_at = ?"
+        await self._run(partial(_update, change, (error, time.time()), delivery))
+
+    async def dead_letters(self, topic: str | None = None) -> list[DeadLetter]:
+        return await self._run(partial(_dead_letters_of, topic))
+
+    async def replay(self, ids: list[str] | None = None) -> list[str]:
+        return await self._run(partial(_replay_of, ids))
+
+
+class MemoryQueue(SQLiteQueue):
+    """The same queue in a private in-memory database: nothing survives the process."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:")
+
+
+def sql_push(deliveries: list[Delivery], conn: sqlite3.Connection) -> None:
+    rows = [
+        (
+            d.id,
+            d.message_id,
+            d.topic,
+            d.subscriber.step,
+            d.subscriber.index,
+            dump_json(d.data),
+            d.trace_id,
+            d.group_id,
+            d.available_at,
+        )
+        for d in deliveries
+    ]
+    with transaction(conn) as cursor:
+        cursor.executemany(
+            "INSERT INTO queue_deliveries (id, message_id, topic, step, trigger_index, data, "
+            "trace_id, group_id, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def sql_claim(
+    subscriber: Subscriber, limit: int, lease: float, fifo: bool, conn: sqlite3.Connection
+) -> list[Delivery]:
+    now = time.time()
+    where = f"{_MINE} AND {_CLAIMABLE}" + (f" AND {_GROUP_HEAD}" if fifo else "")
+    order = "seq" if fifo else "available_at, seq"
+    with transaction(conn) as cursor:
+        rows = cursor.execute(
+            f"SELECT {_COLUMNS} FROM queue_deliveries AS m WHERE {where} ORDER BY {order} LIMIT ?",
+            (subscriber.step, subscriber.index, now, now, limit),
+        ).fetchall()
+        cursor.executemany(
+            "UPDATE queue_deliveries SET attempts = attempts + 1, lease_until = ? WHERE id = ?",
+            [(now + lease, row[0]) for row in rows],
+        )
+    return [_delivery(row, attempts=row[8] + 1) for row in rows]
+
+
+def sql_next_due(subscriber: Subscriber, fifo: bool, conn: sqlite3.Connection) -> float | None:
+    # In FIFO order only each group's oldest delivery can become claimable.
+    where = _MINE + (f" AND {_GROUP_HEAD}" if fifo else "")
+    row = conn.execute(
+        f"SELECT MIN({_DUE}) FROM queue_deliveries AS m WHERE {where}",
+        (subscriber.step, subscriber.index),
+    ).fetchone()
+    return None if row[0] is None else float(row[0])
+
+
+def sql_dead_letters(conn: sqlite3.Connection, topic: str | None = None) -> list[DeadLetter]:
+    query = (
+        "SELECT id, message_id, topic, step, data, trace_id, group_id, attempts, error, "
+        "failed_at FROM queue_deliveries WHERE dead = 1"
+    )
+    params: tuple[Any, ...] = ()
+    if topic is not None:
+        query, params = query + " AND topic = ?", (topic,)
+    rows = conn.execute(query + " ORDER BY failed_at, seq", params).fetchall()
+    return [
+        DeadLetter(r[0], r[1], r[2], r[3], load_json(r[4]), r[5], r[6], r[7], r[8] or "", r[9])
+        for r in rows
+    ]
+
+
+def sql_replay(conn: sqlite3.Connection, ids: list[str] | None = None) -> list[str]:
+    """Make dead letters ready now with a fresh attempt count; return the ids replayed."""
+    query = (
+        "UPDATE queue_deliveries SET dead = 0, attempts = 0, available_at = ?, "
+        "lease_until = NULL, failed_at = NULL WHERE dead = 1"
+    )
+    params: list[Any] = [time.time()]
+    if ids is not None:
+        query += f" AND id IN ({', '.join('?' * len(ids))})"
+        params.extend(ids)
+    with transaction(conn) as cursor:
+        replayed = [row[0] for row in cursor.execute(query + " RETURNING id", params)]
+    return replayed
+
+
+def _dead_letters_of(topic: str | None, conn: sqlite3.Connection) -> list[DeadLetter]:
+    return sql_dead_letters(conn, topic)
+
+
+def _replay_of(ids: list[str] | None, conn: sqlite3.Connection) -> list[str]:
+    return sql_replay(conn, ids)
+
+
+def _update(
+    change: str, params: tuple[Any, ...], delivery: Delivery, conn: sqlite3.Connection
+) -> None:
+    _write(f"UPDATE queue_deliveries {change}", params, delivery, conn)
+
+
+def _write(
+    statement: str, params: tuple[Any, ...], delivery: Delivery, conn: sqlite3.Connection
+) -> None:
+    # Matching the attempt leaves alone a delivery that was claimed again after its lease ran out.
+    with transaction(conn) as cursor:
+        cursor.execute(
+            f"{statement} WHERE id = ? AND attempts = ? AND dead = 0",
+            (*params, delivery.id, delivery.attempts),
+        )
+
+
+def _delivery(row: tuple[Any, ...], *, attempts: int) -> Delivery:
+    return Delivery(
+        id=row[0],
+        message_id=row[1],
+        topic=row[2],
+        subscriber=Subscriber(row[3], row[4]),
+        data=load_json(row[5]),
+        trace_id=row[6],
+        group_id=row[7],
+        attempts=attempts,
+        available_at=row[9],
+    )

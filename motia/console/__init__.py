@@ -1,0 +1,10 @@
+"""The dev console: a browser view of an app's flows, logs, state, streams, endpoints, queues.
+
+Served at ``/__motia/console`` when ``Settings.console`` is on (``motia dev``
+turns it on; ``motia start --console`` enables it in production). Every asset
+is served from this package: it works offline, with no build step.
+"""
+
+from motia.console.routes import PREFIX, Console
+
+__all__ = ["PREFIX", "Console"]

@@ -1,0 +1,86 @@
+"""State and stream contents as the console shows them, and their live changes.
+
+Snapshots read the store directly; ``change_frame`` turns each message of the
+store's change feed into one SSE frame for the pages watching. Subscriber
+counts come from the runtime's hub, read defensively (a runtime without one
+reports none).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from motia.backends.base import Change, FeedMessage, Store
+from motia.console.events import sse_frame
+from motia.state import STATE_NAMESPACE
+from motia.streams import stream_namespace
+
+__all__ = ["change_frame", "state_snapshot", "stream_snapshot", "subscriber_counts"]
+
+
+async def state_snapshot(store: Store) -> list[dict[str, Any]]:
+    """Every state group with its ``(key, value)`` items."""
+    return [
+        {"group": group, "items": await _items(store, STATE_NAMESPACE, group)}
+        for group in await store.list_groups(STATE_NAMESPACE)
+    ]
+
+
+async def stream_snapshot(store: Store, names: list[str], hub: Any) -> list[dict[str, Any]]:
+    """Every stream with its groups, their items and how many subscribers watch each group."""
+    counts = subscriber_counts(hub)
+    streams = []
+    for name in names:
+        namespace = stream_namespace(name)
+        groups = [
+            {
+                "group": group,
+                "items": await _items(store, namespace, group),
+                "subscribers": counts.get(f"{name}/{group}", 0),
+            }
+            for group in await store.list_groups(namespace)
+        ]
+        streams.append({"name": name, "groups": groups, "subscribers": _total(counts, name)})
+    return streams
+
+
+async def _items(store: Store, namespace: str, group: str) -> list[dict[str, Any]]:
+    return [{"id": key, "value": value} for key, value in await store.list(namespace, group)]
+
+
+def subscriber_counts(hub: Any) -> dict[str, int]:
+    """``{"stream/group": members}`` for every watched group (empty without a hub)."""
+    counts: dict[str, int] = {}
+    topics = getattr(hub, "topics", None)
+    if not isinstance(topics, dict):
+        return counts
+    for topic in list(topics.values()):
+        members = len(getattr(topic, "members", ()) or ())
+        stream, group = getattr(topic, "stream_name", None), getattr(topic, "group_id", None)
+        if members and stream is not None:
+            counts[f"{stream}/{group}"] = members
+    return counts
+
+
+def _total(counts: dict[str, int], name: str) -> int:
+    return sum(n for key, n in counts.items() if key.split("/", 1)[0] == name)
+
+
+def change_frame(message: FeedMessage) -> str:
+    """One ``change`` SSE frame: where, what kind, and the value as subscribers get it."""
+    body: dict[str, Any] = {
+        "namespace": message.namespace,
+        "group": message.group_id,
+        "id": message.item_id,
+    }
+    if isinstance(message, Change):
+        deleted = message.kind == "delete"
+        body |= {
+            "kind": message.kind,
+            "value": message.old_value if deleted else message.new_value,
+            "version": message.version,
+        }
+    else:
+        body |= {"kind": "event", "event": {"type": message.event_type, "data": message.data}}
+    return sse_frame("change", json.dumps(body, default=str, separators=(",", ":")))

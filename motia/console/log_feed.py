@@ -1,0 +1,64 @@
+"""``LogFeed``: a logging handler that keeps recent lines and pushes new ones to viewers.
+
+Attached to the ``motia`` logger while the console runs. Each record is
+encoded to JSON once, kept in a bounded ring buffer (what a page that opens
+later sees first) and offered to every viewer's bounded queue.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections import deque
+from typing import Any
+
+from motia.console.events import sse_frame
+from motia.console.fanout import Fanout
+
+__all__ = ["DEFAULT_HISTORY", "LogFeed", "log_entry"]
+
+DEFAULT_HISTORY = 2000
+_EXTRAS = ("step", "trace_id", "data")
+
+
+def log_entry(record: logging.LogRecord, seq: int) -> dict[str, Any]:
+    """The JSON-ready form of one record, as the console shows it."""
+    entry: dict[str, Any] = {
+        "seq": seq,
+        "time": record.created,
+        "level": record.levelname.lower(),
+        "logger": record.name,
+        "msg": record.getMessage(),
+    }
+    for key in _EXTRAS:
+        value = getattr(record, key, None)
+        if value is not None:
+            entry[key] = value
+    if record.exc_info and record.exc_info[0] is not None:
+        entry["exc"] = logging.Formatter().formatException(record.exc_info)
+    return entry
+
+
+class LogFeed(logging.Handler):
+    """Recent log lines (a ring buffer) plus a live, bounded fan-out to viewers."""
+
+    def __init__(self, fanout: Fanout, history: int = DEFAULT_HISTORY) -> None:
+        super().__init__(logging.DEBUG)
+        self.fanout = fanout
+        self.lines: deque[tuple[str | None, str]] = deque(maxlen=history)
+        self._seq = itertools.count(1)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            entry = log_entry(record, next(self._seq))
+            text = json.dumps(entry, default=str, separators=(",", ":"))
+        except Exception:
+            self.handleError(record)
+            return
+        self.lines.append((entry.get("trace_id"), text))
+        self.fanout.publish(sse_frame("log", text))
+
+    def recent(self, trace_id: str | None = None) -> list[str]:
+        """Encoded lines still in the buffer, oldest first; only ``trace_id``'s when given."""
+        return [text for trace, text in tuple(self.lines) if trace_id in (None, trace)]

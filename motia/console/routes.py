@@ -1,0 +1,185 @@
+"""``Console``: the dev console's routes under ``/__motia/console`` and its lifecycle.
+
+Built by ``Motia`` only when ``Settings.console`` is on (``motia dev``, or
+``motia start --console``). While the app runs, it listens to the ``motia``
+logger and the store's change feed and hands both to the pages through
+bounded fan-outs; the JSON endpoints read the registry, the store and the
+queue service on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from motia.console.data import change_frame, state_snapshot, stream_snapshot, subscriber_counts
+from motia.console.describe import describe_endpoints, describe_flows
+from motia.console.events import event_response, sse_frame
+from motia.console.fanout import Fanout
+from motia.console.log_feed import LogFeed
+from motia.console.queue_view import queue_overview, replay_dead_letters
+from motia.console.runs import RunRecorder, record_runs
+
+if TYPE_CHECKING:
+    from motia.app import Motia
+
+__all__ = ["PREFIX", "Console"]
+
+PREFIX = "/__motia/console"
+STATIC = Path(__file__).parent / "static"
+_LOGGER = "motia"
+
+
+class Console:
+    """The console of one app: its log and change feeds, recorded runs, and routes."""
+
+    def __init__(self, motia: Motia) -> None:
+        self.motia = motia
+        self.runtime = motia.runtime
+        self.events = Fanout()
+        self.changes = Fanout()
+        self.logs = LogFeed(self.events)
+        self.runs = RunRecorder(self.events)
+        record_runs(motia.registry.steps, self.runs)
+        self._restore_level: int | None = None
+        self._unsubscribe: Any = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Listen to the logs and the store's changes while the app serves."""
+        self._attach_logs()
+        self._unsubscribe = self.runtime.store.feed.subscribe(self._on_change)
+        try:
+            yield
+        finally:
+            self._unsubscribe()
+            self._detach_logs()
+            self.events.shutdown()
+            self.changes.shutdown()
+
+    def _attach_logs(self) -> None:
+        logger = logging.getLogger(_LOGGER)
+        logger.addHandler(self.logs)
+        # Info lines are what the console is for; an unconfigured logger would drop them.
+        if logger.getEffectiveLevel() > logging.INFO:
+            self._restore_level = logger.level
+            logger.setLevel(logging.INFO)
+
+    def _detach_logs(self) -> None:
+        logger = logging.getLogger(_LOGGER)
+        logger.removeHandler(self.logs)
+        if self._restore_level is not None:
+            logger.setLevel(self._restore_level)
+            self._restore_level = None
+
+    def _on_change(self, message: Any) -> None:
+        self.changes.publish(change_frame(message))
+
+    # -- routes -----------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        api = [
+            ("/flows", self.flows),
+            ("/endpoints", self.endpoints),
+            ("/logs", self.log_lines),
+            ("/logs/stream", self.log_stream),
+            ("/traces", self.traces),
+            ("/traces/{trace_id}", self.trace),
+            ("/state", self.state),
+            ("/streams", self.streams),
+            ("/subscribers", self.subscribers),
+            ("/changes/stream", self.change_stream),
+            ("/queues", self.queues),
+        ]
+        return [
+            Route(PREFIX, self.page),
+            Route(PREFIX + "/", self.page),
+            *(Route(f"{PREFIX}/api{path}", endpoint) for path, endpoint in api),
+            Route(f"{PREFIX}/api/queues/replay", self.replay, methods=["POST"]),
+            Mount(PREFIX + "/static", StaticFiles(directory=STATIC), name="console-static"),
+        ]
+
+    async def page(self, request: Request) -> Response:
+        base = request.scope.get("root_path", "") + PREFIX
+        html = (STATIC / "index.html").read_text(encoding="utf-8").replace("__BASE__", base)
+        return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+    async def flows(self, request: Request) -> Response:
+        return JSONResponse(describe_flows(self.motia.registry, self.motia.project_dir))
+
+    async def endpoints(self, request: Request) -> Response:
+        return JSONResponse(describe_endpoints(self.motia.registry))
+
+    async def log_lines(self, request: Request) -> Response:
+        lines = self.logs.recent(request.query_params.get("trace_id"))
+        return Response("[" + ",".join(lines) + "]", media_type="application/json")
+
+    async def log_stream(self, request: Request) -> Response:
+        backlog = [sse_frame("log", line) for line in self.logs.recent()]
+        return event_response(self.events, backlog, self._sinks())
+
+    async def traces(self, request: Request) -> Response:
+        traces: dict[str, list[dict[str, Any]]] = {}
+        for run in self.runs.all_runs():
+            traces.setdefault(run.trace_id, []).append(run.as_dict())
+        summary = [{"trace_id": t, "runs": runs} for t, runs in traces.items()]
+        return JSONResponse(summary[::-1])
+
+    async def trace(self, request: Request) -> Response:
+        trace_id = request.path_params["trace_id"]
+        runs = [run.as_dict() for run in self.runs.runs(trace_id)]
+        logs = "[" + ",".join(self.logs.recent(trace_id)) + "]"
+        head = _json({"trace_id": trace_id, "runs": runs})[:-1]
+        # The log lines are already JSON text: joined in, not decoded and encoded again.
+        return Response(f'{head},"logs":{logs}}}', media_type="application/json")
+
+    async def state(self, request: Request) -> Response:
+        return JSONResponse(await state_snapshot(self.runtime.store))
+
+    async def streams(self, request: Request) -> Response:
+        names = sorted(self.motia.registry.streams)
+        hub = getattr(self.runtime, "hub", None)
+        return JSONResponse(await stream_snapshot(self.runtime.store, names, hub))
+
+    async def subscribers(self, request: Request) -> Response:
+        return JSONResponse(subscriber_counts(getattr(self.runtime, "hub", None)))
+
+    async def change_stream(self, request: Request) -> Response:
+        return event_response(self.changes, (), self._sinks())
+
+    async def queues(self, request: Request) -> Response:
+        steps, runs = self.motia.registry.steps, self.runs.all_runs()
+        return JSONResponse(await queue_overview(self.runtime, steps, runs))
+
+    async def replay(self, request: Request) -> Response:
+        if not _same_origin(request):
+            return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
+        body = await request.json()
+        ids = None if body.get("all") else [str(i) for i in body.get("ids") or []]
+        return JSONResponse({"replayed": await replay_dead_letters(self.runtime, ids)})
+
+    def _sinks(self) -> set[Any] | None:
+        """The hub's open-stream set: the runtime ends those first at shutdown."""
+        sinks = getattr(getattr(self.runtime, "hub", None), "sinks", None)
+        return sinks if isinstance(sinks, set) else None
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str, separators=(",", ":"))

@@ -1,0 +1,113 @@
+"""Cron steps: expressions, and the scheduler that fires them.
+
+Expressions have 5 fields (minute first) or 6 (seconds first, as in Motia 1.0).
+Each cron trigger gets one sleeping task that wakes at the next tick. A run
+still going when the next tick comes is not doubled (the tick is skipped and
+logged); ticks missed while the process was down are not replayed. A
+``claim(key)`` hook decides which process runs a tick when several share work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from croniter import croniter
+
+__all__ = ["CronJob", "CronSchedule", "CronScheduler", "InvalidCronExpression"]
+
+log = logging.getLogger("motia.cron")
+
+Claim = Callable[[str], Awaitable[bool]]
+
+
+class InvalidCronExpression(ValueError):
+    pass
+
+
+class CronSchedule:
+    def __init__(self, expression: str) -> None:
+        fields = expression.split() if isinstance(expression, str) else []
+        if len(fields) not in (5, 6):
+            raise InvalidCronExpression(
+                f"cron expression {expression!r} must have 5 fields (minute first, "
+                'e.g. "*/5 * * * *") or 6 (seconds first, e.g. "*/10 * * * * *")'
+            )
+        self.expression = expression
+        self._seconds_first = len(fields) == 6
+        if not croniter.is_valid(expression, second_at_beginning=self._seconds_first):
+            raise InvalidCronExpression(
+                f"cron expression {expression!r} is not valid: check each field's range "
+                "(seconds 0-59, minutes 0-59, hours 0-23, day 1-31, month 1-12, weekday 0-6)"
+            )
+
+    def next_after(self, moment: datetime) -> datetime:
+        iterator = croniter(self.expression, moment, second_at_beginning=self._seconds_first)
+        following: datetime = iterator.get_next(datetime)
+        return following
+
+
+class CronJob:
+    """One cron trigger of one step: ``run`` is called once per tick."""
+
+    def __init__(self, name: str, schedule: CronSchedule, run: Callable[[], Awaitable[None]]):
+        self.name = name
+        self.schedule = schedule
+        self.run = run
+        self.running: asyncio.Task[None] | None = None
+
+
+async def _local_claim(key: str) -> bool:
+    return True
+
+
+class CronScheduler:
+    def __init__(
+        self,
+        jobs: list[CronJob],
+        *,
+        claim: Claim = _local_claim,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.jobs = jobs
+        self.claim = claim
+        self.clock = clock
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._loop(job)) for job in self.jobs]
+
+    async def stop(self, timeout: float) -> None:
+        for task in self._tasks:
+            task.cancel()
+        running = [job.running for job in self.jobs if job.running is not None]
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if running:
+            _, pending = await asyncio.wait(running, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _loop(self, job: CronJob) -> None:
+        tick = job.schedule.next_after(self.clock())
+        while True:
+            await asyncio.sleep(max(0.0, (tick - self.clock()).total_seconds()))
+            await self._fire(job, tick)
+            tick = job.schedule.next_after(max(tick, self.clock()))
+
+    async def _fire(self, job: CronJob, tick: datetime) -> None:
+        if job.running is not None and not job.running.done():
+            log.warning("cron step %r still running at %s; this tick is skipped", job.name, tick)
+            return
+        if not await self.claim(f"{job.name}:{job.schedule.expression}:{tick.isoformat()}"):
+            return
+        job.running = asyncio.get_running_loop().create_task(self._run(job))
+
+    async def _run(self, job: CronJob) -> None:
+        try:
+            await job.run()
+        except Exception:
+            log.exception("cron step %r failed", job.name)

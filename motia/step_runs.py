@@ -1,0 +1,45 @@
+"""Running a step for a trigger that is not HTTP: context, condition, handler."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from motia.context import TriggerInfo
+from motia.current import current_context
+from motia.invoke import NO_INPUT, call_handler
+from motia.step import Step
+from motia.tracing import new_trace_id
+
+__all__ = ["SKIPPED", "run_step"]
+
+SKIPPED: Any = object()
+"""What ``run_step`` returns when the trigger's condition said no."""
+
+
+async def run_step(
+    runtime: Any,
+    step: Step,
+    info: TriggerInfo,
+    input: Any,
+    *,
+    condition: Any = None,
+    trace_id: str | None = None,
+) -> Any:
+    """Run ``step``'s handler for one firing; exceptions reach the caller."""
+    ctx = runtime.context(step.name, info, trace_id or new_trace_id(), input)
+    token = current_context.set(ctx)
+    try:
+        if condition is not None and not await _truthy(condition, input, ctx):
+            ctx.logger.debug(f"{info.type} trigger condition not met; skipped")
+            return SKIPPED
+        return await call_handler(step.handler, input, ctx)
+    finally:
+        current_context.reset(token)
+
+
+async def _truthy(condition: Any, input: Any, ctx: Any) -> bool:
+    result = condition(None if input is NO_INPUT else input, ctx)
+    if inspect.isawaitable(result):
+        result = await result
+    return bool(result)

@@ -1,0 +1,191 @@
+"""Stream subscriptions as Server-Sent Events against a real uvicorn server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from stream_server import HOOK_CALLS, ServerThread, build_app, wait_for
+
+from motia.settings import Settings
+from motia.sse import ServerSentEvent, SSEParser
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerThread]:
+    with ServerThread(build_app(tmp_path)) as running:
+        yield running
+
+
+class EventReader:
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.chunks = response.aiter_bytes()
+        self.parser = SSEParser()
+        self.events: list[ServerSentEvent] = []
+        self.raw = b""
+
+    async def take(self, count: int, deadline: float = 5.0) -> list[ServerSentEvent]:
+        with anyio.fail_after(deadline):
+            while len(self.events) < count:
+                chunk = await self.chunks.__anext__()
+                self.raw += chunk
+                self.events.extend(self.parser.feed(chunk))
+        taken, self.events = self.events[:count], self.events[count:]
+        return taken
+
+
+def events_url(server: ServerThread, path: str) -> str:
+    return f"{server.url}/streams/{path}"
+
+
+async def test_sync_then_one_event_per_change(server: ServerThread) -> None:
+    todo = server.streams.todo
+    server.call(todo.set, "inbox", "a", {"n": 1})
+    async with (
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("GET", events_url(server, "todo/inbox")) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        reader = EventReader(response)
+        (sync,) = await reader.take(1)
+        assert sync.event == "sync" and sync.json()["event"]["data"] == [{"id": "a", "n": 1}]
+        server.call(todo.set, "inbox", "b", {"n": 2})
+        server.call(todo.send, {"groupId": "inbox"}, {"type": "hi", "data": None})
+        server.call(todo.delete, "inbox", "a")
+        events = await reader.take(3)
+    assert [e.event for e in events] == ["create", "event", "delete"]
+    for event in [sync, *events]:
+        assert event.id == str(event.json()["timestamp"])
+    assert events[0].json()["id"] == "b"
+
+
+async def test_item_subscription(server: ServerThread) -> None:
+    todo = server.streams.todo
+    async with (
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("GET", events_url(server, "todo/inbox/a")) as response,
+    ):
+        reader = EventReader(response)
+        (sync,) = await reader.take(1)
+        assert sync.json()["event"] == {"type": "sync", "data": None}
+        server.call(todo.set, "inbox", "b", {"n": 2})
+        server.call(todo.set, "inbox", "a", {"n": 1})
+        (created,) = await reader.take(1)
+    assert created.event == "create" and created.json()["id"] == "a"
+
+
+async def test_last_event_id_resumes_without_a_sync(server: ServerThread) -> None:
+    todo = server.streams.todo
+    url = events_url(server, "todo/inbox")
+    async with httpx.AsyncClient(timeout=5) as client:
+        async with client.stream("GET", url) as response:
+            reader = EventReader(response)
+            await reader.take(1)
+            server.call(todo.set, "inbox", "a", {"n": 1})
+            (last,) = await reader.take(1)
+        server.call(todo.set, "inbox", "b", {"n": 2})
+        server.call(todo.set, "inbox", "a", {"n": 3})
+        headers = {"Last-Event-ID": str(last.id)}
+        async with client.stream("GET", url, headers=headers) as response:
+            missed = await EventReader(response).take(2)
+    assert [(e.event, e.json()["id"]) for e in missed] == [("create", "b"), ("update", "a")]
+    assert int(missed[0].id or 0) > int(last.id or 0)
+
+
+@pytest.mark.parametrize("last_id", ["1", "not-a-number", "99999999999999"])
+async def test_unknown_last_event_id_gets_reset_then_sync(
+    server: ServerThread, last_id: str
+) -> None:
+    server.call(server.streams.todo.set, "inbox", "a", {"n": 1})
+    url = events_url(server, "todo/inbox")
+    async with (
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("GET", url, headers={"Last-Event-ID": last_id}) as response,
+    ):
+        reset, sync = await EventReader(response).take(2)
+    assert reset.event == "reset" and reset.json()["event"] == {"type": "reset"}
+    assert sync.event == "sync" and sync.json()["event"]["data"] == [{"id": "a", "n": 1}]
+
+
+async def test_auth_refusals_and_unknown_stream(server: ServerThread) -> None:
+    async with httpx.AsyncClient(timeout=5) as client:
+        refused = await client.get(events_url(server, "todo/inbox?authToken=bad"))
+        bearer = await client.get(
+            events_url(server, "todo/inbox"), headers={"Authorization": "Bearer false"}
+        )
+        missing = await client.get(events_url(server, "nope/inbox"))
+        denied = await client.get(events_url(server, "todo/secret"))
+    assert (refused.status_code, bearer.status_code) == (401, 401)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "Stream nope not found", "code": "STREAM_NOT_FOUND"}
+    assert denied.status_code == 403 and denied.json()["code"] == "STREAM_ACCESS_DENIED"
+
+
+async def test_token_reaches_on_join_and_disconnect_runs_on_leave(server: ServerThread) -> None:
+    url = events_url(server, "todo/inbox?authToken=t1")
+    async with (
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("GET", url) as response,
+    ):
+        await EventReader(response).take(1)
+    await wait_for(lambda: any(call[0] == "leave" for call in HOOK_CALLS))
+    joins = [call for call in HOOK_CALLS if call[0] == "join"]
+    assert joins[0][4] == {"user": "t1"}
+    assert not server.motia.runtime.hub.sinks
+
+
+async def test_heartbeat_comments(tmp_path: Path) -> None:
+    app = build_app(tmp_path, settings=Settings(heartbeat_interval=0.1))
+    with ServerThread(app) as server:
+        async with (
+            httpx.AsyncClient(timeout=5) as client,
+            client.stream("GET", events_url(server, "todo/inbox")) as response,
+        ):
+            reader = EventReader(response)
+            await reader.take(1)
+            with anyio.fail_after(5):
+                async for chunk in reader.chunks:
+                    if b": ping\n\n" in chunk:
+                        break
+
+
+async def test_shutdown_ends_the_body(tmp_path: Path) -> None:
+    server = ServerThread(build_app(tmp_path))
+    with server:
+        async with (
+            httpx.AsyncClient(timeout=5) as client,
+            client.stream("GET", events_url(server, "todo/inbox")) as response,
+        ):
+            reader = EventReader(response)
+            await reader.take(1)
+            await anyio.to_thread.run_sync(server.stop)
+            with anyio.fail_after(5):
+                async for _ in reader.chunks:
+                    pass
+
+
+def test_slow_event_stream_is_ended(tmp_path: Path) -> None:
+    """The sink drops its queue and ends once its client is too far behind."""
+    from motia.stream_sse import EventStreamSink
+    from motia.subscriptions import Hub
+
+    hub: Any = Hub.__new__(Hub)
+    hub.stats = type("Stats", (), {"slow_closes": 0})()
+    stopped: list[bool] = []
+
+    async def run() -> None:
+        sink = EventStreamSink(100, hub, lambda: stopped.append(True))
+        sink.push_frame(b"x" * 60)
+        sink.push_frame(b"x" * 60)
+        sink.push_frame(b"x" * 60)
+        assert sink.ended and stopped == [True] and hub.stats.slow_closes == 1
+
+    anyio.run(run)

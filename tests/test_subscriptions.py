@@ -1,0 +1,138 @@
+"""The fan-out hub: shared encoding, clocks, replay buffer and topic lifetime."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from motia.backends.memory import MemoryStore
+from motia.streams import StreamConfig, Streams
+from motia.subscriptions import Hub, Message
+from motia.websocket import SocketSink
+
+pytestmark = pytest.mark.anyio
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def push(self, message: Message) -> None:
+        self.messages.append(message)
+
+    def shutdown(self) -> None:
+        pass
+
+
+async def make_hub(**kwargs: Any) -> tuple[Hub, Any]:
+    store = MemoryStore()
+    streams = Streams.from_configs([StreamConfig("todo")], store)
+    hub = Hub(store, streams, **kwargs)
+    hub.start()
+    return hub, streams.todo
+
+
+async def test_each_change_is_encoded_once_and_shared() -> None:
+    hub, todo = await make_hub()
+    first, second = ListSink(), ListSink()
+    await hub.join(first, "todo", "g", None)
+    await hub.join(second, "todo", "g", None)
+    await todo.set("g", "a", {"n": 1})
+    assert first.messages[-1] is second.messages[-1]
+    message = first.messages[-1]
+    assert json.loads(message.text)["event"] == {"type": "create", "data": {"id": "a", "n": 1}}
+    assert message.frame().startswith(f"event: create\nid: {message.timestamp}\n".encode())
+
+
+async def test_item_members_and_group_members_filter() -> None:
+    hub, todo = await make_hub()
+    group, item = ListSink(), ListSink()
+    await hub.join(group, "todo", "g", None)
+    await hub.join(item, "todo", "g", "a")
+    await todo.set("g", "b", {})
+    await todo.send({"groupId": "g", "id": "a"}, {"type": "for-a", "data": 1})
+    await todo.send({"groupId": "g"}, {"type": "all", "data": 2})
+    assert [m.kind for m in group.messages] == ["sync", "create", "event"]
+    assert [m.kind for m in item.messages] == ["sync", "event"]
+    assert item.messages[1].item_id == "a"
+
+
+async def test_socket_sink_restamps_only_when_needed() -> None:
+    hub, _ = await make_hub()
+    sent: list[str] = []
+    sink = SocketSink(1 << 20, hub, lambda: None)
+    sink._enqueue = sent.append  # type: ignore[method-assign]
+    shared = Message(1000, "update", "a", 1, ',"event":{}}')
+    sink.push(shared)
+    sink.push(shared)
+    sink.push(Message(1000, "update", "b", 2, ',"event":{}}'))
+    sink.push(Message(5000, "update", "c", 3, ',"event":{}}'))
+    assert sent[0] is shared.text
+    assert [json.loads(text)["timestamp"] for text in sent] == [1000, 1001, 5000]
+
+
+async def test_socket_sink_closes_when_its_buffer_is_full() -> None:
+    hub, _ = await make_hub()
+    stopped: list[bool] = []
+    sink = SocketSink(100, hub, lambda: stopped.append(True))
+    for index in range(5):
+        sink.push(Message(index + 1, "update", "a", index, ',"x":"' + "y" * 30 + '"}'))
+    assert sink.close_code == 1008 and stopped == [True] and hub.stats.slow_closes == 1
+
+
+async def test_replay_buffer_floor_and_idle_topic_eviction() -> None:
+    hub, todo = await make_hub(replay_size=3, idle_topics=1)
+    sink = ListSink()
+    member = await hub.join(sink, "todo", "g", None)
+    for index in range(5):
+        await todo.set("g", f"k{index}", {})
+    stamps = [m.timestamp for m in sink.messages[1:]]
+    hub.leave(member)
+    assert hub.resume(ListSink(), "todo", "g", None, stamps[0]) is None
+    again = ListSink()
+    resumed = hub.resume(again, "todo", "g", None, stamps[2])
+    assert resumed is not None and [m.timestamp for m in again.messages] == stamps[3:]
+    hub.leave(resumed)
+    other = await hub.join(ListSink(), "todo", "h", None)
+    hub.leave(other)
+    assert ("stream:todo", "g") not in hub.topics
+    assert hub.resume(ListSink(), "todo", "g", None, stamps[4]) is None
+
+
+async def test_changes_during_the_snapshot_follow_the_sync() -> None:
+    hub, todo = await make_hub()
+    store = hub.store
+    original = store.snapshot
+
+    async def racing_snapshot(namespace: str, group_id: str) -> Any:
+        await todo.set("g", "before", {})
+        result = await original(namespace, group_id)
+        await todo.set("g", "after", {})
+        await todo.set("g", "before", {"again": True})
+        return result
+
+    store.snapshot = racing_snapshot  # type: ignore[method-assign]
+    sink = ListSink()
+    await hub.join(sink, "todo", "g", None)
+    kinds = [(m.kind, m.item_id) for m in sink.messages]
+    assert kinds == [("sync", None), ("create", "after"), ("update", "before")]
+    assert json.loads(sink.messages[0].text)["event"]["data"] == [{"id": "before"}]
+    stamps = [m.timestamp for m in sink.messages]
+    assert stamps == sorted(set(stamps))
+
+
+async def test_shutdown_tells_every_sink_and_refuses_new_ones() -> None:
+    hub, _ = await make_hub()
+    closed: list[str] = []
+
+    class Closing(ListSink):
+        def shutdown(self) -> None:
+            closed.append("x")
+
+    hub.sinks.add(Closing())
+    hub.shutdown()
+    assert closed == ["x"] and hub.closing
+    hub.stop()
+    assert len(hub.store.feed) == 0
