@@ -16,12 +16,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from motia.backends.base import Store
-from motia.backends.memory import MemoryStore
 from motia.backends.queue import QueueBackend
+from motia.backends.selection import build_store
 from motia.backends.sqlite import SQLiteStore
 from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
 from motia.config import ConfigError, parse_step_config
 from motia.errors import BuildError, StepError
+from motia.health import health_routes
 from motia.loader import load_project, load_project_config
 from motia.mounting import mount_routes
 from motia.openapi import openapi_document, openapi_route
@@ -62,9 +63,11 @@ class Motia:
         settings: Settings | None = None,
         dev: bool | None = None,
         project_dir: str | Path | None = None,
-        store: Store | str = "sqlite",
+        store: Store | str | None = None,
         stream_auth: Any = None,
         queue: QueueBackend | str | None = None,
+        redis_url: str | None = None,
+        redis_prefix: str | None = None,
     ) -> None:
         settings = settings or Settings()
         if dev is not None:
@@ -73,7 +76,7 @@ class Motia:
         self.project_dir = Path(project_dir) if project_dir else Path.cwd()
         self.roots = _roots(self.project_dir, steps_dir)
         self.registry = self._build(steps, streams)
-        backend = _store(store, self.project_dir)
+        backend = _store(store, self.project_dir, redis_url, redis_prefix)
         stream_auth = stream_auth or getattr(self.project_config, "stream_auth", None)
         self.runtime = Runtime(
             self.registry, settings, backend, stream_auth, _queue(queue, backend, self.project_dir)
@@ -120,7 +123,7 @@ class Motia:
         ]
         if self.openapi_url:
             step_routes.append(openapi_route(self.openapi_url, self._served_openapi))
-        routes = step_routes + stream_routes(self.runtime)
+        routes = health_routes(self.runtime) + step_routes + stream_routes(self.runtime)
         return routes if self.console is None else [*self.console.routes(), *routes]
 
     def mount(self, app: Starlette, prefix: str = "") -> None:
@@ -187,14 +190,13 @@ def _roots(project_dir: Path, steps_dir: str | Path | None) -> list[Path]:
     return roots
 
 
-def _store(store: Store | str, project_dir: Path) -> Store:
+def _store(
+    store: Store | str | None, project_dir: Path, redis_url: str | None, redis_prefix: str | None
+) -> Store:
+    """A Store instance as given, else by name; no name: Redis if a URL is configured."""
     if isinstance(store, Store):
         return store
-    if store == "memory":
-        return MemoryStore()
-    if store == "sqlite":
-        return SQLiteStore(project_dir / ".motia" / "motia.db")
-    raise ValueError(f'store must be "sqlite", "memory" or a Store instance, got {store!r}')
+    return build_store(store, project_dir, url=redis_url, prefix=redis_prefix)
 
 
 def _queue(queue: QueueBackend | str | None, store: Store, project_dir: Path) -> QueueBackend:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from motia.errors import BuildError
-from motia.server import ServeOptions, route_lines, serve
+from motia.server import ServeError, ServeOptions, route_lines, serve
 
 __all__ = ["main"]
 
@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except BuildError as exc:
+    except (BuildError, ServeError) as exc:
         print(exc, file=sys.stderr)
         return 1
 
@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     _serving_options(start)
     start.add_argument(
         "--console", action="store_true", help="also serve the dev console at /__motia/console"
+    )
+    start.add_argument(
+        "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
     )
     start.set_defaults(run=_start)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
@@ -80,7 +83,15 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--log-format", choices=["pretty", "json"], default="pretty")
     parser.add_argument("--log-level", default="info")
-    parser.add_argument("--store", choices=["sqlite", "memory"], default="sqlite")
+    parser.add_argument(
+        "--store",
+        choices=["sqlite", "memory", "redis"],
+        help="state and streams backend (default: redis with a Redis URL, else sqlite)",
+    )
+    parser.add_argument("--redis-url", help="redis://host:port/db (default: $MOTIA_REDIS_URL)")
+    parser.add_argument(
+        "--redis-prefix", help="prefix of every Redis key (default: $MOTIA_REDIS_PREFIX or motia:)"
+    )
     parser.add_argument(
         "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
     )
@@ -97,6 +108,9 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         log_format=args.log_format,
         log_level=args.log_level,
         store=args.store,
+        redis_url=args.redis_url,
+        redis_prefix=args.redis_prefix,
+        workers=getattr(args, "workers", 1),
         settings={"heartbeat_interval": args.heartbeat, "console": args.console},
     )
 

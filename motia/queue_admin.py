@@ -3,7 +3,7 @@
 These work on the SQLite file directly (``.motia/motia.db`` under the
 project), so they are safe to use while the app is serving: a replayed
 message is picked up by the running workers within their idle poll.
-A running app offers the same through ``motia.runtime.queues``.
+A running app offers the same through ``Motia(...).runtime.queues``.
 """
 
 from __future__ import annotations

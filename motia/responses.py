@@ -23,23 +23,12 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from motia.sse import PING, encode_event
-from motia.wire import Receive, Send, encode_headers
+from motia.wire import Receive, Send, encode_headers, end_to_end
 
 __all__ = ["ApiResponse", "MotiaHttpResponse", "ResponseStartedError", "StreamStats"]
 
 log = logging.getLogger("motia.http")
 
-_HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "te",
-        "trailer",
-        "upgrade",
-    }
-)
 _HIGH_WATER = 64 * 1024
 
 
@@ -139,6 +128,8 @@ class MotiaHttpResponse:
         self._before_body("headers")
         for name, value in headers.items():
             self._headers[name.lower()] = str(value)
+        if self._is_event_stream():
+            self._start_heartbeat()
 
     @property
     def writer(self) -> MotiaHttpResponse:
@@ -197,6 +188,11 @@ class MotiaHttpResponse:
     @property
     def touched(self) -> bool:
         return self._touched
+
+    @property
+    def ended(self) -> bool:
+        """The body was ended (``close()`` or a lost client): nothing else can be sent."""
+        return self.closed or self._close_requested
 
     def bind(self, cancel: Callable[[], None]) -> None:
         self._cancel = cancel
@@ -275,7 +271,11 @@ class MotiaHttpResponse:
     def _prepare_event_stream(self) -> None:
         self._headers.setdefault("cache-control", "no-cache")
         self._headers.setdefault("x-accel-buffering", "no")
-        if self._heartbeat_interval > 0:
+        self._start_heartbeat()
+
+    def _start_heartbeat(self) -> None:
+        """Pings start once the handler declares an event stream, even before it writes."""
+        if self._heartbeat is None and self._heartbeat_interval > 0:
             loop = asyncio.get_running_loop()
             self._heartbeat = loop.call_later(self._heartbeat_interval, self._beat)
 
@@ -325,7 +325,7 @@ class MotiaHttpResponse:
 
     async def _send_start(self) -> None:
         self._started = True
-        headers = {k: v for k, v in self._headers.items() if k not in _HOP_BY_HOP}
+        headers = end_to_end(self._headers)
         headers["x-trace-id"] = self.trace_id
         await self._send(
             {"type": "http.response.start", "status": self._status,

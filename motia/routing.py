@@ -33,7 +33,7 @@ from motia.responses import ApiResponse, MotiaHttpResponse
 from motia.runtime import Runtime
 from motia.schema import Schema, SchemaValidationError, compile_schema
 from motia.tracing import trace_id_from
-from motia.wire import Receive, Scope, Send, decode_headers, encode_headers
+from motia.wire import Receive, Scope, Send, decode_headers, encode_headers, end_to_end
 
 __all__ = ["StepEndpoint", "send_json"]
 
@@ -152,10 +152,11 @@ class StepEndpoint:
         return await _maybe_await(self.middleware[index](args, ctx, next_))
 
     async def _respond(self, result: Any, response: MotiaHttpResponse, send: Send) -> None:
-        if response.body_written or (result is None and response.touched):
+        if response.body_written or response.ended or (result is None and response.touched):
             await response.finish()
             return
         status, body, headers = _unpack(result, response)
+        headers = end_to_end(headers)
         if self.response_schemas and self.settings.dev:
             self._check_response(status, body, response.trace_id)
         payload, content_type = _encode(body)
@@ -169,7 +170,7 @@ class StepEndpoint:
     ) -> None:
         ctx.logger.exception(f"handler failed: {type(exc).__name__}: {exc}")
         message = f"{type(exc).__name__}: {exc}" if self.settings.dev else "Internal Server Error"
-        if response.body_written:
+        if response.body_written or response.ended:
             await response.send_error(message)
             return
         await send_json(send, 500, {"error": message, "trace_id": response.trace_id},

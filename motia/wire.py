@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["Receive", "Scope", "Send", "decode_headers", "encode_headers"]
+__all__ = ["Receive", "Scope", "Send", "decode_headers", "encode_headers", "end_to_end"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,3 +29,14 @@ def decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
         else:
             headers[name] = value
     return headers
+
+
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
+     "upgrade"}
+)  # fmt: skip
+
+
+def end_to_end(headers: dict[str, str]) -> dict[str, str]:
+    """The headers without hop-by-hop ones, which only the server may set."""
+    return {name: value for name, value in headers.items() if name not in _HOP_BY_HOP}

@@ -22,6 +22,15 @@ from motia.queue_errors import EnqueueError, NonRetryableError
 pytestmark = pytest.mark.anyio
 
 FAST = {"backoff_type": "fixed", "backoff_delay_ms": 10}
+_backend: dict[str, Callable[[], Any]] = {}
+
+
+@pytest.fixture(autouse=True, params=["memory", "sqlite"])
+def queue_backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every test here runs on both queue backends."""
+    kind: str = request.param
+    _backend["new"] = MemoryQueue if kind == "memory" else lambda: SQLiteQueue(tmp_path / "q.db")
+    return kind
 
 
 def queue_step(name: str, topic: str, handler: Callable[..., Any], **options: Any) -> Any:
@@ -32,7 +41,7 @@ def queue_step(name: str, topic: str, handler: Callable[..., Any], **options: An
 
 @asynccontextmanager
 async def running(*steps: Any, **options: Any) -> AsyncIterator[Motia]:
-    motia = Motia(steps_dir=None, steps=steps, store="memory", **options)
+    motia = Motia(steps_dir=None, steps=steps, store="memory", queue=_backend["new"](), **options)
     app = motia.asgi()
     async with app.router.lifespan_context(app):
         yield motia

@@ -349,3 +349,54 @@ async def test_sync_handler_can_poll_is_closed_and_stops_when_the_client_leaves(
                 (event,) = await read_events(response, SSEParser(), 1)
         assert event.data == "tick"
         await wait_for(lambda: bool(finished))
+
+
+@pytest.mark.parametrize("then", ["raise", "return a value"])
+async def test_after_close_without_writing_nothing_else_is_sent(
+    then: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(args: Any) -> Any:
+        await args.response.status(202)
+        args.response.close()
+        await anyio.sleep(0.01)
+        if then == "raise":
+            raise ValueError("after close")
+        return {"status": 500, "body": "ignored"}
+
+    caplog.set_level(logging.ERROR, logger="motia")
+    response = await fetch(make_app(handler))
+    assert (response.status_code, response.content) == (202, b"")
+    assert ("after close" in caplog.text) == (then == "raise")
+
+
+async def test_pings_start_once_an_event_stream_is_declared_before_any_write(
+    live_server: LiveServer,
+) -> None:
+    async def handler(args: Any) -> None:
+        await args.response.status(200)
+        await args.response.headers({"content-type": "text/event-stream"})
+        await anyio.sleep(30)
+
+    definition = step({"name": "Quiet", "triggers": [http("GET", "/quiet")]}, handler)
+    app = Motia(steps_dir=None, steps=[definition], store="memory",
+                settings=Settings(heartbeat_interval=0.05))  # fmt: skip
+    async with live_server(app.asgi()) as url, httpx.AsyncClient(timeout=5) as client:
+        with anyio.fail_after(5):
+            async with client.stream("GET", url + "/quiet") as response:
+                assert response.headers["content-type"] == "text/event-stream"
+                first = await anext(response.aiter_bytes())
+    assert first.startswith(b": ping")
+
+
+async def test_returned_hop_by_hop_headers_are_dropped(live_server: LiveServer) -> None:
+    async def handler(args: Any) -> dict[str, Any]:
+        return {"status": 200, "body": "ok",
+                "headers": {"Transfer-Encoding": "chunked", "Connection": "upgrade", "x-a": "1"}}  # fmt: skip
+
+    definition = step({"name": "Hop", "triggers": [http("GET", "/hop")]}, handler)
+    app = Motia(steps_dir=None, steps=[definition], store="memory")
+    async with live_server(app.asgi()) as url, httpx.AsyncClient(timeout=5) as client:
+        response = await client.get(url + "/hop")
+    assert response.text == "ok" and response.headers["x-a"] == "1"
+    assert "transfer-encoding" not in response.headers
+    assert response.headers.get("connection") != "upgrade"

@@ -18,7 +18,7 @@ config = {
     "description": "Create a todo and push it to the todo stream",
     "flows": ["todo"],
     "triggers": [http("POST", "/todo", body_schema=NewTodo)],
-    "enqueues": [],
+    "enqueues": ["todo.created"],
 }
 
 
@@ -32,5 +32,6 @@ async def handler(args: MotiaHttpArgs[NewTodo], ctx: FlowContext[Any]) -> dict[s
     }
     created = await ctx.streams.todo.set("inbox", todo_id, todo)
     await ctx.state.set("todos", todo_id, created)
+    await ctx.enqueue({"topic": "todo.created", "data": created})
     ctx.logger.info("todo created", {"id": todo_id})
     return {"status": 201, "body": created}
