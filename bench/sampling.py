@@ -106,4 +106,22 @@ def report(samples: dict[str, list[Sample]], unit: str) -> dict[str, Any]:
         for peer, runs in samples.items()
         if peer != FLOOR and floor
     }
-    return {"unit": unit, "peers": peers, "ratios": versus, "of_raw": of_floor}
+    result = {"unit": unit, "peers": peers, "ratios": versus, "of_raw": of_floor}
+    if all("per_cpu" in s.extra for runs in samples.values() for s in runs):
+        result["ratios_per_cpu"] = _per_cpu_ratios(samples)
+    return result
+
+
+def _per_cpu_ratios(samples: dict[str, list[Sample]]) -> dict[str, dict[str, float]]:
+    """Ratios of work per server CPU-second: steadier than throughput on a shared machine."""
+    ours = [s.extra["per_cpu"] for s in samples[OURS]]
+    return {
+        peer: ratios(ours, [s.extra["per_cpu"] for s in runs])
+        for peer, runs in samples.items()
+        if peer != OURS
+    }
+
+
+def per_cpu(rate: float, server_cpu: float) -> float:
+    """Work per server CPU-second, from a rate and the server's share of a core."""
+    return rate / server_cpu if server_cpu > 0 else float("nan")

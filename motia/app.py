@@ -167,11 +167,12 @@ class Motia:
             yield
 
     def route_table(self) -> list[tuple[str, str, str, str]]:
-        """(method, path, step, flows) for every HTTP trigger."""
-        return [
+        """(method, path, step, flows) for every HTTP trigger, sorted by path."""
+        rows = [
             (r.method, r.trigger.path, r.step.name, ", ".join(r.step.config.flows))
             for r in self.registry.http_routes()
         ]
+        return sorted(rows, key=lambda row: (row[1], row[0]))
 
 
 def _console(motia: Motia) -> Console:

@@ -24,7 +24,14 @@ from motia.config import ConfigError, parse_step_config
 from motia.errors import StepError
 from motia.step import Step, StepDefinition
 
-__all__ = ["PROJECT_CONFIG", "LoadResult", "discover", "load_project", "load_project_config"]
+__all__ = [
+    "PROJECT_CONFIG",
+    "LoadResult",
+    "discover",
+    "load_project",
+    "load_project_config",
+    "load_step_file",
+]
 
 STEP_SUFFIXES = (".step.py", "_step.py")
 STREAM_SUFFIXES = (".stream.py", "_stream.py")
@@ -56,7 +63,7 @@ def load_project(roots: list[Path]) -> LoadResult:
     result = LoadResult()
     for root in roots:
         for path in discover(root, STEP_SUFFIXES):
-            _load_step_file(path, result)
+            load_step_file(path, result)
         for path in discover(root, STREAM_SUFFIXES):
             _load_stream_file(path, result)
     return result
@@ -71,7 +78,8 @@ def load_project_config(project_dir: Path, result: LoadResult) -> ModuleType | N
     return _import(path, result) if path.is_file() else None
 
 
-def _load_step_file(path: Path, result: LoadResult) -> None:
+def load_step_file(path: Path, result: LoadResult) -> None:
+    """Import one step file, adding its step (or its errors) to ``result``."""
     module = _import(path, result)
     if module is None:
         return

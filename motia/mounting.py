@@ -25,14 +25,13 @@ def mount_routes(
     prefix: str = "",
 ) -> None:
     """Add ``routes`` under ``prefix`` to ``host`` and run ``lifespan`` inside the host's."""
+    prefix = _clean(prefix)
     router = host.router if isinstance(host, Starlette) else host
-    router.routes.extend(prefixed(route, _clean(prefix)) for route in routes)
+    router.routes.extend(prefixed(route, prefix) for route in routes)
     wrap_lifespan(router, lifespan)
 
 
-def wrap_lifespan(
-    router: Router, lifespan: Callable[[], AbstractAsyncContextManager[Any]]
-) -> None:
+def wrap_lifespan(router: Router, lifespan: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
     """Make ``router``'s lifespan enter ``lifespan()`` inside whatever it did before."""
     host_lifespan = router.lifespan_context
 

@@ -8,6 +8,7 @@ responses (400, 413, 422, 500) are described once, in ``components``.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -46,11 +47,6 @@ def openapi_document(
     routes = list(routes)
     components = SchemaComponents()
     define_errors(components)
-    paths: dict[str, dict[str, Any]] = {}
-    for route, operation_id in zip(routes, _operation_ids(routes), strict=True):
-        path, parameters = _path_parameters(route.path)
-        operation = _operation(route, operation_id, parameters, components)
-        paths.setdefault(path, {})[route.method.lower()] = operation
     document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": version},
@@ -60,8 +56,9 @@ def openapi_document(
     flows = sorted({flow for route in routes for flow in route.step.config.flows})
     if flows:
         document["tags"] = [{"name": flow} for flow in flows]
-    document["paths"] = paths
-    document["components"] = {"schemas": components.schemas, "responses": ERROR_RESPONSES}
+    document["paths"] = _paths(routes, components)
+    responses = copy.deepcopy(ERROR_RESPONSES)
+    document["components"] = {"schemas": components.schemas, "responses": responses}
     return document
 
 
@@ -70,7 +67,7 @@ def openapi_route(path: str, document: Callable[[str], dict[str, Any]]) -> Route
     cache: dict[str, dict[str, Any]] = {}
 
     async def endpoint(request: Request) -> JSONResponse:
-        prefix = request.scope.get("root_path", "") + request.url.path.removesuffix(path)
+        prefix = request.scope["path"].removesuffix(path)  # the ASGI path includes root_path
         if prefix not in cache:
             cache[prefix] = document(prefix)
         return JSONResponse(cache[prefix])
@@ -78,13 +75,22 @@ def openapi_route(path: str, document: Callable[[str], dict[str, Any]]) -> Route
     return Route(path, endpoint, methods=["GET"], include_in_schema=False)
 
 
+def _paths(routes: list[HttpRoute], components: SchemaComponents) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route, operation_id in zip(routes, _operation_ids(routes), strict=True):
+        path, parameters = _path_parameters(route.path)
+        operation = _operation(route, operation_id, parameters, components)
+        paths.setdefault(path, {})[route.method.lower()] = operation
+    return paths
+
+
 def _operation_ids(routes: list[HttpRoute]) -> list[str]:
     """The step's name; a step with several HTTP triggers adds the trigger index to later ones."""
     seen: set[str] = set()
     ids = []
     for route in routes:
-        operation_id = route.step.name if route.step.name not in seen else None
-        operation_id = operation_id or f"{route.step.name}_{route.index}"
+        name = route.step.name
+        operation_id = f"{name}_{route.index}" if name in seen else name
         seen.add(operation_id)
         ids.append(operation_id)
     return ids
@@ -115,7 +121,7 @@ def _operation(
         operation["description"] = config.description
     if config.flows:
         operation["tags"] = list(config.flows)
-    parameters = parameters + [_query_parameter(item) for item in trigger.query_params or ()]
+    parameters = parameters + _query_parameters(trigger.query_params or ())
     if parameters:
         operation["parameters"] = parameters
     if trigger.body_schema is not None:
@@ -126,11 +132,19 @@ def _operation(
     return operation
 
 
-def _query_parameter(item: Any) -> dict[str, Any]:
-    """Motia's ``{"name": ..., "description": ...}`` (or just a name) as a query parameter."""
+def _query_parameters(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """Motia's ``[{"name": ..., "description": ...}]`` (or plain names); others are skipped."""
+    return [_query_parameter(item) for item in items if isinstance(_name_of(item), str)]
+
+
+def _name_of(item: Any) -> Any:
+    return item.get("name") if isinstance(item, dict) else item
+
+
+def _query_parameter(item: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(item, str):
-        return {"name": item, "in": "query", "schema": {"type": "string"}}
-    parameter: dict[str, Any] = {"name": str(item["name"]), "in": "query"}
+        return {"name": item, "in": "query", "required": False, "schema": {"type": "string"}}
+    parameter: dict[str, Any] = {"name": item["name"], "in": "query"}
     if item.get("description"):
         parameter["description"] = str(item["description"])
     parameter["required"] = bool(item.get("required", False))
@@ -146,10 +160,10 @@ def _responses(route: HttpRoute, components: SchemaComponents) -> dict[str, Any]
             "description": _phrase(status),
             "content": {"application/json": {"schema": schema}},
         }
-    for status, name in _error_statuses(route):
-        responses.setdefault(status, {"$ref": f"#/components/responses/{name}"})
+    for code, name in _error_statuses(route):
+        responses.setdefault(code, {"$ref": f"#/components/responses/{name}"})
     responses.setdefault("default", {"description": "The step's response"})
-    return responses
+    return dict(sorted(responses.items(), key=lambda item: (item[0] == "default", item[0])))
 
 
 def _error_statuses(route: HttpRoute) -> list[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from motia.openapi_schemas import SchemaComponents, component_ref
@@ -66,4 +67,4 @@ ERROR_RESPONSES: dict[str, dict[str, Any]] = {
 def define_errors(components: SchemaComponents) -> None:
     """Add the error schemas (first, so that they keep their names)."""
     for name, schema in ERROR_SCHEMAS.items():
-        components.define(name, schema)
+        components.define(name, copy.deepcopy(schema))

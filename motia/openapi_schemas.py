@@ -14,6 +14,7 @@ import re
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from pydantic.errors import PydanticInvalidForJsonSchema
 
 __all__ = ["SchemaComponents", "component_ref"]
 
@@ -34,7 +35,10 @@ class SchemaComponents:
     def add(self, source: Any, mode: Mode = "validation") -> dict[str, Any]:
         """The schema to embed for ``source`` (a pydantic model class or a JSON Schema dict)."""
         if isinstance(source, type) and issubclass(source, BaseModel):
-            schema = source.model_json_schema(by_alias=True, mode=mode)
+            try:
+                schema = source.model_json_schema(by_alias=True, mode=mode)
+            except PydanticInvalidForJsonSchema as exc:
+                return {"description": f"{source.__name__} has no JSON Schema: {exc}"}
             return self._named(source.__name__, self._hoisted(schema))
         return self._hoisted(copy.deepcopy(dict(source)))
 
@@ -51,7 +55,9 @@ class SchemaComponents:
 
     def _hoisted(self, schema: dict[str, Any]) -> dict[str, Any]:
         definitions = {
-            (key, name): value for key in _DEFINITIONS for name, value in schema.pop(key, {}).items()
+            (key, name): value
+            for key in _DEFINITIONS
+            for name, value in schema.pop(key, {}).items()
         }
         names = self._names_for(definitions)
         for (key, name), value in definitions.items():

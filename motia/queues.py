@@ -116,6 +116,10 @@ class QueueService:
     async def dead_letters(self, topic: str | None = None) -> list[DeadLetter]:
         return await self.backend.dead_letters(topic)
 
+    async def stats(self) -> dict[str, dict[str, int]]:
+        """Per topic: waiting messages (``depth``), ``in_flight`` and ``retries``."""
+        return await self.backend.stats()
+
     async def replay(self, ids: list[str] | None = None) -> list[str]:
         """Send dead letters back to their step (all of them when ``ids`` is None)."""
         replayed = await self.backend.replay(ids)

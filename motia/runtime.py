@@ -21,6 +21,7 @@ from motia.backends.sqlite_queue import MemoryQueue
 from motia.change_triggers import ChangeTriggers
 from motia.context import FlowContext, TriggerInfo
 from motia.cron import CronScheduler
+from motia.cron_lock import tick_claim
 from motia.cron_steps import cron_jobs
 from motia.logs import StepLogger
 from motia.queues import QueueService
@@ -63,7 +64,7 @@ class Runtime:
         self.state = StateManager(store, on_change)
         configs: list[StreamConfig] = list(registry.streams.values())
         self.streams = Streams.from_configs(configs, store, on_change)
-        self.cron = CronScheduler(cron_jobs(self, registry.steps))
+        self.cron = CronScheduler(cron_jobs(self, registry.steps), claim=tick_claim(store))
         self.hub = Hub(store, self.streams)
         self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, self.context)
         self.started = False

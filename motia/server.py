@@ -4,36 +4,46 @@
 so that neither Ctrl+C, SIGTERM nor a dev reload waits on an open SSE or
 WebSocket connection. The reloading supervisor re-imports the app in a fresh
 process through ``app_from_env``; the options travel in environment variables.
+``--workers N`` runs N such processes on one port under uvicorn's multiprocess
+supervisor, and is refused unless they share a Redis backend.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import signal
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
 from motia.app import Motia
+from motia.backends.selection import URL_ENV, store_name
 from motia.logs import configure_logging
 from motia.runtime import shutdown_all
 from motia.settings import Settings
 
 __all__ = [
     "MotiaServer",
+    "ServeError",
     "ServeOptions",
     "SourceReload",
     "app_from_env",
+    "check_workers",
     "is_project_source",
     "print_console",
     "print_routes",
     "route_lines",
     "serve",
+    "worker_app_from_env",
 ]
 
 log = logging.getLogger("motia")
@@ -51,7 +61,10 @@ class ServeOptions:
     reload: bool = False
     log_format: str = "pretty"
     log_level: str = "info"
-    store: str = "sqlite"
+    store: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str | None = None
+    workers: int = 1
     settings: dict[str, Any] = field(default_factory=dict)
 
     def build(self) -> Motia:
@@ -60,6 +73,8 @@ class ServeOptions:
             project_dir=self.project_dir,
             settings=Settings(dev=self.dev, **self.settings),
             store=self.store,
+            redis_url=self.redis_url,
+            redis_prefix=self.redis_prefix,
         )
 
 
@@ -67,6 +82,10 @@ class MotiaServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         shutdown_all()
         super().handle_exit(sig, frame)
+
+
+class ServeError(Exception):
+    """Serving options that cannot work together; the message says how to fix them."""
 
 
 def app_from_env() -> Any:
@@ -99,11 +118,31 @@ def print_console(motia: Motia, options: ServeOptions) -> None:
         log.info("dev console: http://%s:%d/__motia/console", options.host, options.port)
 
 
+def worker_app_from_env() -> Any:
+    """The app factory of each ``--workers`` process, where uvicorn runs a plain Server."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        if callable(previous):
+            signal.signal(sig, functools.partial(_end_streams_then, previous))
+    return app_from_env()
+
+
+def _end_streams_then(
+    handler: Callable[[int, FrameType | None], Any], sig: int, frame: Any
+) -> None:
+    shutdown_all()
+    handler(sig, frame)
+
+
 def serve(options: ServeOptions) -> None:
     """Serve until interrupted; with ``reload``, restart on changes to step files."""
+    check_workers(options)
     configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
     if options.reload:
         _serve_reloading(options)
+        return
+    if options.workers > 1:
+        _serve_workers(options)
         return
     motia = options.build()
     print_routes(motia)
@@ -120,6 +159,31 @@ def _serve_reloading(options: ServeOptions) -> None:
     config.reload_delay = 0.1
     sock = config.bind_socket()
     SourceReload(config, target=MotiaServer(config).run, sockets=[sock]).run()
+
+
+def check_workers(options: ServeOptions) -> None:
+    """Refuse several worker processes unless they share a backend (Redis)."""
+    if options.workers < 1:
+        raise ServeError(f"--workers must be 1 or more, got {options.workers}")
+    store = store_name(options.store, options.redis_url)
+    if options.workers == 1 or store == "redis":
+        return
+    raise ServeError(
+        f"--workers {options.workers} needs a backend shared by every process, and the {store} "
+        "store is not: stream subscribers would miss changes made in other workers and every "
+        "cron tick would run once per worker.\n"
+        f"Run Redis and pass it: motia start --workers {options.workers} "
+        f"--redis-url redis://HOST:6379/0 (or set {URL_ENV}); "
+        'the client comes with pip install "motia-asgi[redis]".'
+    )
+
+
+def _serve_workers(options: ServeOptions) -> None:
+    os.environ[_ENV] = json.dumps(asdict(options))
+    config = _uvicorn_config("motia.server:worker_app_from_env", options)
+    config.factory = True
+    config.workers = options.workers
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 class SourceReload(WatchFilesReload):

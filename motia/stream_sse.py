@@ -54,6 +54,10 @@ class EventStreamSink:
     def push(self, message: Message) -> None:
         self.push_frame(message.frame())
 
+    def reset(self, member: Member) -> None:
+        topic = member.topic
+        self.push_frame(reset_frame(topic.stream_name, topic.group_id, member.item_id))
+
     def push_frame(self, frame: bytes) -> None:
         if self.ended:
             return
@@ -182,7 +186,7 @@ class _EventStream:
             member = self.hub.resume(self.sink, name, group, item, self.last_event_id)
             if member is not None:
                 return member
-            self.sink.push_frame(_reset_frame(sub))
+            self.sink.push_frame(reset_frame(name, group, item))
         return await self.hub.join(self.sink, name, group, item)
 
     async def _watch_disconnect(self, receive: Receive) -> None:
@@ -213,12 +217,9 @@ def _last_event_id(request: Request) -> int | None:
         return -1  # unknown: answered with a reset and a fresh sync
 
 
-def _reset_frame(subscription: StreamSubscription) -> bytes:
-    body: dict[str, Any] = {
-        "streamName": subscription.stream_name,
-        "groupId": subscription.group_id,
-    }
-    if subscription.item_id is not None:
-        body["id"] = subscription.item_id
+def reset_frame(stream_name: str, group_id: str, item_id: str | None) -> bytes:
+    body: dict[str, Any] = {"streamName": stream_name, "groupId": group_id}
+    if item_id is not None:
+        body["id"] = item_id
     body["event"] = {"type": "reset"}
     return f"event: reset\ndata: {json.dumps(body, separators=(',', ':'))}\n\n".encode()

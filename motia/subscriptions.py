@@ -12,20 +12,28 @@ A join registers its member before taking the store's snapshot; changes seen
 meanwhile wait in the member's ``pending`` list and those already in the
 snapshot (``version <=`` its version) are dropped, so the sync is followed by
 neither a gap nor a duplicate.
+
+When the feed says changes may have been missed (``Resync``: a shared
+backend's listener reconnected), every watched topic forgets its replay
+buffer and each member gets a fresh ``sync`` (SSE sinks send ``reset`` first).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from collections import OrderedDict, deque
 from typing import Any, Protocol
 
-from motia.backends.base import Change, FeedMessage, Store
+from motia.backends.base import Change, Ephemeral, FeedMessage, Resync, Store
 from motia.ops import JSON
 from motia.streams import StreamConfig, Streams, stream_namespace
 
 __all__ = ["Hub", "HubStats", "Member", "Message", "Sink", "Topic", "now_ms"]
+
+log = logging.getLogger("motia.streams")
 
 DEFAULT_REPLAY_SIZE = 512
 DEFAULT_IDLE_TOPICS = 256
@@ -83,6 +91,9 @@ class Sink(Protocol):
 
     def push(self, message: Message) -> None: ...
 
+    def reset(self, member: Member) -> None:
+        """Changes may have been missed: a fresh ``sync`` for ``member`` follows."""
+
     def shutdown(self) -> None: ...
 
 
@@ -130,7 +141,7 @@ class Topic:
         self.last = max(now_ms(), self.last + 1)
         return self.last
 
-    def publish(self, feed_message: FeedMessage) -> None:
+    def publish(self, feed_message: Change | Ephemeral) -> None:
         message = self._message(feed_message)
         if self.replay.maxlen and len(self.replay) == self.replay.maxlen:
             self.floor = self.replay[0].timestamp
@@ -138,7 +149,7 @@ class Topic:
         for member in list(self.members):
             member.offer(message)
 
-    def _message(self, feed_message: FeedMessage) -> Message:
+    def _message(self, feed_message: Change | Ephemeral) -> Message:
         timestamp = self.stamp()
         item_id = feed_message.item_id
         if isinstance(feed_message, Change):
@@ -148,6 +159,11 @@ class Topic:
             return Message.build(self, timestamp, item_id, event, version=feed_message.version)
         inner = {"type": feed_message.event_type, "data": feed_message.data}
         return Message.build(self, timestamp, item_id, {"type": "event", "event": inner})
+
+    def forget_replay(self) -> None:
+        """What the buffer holds may have gaps: no resume from before now."""
+        self.replay.clear()
+        self.floor = self.last + 1
 
     def covers(self, last_event_id: int) -> bool:
         """Whether every message after ``last_event_id`` is still in the replay buffer."""
@@ -180,6 +196,7 @@ class Hub:
         self.stats = HubStats()
         self.closing = False
         self._unsubscribe: Any = None
+        self._resyncs: set[asyncio.Task[None]] = set()
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -258,9 +275,41 @@ class Hub:
     # -- topics -----------------------------------------------------------------------
 
     def _on_feed(self, message: FeedMessage) -> None:
+        if isinstance(message, Resync):
+            task = asyncio.get_running_loop().create_task(self.resync(message.reason))
+            self._resyncs.add(task)
+            task.add_done_callback(self._resyncs.discard)
+            return
         topic = self.topics.get((message.namespace, message.group_id))
         if topic is not None:
             topic.publish(message)
+
+    async def resync(self, reason: str) -> None:
+        """Send every member of every watched topic a fresh sync."""
+        watched = [topic for topic in list(self.topics.values()) if topic.members]
+        log.info("resyncing %d watched stream group(s): %s", len(watched), reason)
+        for topic in list(self.topics.values()):
+            topic.forget_replay()
+        for topic in watched:
+            await self._resync_topic(topic)
+
+    async def _resync_topic(self, topic: Topic) -> None:
+        members = list(topic.members)
+        for member in members:
+            member.pending = []
+            member.min_version = -1
+        namespace = stream_namespace(topic.stream_name)
+        try:
+            items, version = await self.store.snapshot(namespace, topic.group_id)
+        except Exception:
+            log.exception("resync of %s/%s failed", topic.stream_name, topic.group_id)
+            for member in members:
+                member.sink.shutdown()
+            return
+        for member in members:
+            if member in topic.members:
+                member.sink.reset(member)
+                self._go_live(member, items, version)
 
     def _topic(self, stream_name: str, group_id: str) -> Topic:
         key = (stream_namespace(stream_name), group_id)

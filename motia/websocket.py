@@ -67,6 +67,9 @@ class SocketSink:
         self.clock = max(now_ms(), self.clock + 1)
         self._enqueue(json.dumps({"timestamp": self.clock, **payload}, separators=(",", ":")))
 
+    def reset(self, member: Member) -> None:
+        """Nothing to say first: the official clients take the fresh sync as it comes."""
+
     def shutdown(self) -> None:
         self.close(CLOSE_GOING_AWAY)
 

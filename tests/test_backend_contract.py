@@ -7,6 +7,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from redis_support import redis_store
 
 from motia.backends import Change, ChangeFeed, Ephemeral, MemoryStore, SQLiteStore, Store
 from motia.ops import InvalidUpdateOp, UnstorableValue
@@ -18,6 +19,7 @@ NS = "state"
 STORE_FACTORIES: dict[str, Callable[[Path], Store]] = {
     "memory": lambda tmp_path: MemoryStore(),
     "sqlite": lambda tmp_path: SQLiteStore(tmp_path / ".motia" / "store.db"),
+    "redis": redis_store,
 }
 
 

@@ -114,7 +114,9 @@ async def test_stream_triggers_match_stream_group_and_item() -> None:
     async def write(ctx: Any) -> None:
         await ctx.streams.todo.set("inbox", "t1", {"title": "one"})
         await ctx.streams.todo.set("archive", "t2", {"title": "two"})
-        await ctx.streams.todo.update("inbox", "t1", [{"type": "set", "path": "title", "value": "1"}])
+        await ctx.streams.todo.update(
+            "inbox", "t1", [{"type": "set", "path": "title", "value": "1"}]
+        )
         await ctx.streams.todo.delete("inbox", "t1")
 
     steps = [

@@ -37,7 +37,9 @@ async def handler(args, ctx):
 """
 
 BROKEN = "config = {'name': 'Broken', 'triggers': []\nasync def handler(args, ctx): ...\n"
-NO_HANDLER = "from motia import http\nconfig = {'name': 'NoHandler', 'triggers': [http('GET', '/x')]}\n"
+NO_HANDLER = (
+    "from motia import http\nconfig = {'name': 'NoHandler', 'triggers': [http('GET', '/x')]}\n"
+)
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -153,5 +155,3 @@ def test_python_dash_m_motia_shows_help(project: Path) -> None:
     result = run_cli("--help", cwd=project)
     assert result.returncode == 0
     assert "dev" in result.stdout and "start" in result.stdout
-
-

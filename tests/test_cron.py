@@ -37,7 +37,7 @@ def test_an_invalid_expression_fails_the_build_naming_the_trigger() -> None:
     definition = step({"name": "Tick", "triggers": [cron("99 * * * *")]}, lambda: None)
     with pytest.raises(BuildError) as caught:
         Motia(steps_dir=None, steps=[definition], store="memory")
-    assert "config[\"triggers\"][0]" in str(caught.value)
+    assert 'config["triggers"][0]' in str(caught.value)
     assert "99 * * * *" in str(caught.value)
 
 

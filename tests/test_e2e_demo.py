@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Iterator
 
-
 import httpx
 import pytest
 import uvicorn
@@ -27,9 +26,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def post_events(server: ServerProcess, path: str, **kwargs: object) -> tuple[httpx.Response, list]:
-    with httpx.Client(timeout=TIMEOUT) as client, client.stream(
-        "POST", server.url + path, **kwargs
-    ) as response:
+    with (
+        httpx.Client(timeout=TIMEOUT) as client,
+        client.stream("POST", server.url + path, **kwargs) as response,
+    ):
         return response, read_events(response)
 
 
@@ -159,17 +159,19 @@ def test_chat_turns_an_upstream_error_into_an_error_event(upstream_chat: tuple) 
 def test_a_client_leaving_cancels_the_upstream_request(upstream_chat: tuple) -> None:
     upstream, server = upstream_chat
     upstream.mode = "stall"
-    with httpx.Client(timeout=TIMEOUT) as client, client.stream(
-        "POST", server.url + "/chat", json={"message": "hi"}
-    ) as response:
+    with (
+        httpx.Client(timeout=TIMEOUT) as client,
+        client.stream("POST", server.url + "/chat", json={"message": "hi"}) as response,
+    ):
         assert read_events(response, limit=3)[-1].json() == {"token": " there"}
     assert upstream.disconnected.wait(timeout=5), "upstream request still open"
 
 
 def test_sse_frames_parse_identically_across_chunk_boundaries(demo: ServerProcess) -> None:
-    with httpx.Client(timeout=TIMEOUT) as client, client.stream(
-        "POST", demo.url + "/progress"
-    ) as response:
+    with (
+        httpx.Client(timeout=TIMEOUT) as client,
+        client.stream("POST", demo.url + "/progress") as response,
+    ):
         raw = b"".join(response.iter_bytes())
     from motia.sse import SSEParser
 
@@ -177,5 +179,3 @@ def test_sse_frames_parse_identically_across_chunk_boundaries(demo: ServerProces
     parser = SSEParser()
     split = [event for i in range(len(raw)) for event in parser.feed(raw[i : i + 1])]
     assert split == whole and whole[-1].event == "complete"
-
-

@@ -13,8 +13,9 @@ import anyio
 import httpx
 import pytest
 from openapi_spec_validator import validate
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
+from starlette.routing import Mount
 from support import REPO
 
 from motia import Motia, http, queue, step
@@ -102,6 +103,26 @@ def test_operation_from_step_config() -> None:
     assert "requestBody" not in operation
 
 
+def test_query_params_given_as_names_or_malformed() -> None:
+    params = ["page", {"description": "no name"}, 42, {"name": "q", "required": True}]
+    spec = document(http_step("Search", http("GET", "/search", query_params=params)))
+    parameters = spec["paths"]["/search"]["get"]["parameters"]
+    assert [(p["name"], p["required"]) for p in parameters] == [("page", False), ("q", True)]
+
+
+def test_a_model_without_json_schema_is_described_not_fatal() -> None:
+    class Opaque:
+        pass
+
+    class Holder(BaseModel):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        thing: Opaque
+
+    spec = document(http_step("Hold", http("POST", "/hold", body_schema=Holder)))
+    body = spec["paths"]["/hold"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["description"].startswith("Holder has no JSON Schema")
+
+
 def test_both_path_spellings_become_path_parameters() -> None:
     spec = document(http_step("Item", http("GET", "/items/{item_id}/notes/:note_id")))
     parameters = spec["paths"]["/items/{item_id}/notes/{note_id}"]["get"]["parameters"]
@@ -115,9 +136,7 @@ def test_pydantic_defs_move_to_components_with_refs_rewritten() -> None:
     spec = document(http_step("AddPerson", http("POST", "/people", body_schema=Person)))
     body = spec["paths"]["/people"]["post"]["requestBody"]
     assert body["required"] is True
-    assert body["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/Person"
-    }
+    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Person"}
     schemas = spec["components"]["schemas"]
     assert schemas["Person"]["properties"]["address"] == {"$ref": "#/components/schemas/Address"}
     assert schemas["Address"]["properties"]["city"]["type"] == "string"
@@ -190,9 +209,9 @@ def test_same_model_name_twice_gets_a_second_name() -> None:
     second = http_step("B", http("POST", "/b", body_schema=Address))
     spec = document(first, second)
     schemas = spec["components"]["schemas"]
-    assert spec["paths"]["/b"]["post"]["requestBody"]["content"]["application/json"][
-        "schema"
-    ] == {"$ref": "#/components/schemas/Address2"}
+    assert spec["paths"]["/b"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Address2"
+    }
     assert set(schemas["Address"]["properties"]) == {"city"}
     assert set(schemas["Address2"]["properties"]) == {"line"}
 
@@ -258,6 +277,14 @@ async def test_served_under_a_mount_prefix_names_the_server() -> None:
     assert spec["servers"] == [{"url": "/api"}]
     assert list(spec["paths"]) == ["/ping"]
     assert ping.status_code == 200
+
+
+async def test_served_from_a_starlette_mount_names_the_server() -> None:
+    motia = Motia(steps_dir=None, steps=[http_step("Ping", http("GET", "/ping"))], store="memory")
+    host = Starlette(routes=[Mount("/sub", app=motia.asgi())])
+    async with client_for(host) as client:
+        spec = (await client.get("/sub/openapi.json")).json()
+    assert spec["servers"] == [{"url": "/sub"}]
 
 
 async def test_openapi_url_none_serves_nothing() -> None:

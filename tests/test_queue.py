@@ -470,3 +470,34 @@ async def test_the_demo_pipeline_summarizes_created_todos() -> None:
             while (summary := await motia.runtime.state.get("todo-summaries", "t1")) is None:
                 await asyncio.sleep(0.01)
     assert summary == {"id": "t1", "words": 7, "title": "water the plants on the"}
+
+
+async def test_stats_count_waiting_in_flight_and_retried_messages() -> None:
+    release = asyncio.Event()
+    attempts: list[int] = []
+
+    async def hold(data: Any) -> None:
+        attempts.append(data["n"])
+        if data["n"] == 0 and attempts.count(0) == 1:
+            raise RuntimeError("first try fails")
+        await release.wait()
+
+    holder = queue_step(
+        "Hold", "held", hold, config={"concurrency": 1, "backoff_type": "fixed",
+                                      "backoff_delay_ms": 10}
+    )  # fmt: skip
+    async with running(holder) as motia:
+        for n in range(3):
+            await motia.runtime.enqueue({"topic": "held", "data": {"n": n}})
+        await wait_until(lambda: attempts.count(0) == 2 or len(attempts) >= 2)
+        with anyio.fail_after(5):
+            while (stats := await motia.runtime.queues.stats()).get("held", {}).get(
+                "in_flight"
+            ) != 1:
+                await asyncio.sleep(0.01)
+        assert stats["held"]["depth"] == 2
+        assert stats["held"]["retries"] >= 1
+        release.set()
+        with anyio.fail_after(5):
+            while await motia.runtime.queues.stats():
+                await asyncio.sleep(0.01)

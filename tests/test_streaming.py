@@ -390,8 +390,8 @@ async def test_pings_start_once_an_event_stream_is_declared_before_any_write(
 
 async def test_returned_hop_by_hop_headers_are_dropped(live_server: LiveServer) -> None:
     async def handler(args: Any) -> dict[str, Any]:
-        return {"status": 200, "body": "ok",
-                "headers": {"Transfer-Encoding": "chunked", "Connection": "upgrade", "x-a": "1"}}  # fmt: skip
+        headers = {"Transfer-Encoding": "chunked", "Connection": "upgrade", "x-a": "1"}
+        return {"status": 200, "body": "ok", "headers": headers}
 
     definition = step({"name": "Hop", "triggers": [http("GET", "/hop")]}, handler)
     app = Motia(steps_dir=None, steps=[definition], store="memory")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 import pytest
 
 from motia.backends.memory import MemoryStore
@@ -136,3 +137,41 @@ async def test_shutdown_tells_every_sink_and_refuses_new_ones() -> None:
     assert closed == ["x"] and hub.closing
     hub.stop()
     assert len(hub.store.feed) == 0
+
+
+class ResetRecordingSink(ListSink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.resets = 0
+
+    def reset(self, member: Any) -> None:
+        self.resets += 1
+
+
+async def test_a_resync_sends_every_member_a_fresh_sync_and_forgets_the_replay() -> None:
+    from motia.backends.base import Resync
+
+    hub, todo = await make_hub()
+    group, item = ResetRecordingSink(), ResetRecordingSink()
+    await hub.join(group, "todo", "g", None)
+    await hub.join(item, "todo", "g", "a")
+    await todo.set("g", "a", {"n": 1})
+    topic = next(iter(hub.topics.values()))
+    resumable = topic.replay[-1].timestamp - 1
+    assert topic.covers(resumable)
+
+    await hub.store.set("stream:todo", "g", "b", {"id": "b"})  # changes the store behind the feed
+    hub.store.feed.publish(Resync("listener reconnected"))
+    with anyio.fail_after(5):
+        while group.resets == 0 or item.resets == 0:
+            await anyio.sleep(0.01)
+    last_group, last_item = group.messages[-1], item.messages[-1]
+    assert last_group.kind == "sync"
+    assert json.loads(last_group.text)["event"]["data"] == [{"id": "a", "n": 1}, {"id": "b"}]
+    assert json.loads(last_item.text)["event"] == {"type": "sync", "data": {"id": "a", "n": 1}}
+    assert not topic.covers(resumable)
+
+    await todo.set("g", "c", {})
+    assert (
+        group.messages[-1].kind == "create" and group.messages[-1].timestamp > last_group.timestamp
+    )

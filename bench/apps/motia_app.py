@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from motia import Motia
-from motia.settings import Settings
-
 from bench.apps import payloads as p
 from bench.apps.probe import Probe
+from motia import Motia
+from motia.settings import Settings
 
 HERE = Path(__file__).resolve().parent.parent
 STEPS = Path(os.environ.get("BENCH_STEPS", HERE / "steps" / "http")).resolve()

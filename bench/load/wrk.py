@@ -32,8 +32,7 @@ def post_script(body: bytes) -> Path:
         f"wrk.body = '{body.decode()}'\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
     )
-    handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    with handle:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(text)
     return Path(handle.name)
 

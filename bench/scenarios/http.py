@@ -8,7 +8,7 @@ from typing import Any
 from bench.apps.payloads import ECHO_BODY, HELLO_BYTES, Item
 from bench.config import Config
 from bench.load import wrk
-from bench.sampling import APPS, Sample, interleave, report, window
+from bench.sampling import APPS, Sample, interleave, per_cpu, report, window
 from bench.server import Server, fetch_raw, serve
 from bench.stats import bar
 
@@ -42,7 +42,8 @@ def _scenario(
         if result.errors:
             raise RuntimeError(f"{peer} {method} {path}: {result.errors} errors under load")
         server_cpu, _ = spent.utilisation()
-        return Sample(result.rate, server_cpu, result.cpu / spent.seconds, {"wire_bytes": wire})
+        extra = {"wire_bytes": wire, "per_cpu": per_cpu(result.rate, server_cpu)}
+        return Sample(result.rate, server_cpu, result.cpu / spent.seconds, extra)
 
     return report(interleave(PEERS, config.rounds, measure), "req/s")
 

@@ -117,3 +117,8 @@ class QueueBackend(abc.ABC):
     @abc.abstractmethod
     async def replay(self, ids: list[str] | None = None) -> list[str]:
         """Make dead letters ready again (all when ``ids`` is None); return the ids replayed."""
+
+    @abc.abstractmethod
+    async def stats(self) -> dict[str, dict[str, int]]:
+        """Per topic: ``depth`` (waiting), ``in_flight`` (leased), ``retries`` (failed once
+        or more, not dead)."""

@@ -30,6 +30,7 @@ __all__ = [
     "connect",
     "sql_dead_letters",
     "sql_replay",
+    "sql_stats",
 ]
 
 T = TypeVar("T")
@@ -164,6 +165,9 @@ class SQLiteQueue(QueueBackend):
     async def replay(self, ids: list[str] | None = None) -> list[str]:
         return await self._run(partial(_replay_of, ids))
 
+    async def stats(self) -> dict[str, dict[str, int]]:
+        return await self._run(sql_stats)
+
 
 class MemoryQueue(SQLiteQueue):
     """The same queue in a private in-memory database: nothing survives the process."""
@@ -251,6 +255,21 @@ def sql_replay(conn: sqlite3.Connection, ids: list[str] | None = None) -> list[s
     with transaction(conn) as cursor:
         replayed = [row[0] for row in cursor.execute(query + " RETURNING id", params)]
     return replayed
+
+
+def sql_stats(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    leased = "lease_until IS NOT NULL AND lease_until > ?"
+    query = f"""SELECT topic,
+        COALESCE(SUM(NOT ({leased})), 0),
+        COALESCE(SUM({leased}), 0),
+        COALESCE(SUM(attempts > 0), 0)
+        FROM queue_deliveries WHERE dead = 0 GROUP BY topic"""
+    now = time.time()
+    rows = conn.execute(query, (now, now)).fetchall()
+    return {
+        topic: {"depth": depth, "in_flight": in_flight, "retries": retries}
+        for topic, depth, in_flight, retries in rows
+    }
 
 
 def _dead_letters_of(topic: str | None, conn: sqlite3.Connection) -> list[DeadLetter]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from motia.backends.base import Change, FeedMessage, Store
+from motia.backends.base import Change, Ephemeral, FeedMessage, Store
 from motia.console.events import sse_frame
 from motia.state import STATE_NAMESPACE
 from motia.streams import stream_namespace
@@ -68,19 +68,22 @@ def _total(counts: dict[str, int], name: str) -> int:
 
 
 def change_frame(message: FeedMessage) -> str:
-    """One ``change`` SSE frame: where, what kind, and the value as subscribers get it."""
-    body: dict[str, Any] = {
-        "namespace": message.namespace,
-        "group": message.group_id,
-        "id": message.item_id,
-    }
+    """One SSE frame: a ``change`` (where, what kind, the value as subscribers get it), or a
+    ``resync`` when the store says changes may have been missed (pages then re-read)."""
     if isinstance(message, Change):
         deleted = message.kind == "delete"
-        body |= {
+        body = _where(message) | {
             "kind": message.kind,
             "value": message.old_value if deleted else message.new_value,
             "version": message.version,
         }
+    elif isinstance(message, Ephemeral):
+        event = {"type": message.event_type, "data": message.data}
+        body = _where(message) | {"kind": "event", "event": event}
     else:
-        body |= {"kind": "event", "event": {"type": message.event_type, "data": message.data}}
+        return sse_frame("resync", "{}")
     return sse_frame("change", json.dumps(body, default=str, separators=(",", ":")))
+
+
+def _where(message: Change | Ephemeral) -> dict[str, Any]:
+    return {"namespace": message.namespace, "group": message.group_id, "id": message.item_id}

@@ -9,7 +9,7 @@ disconnect detection honest.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.responses import StreamingResponse
@@ -27,29 +27,30 @@ def sse_frame(event: str, data: str) -> str:
     return f"event: {event}\ndata: {data}\n\n"
 
 
-def event_response(
-    fanout: Fanout, backlog: Iterable[str], sinks: set[Any] | None
-) -> StreamingResponse:
-    """A ``text/event-stream`` of ``backlog`` frames, then the live ones."""
-    viewer = fanout.join()
-    if sinks is not None:
-        sinks.add(viewer)
-    stream = _frames(fanout, viewer, list(backlog), sinks)
+def event_response(fanout: Fanout, backlog: Callable[[], list[str]], hub: Any) -> StreamingResponse:
+    """A ``text/event-stream`` of the ``backlog()`` frames, then the live ones."""
+    stream = _frames(fanout, backlog, hub)
     return StreamingResponse(stream, media_type="text/event-stream", headers=_HEADERS)
 
 
-async def _frames(
-    fanout: Fanout, viewer: Viewer, backlog: list[str], sinks: set[Any] | None
-) -> AsyncIterator[str]:
+async def _frames(fanout: Fanout, backlog: Callable[[], list[str]], hub: Any) -> AsyncIterator[str]:
+    # Joined here, not before the response starts: whatever ends the body runs the cleanup.
+    viewer = fanout.join()
+    first = "retry: 1000\n\n" + "".join(backlog()) + sse_frame("ready", "{}")
+    # In the hub's sinks, the runtime's shutdown ends this stream with every other open one.
+    sinks = getattr(hub, "sinks", None)
+    sinks = sinks if isinstance(sinks, set) else set()
+    sinks.add(viewer)
+    if getattr(hub, "closing", False):
+        viewer.shutdown()
     try:
-        yield "retry: 1000\n\n" + "".join(backlog) + sse_frame("ready", "{}")
+        yield first
         while not viewer.closed:
             await viewer.wait(PING_INTERVAL)
             yield _batch(viewer)
     finally:
         fanout.leave(viewer)
-        if sinks is not None:
-            sinks.discard(viewer)
+        sinks.discard(viewer)
 
 
 def _batch(viewer: Viewer) -> str:

@@ -127,8 +127,10 @@ class Console:
         return Response("[" + ",".join(lines) + "]", media_type="application/json")
 
     async def log_stream(self, request: Request) -> Response:
-        backlog = [sse_frame("log", line) for line in self.logs.recent()]
-        return event_response(self.events, backlog, self._sinks())
+        def backlog() -> list[str]:
+            return [sse_frame("log", line) for line in self.logs.recent()]
+
+        return event_response(self.events, backlog, self._hub())
 
     async def traces(self, request: Request) -> Response:
         traces: dict[str, list[dict[str, Any]]] = {}
@@ -157,7 +159,7 @@ class Console:
         return JSONResponse(subscriber_counts(getattr(self.runtime, "hub", None)))
 
     async def change_stream(self, request: Request) -> Response:
-        return event_response(self.changes, (), self._sinks())
+        return event_response(self.changes, list, self._hub())
 
     async def queues(self, request: Request) -> Response:
         steps, runs = self.motia.registry.steps, self.runs.all_runs()
@@ -170,10 +172,9 @@ class Console:
         ids = None if body.get("all") else [str(i) for i in body.get("ids") or []]
         return JSONResponse({"replayed": await replay_dead_letters(self.runtime, ids)})
 
-    def _sinks(self) -> set[Any] | None:
-        """The hub's open-stream set: the runtime ends those first at shutdown."""
-        sinks = getattr(getattr(self.runtime, "hub", None), "sinks", None)
-        return sinks if isinstance(sinks, set) else None
+    def _hub(self) -> Any:
+        """The runtime's subscriber hub (it ends every open stream first at shutdown), if any."""
+        return getattr(self.runtime, "hub", None)
 
 
 def _same_origin(request: Request) -> bool:

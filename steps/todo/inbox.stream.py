@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel
 
-from motia.streams import StreamConfig
+from motia import StreamConfig
 
 
 class Inbox(BaseModel):

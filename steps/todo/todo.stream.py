@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from motia.streams import StreamConfig
+from motia import StreamConfig
 
 
 class Todo(BaseModel):

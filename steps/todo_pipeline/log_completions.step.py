@@ -7,7 +7,9 @@ from motia import FlowContext, StateTriggerInput, state
 
 def is_completion(change: StateTriggerInput, ctx: FlowContext[Any]) -> bool:
     old, new = change.old_value or {}, change.new_value or {}
-    return change.group_id == "todos" and bool(new.get("completedAt")) and not old.get("completedAt")
+    return (
+        change.group_id == "todos" and bool(new.get("completedAt")) and not old.get("completedAt")
+    )
 
 
 config = {

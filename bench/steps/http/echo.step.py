@@ -2,9 +2,8 @@
 
 from typing import Any
 
-from motia import FlowContext, MotiaHttpArgs, http
-
 from bench.apps.payloads import Item
+from motia import FlowContext, MotiaHttpArgs, http
 
 config = {
     "name": "BenchEcho",

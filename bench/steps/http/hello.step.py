@@ -2,9 +2,8 @@
 
 from typing import Any
 
-from motia import FlowContext, MotiaHttpArgs, http
-
 from bench.apps.payloads import HELLO
+from motia import FlowContext, MotiaHttpArgs, http
 
 config = {"name": "BenchHello", "flows": ["bench"], "triggers": [http("GET", "/hello")]}
 

@@ -2,10 +2,9 @@
 
 from typing import Any
 
-from motia import FlowContext, MotiaHttpArgs, http
-
 from bench.apps.payloads import READY_FRAME
 from bench.apps.probe import handler_finished
+from motia import FlowContext, MotiaHttpArgs, http
 
 config = {"name": "BenchIdle", "flows": ["bench"], "triggers": [http("GET", "/idle")]}
 

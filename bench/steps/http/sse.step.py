@@ -2,9 +2,8 @@
 
 from typing import Any
 
-from motia import FlowContext, MotiaHttpArgs, http
-
 from bench.apps.payloads import DONE_FRAME, ITEM_DATA
+from motia import FlowContext, MotiaHttpArgs, http
 
 config = {"name": "BenchSSE", "flows": ["bench"], "triggers": [http("GET", "/sse")]}
 

@@ -2,9 +2,8 @@
 
 from typing import Any
 
-from motia import FlowContext, queue
-
 from bench.apps.probe import job_done
+from motia import FlowContext, queue
 
 config = {"name": "BenchJob", "flows": ["bench"], "triggers": [queue("bench.job")]}
 

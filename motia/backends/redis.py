@@ -1,0 +1,336 @@
+"""A ``Store`` in Redis, shared by every process and machine that uses the same prefix.
+
+Each write is one Lua script (``redis_scripts``): it changes the item, bumps the
+store-wide version and publishes the change, atomically. ``update`` applies its
+ops in Python, then writes with a compare-and-set script that refuses when the
+item changed since it was read, and retries; updates of one item from one
+process wait for each other first, so retries only happen between processes.
+
+Changes reach ``feed`` only through Redis pub/sub (``redis_feed``), this
+process's own writes included, so every process delivers every change once, in
+version order; a write returns once its change has been delivered here. Keys, all under ``prefix``::
+
+    {prefix}version                     the store-wide version
+    {prefix}items:{namespace}:{group}   hash of item id -> JSON text
+    {prefix}order:{namespace}:{group}   zset of item ids by creating version
+    {prefix}groups:{namespace}          set of non-empty group ids
+    {prefix}feed                        the pub/sub channel
+    {prefix}cron:{tick}                 one lock per cron tick (``motia.cron_lock``)
+
+Namespaces and group ids are percent-encoded in key names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import random
+import re
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, cast
+from urllib.parse import quote, urlsplit
+
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from motia.backends import redis_scripts
+from motia.backends.base import (
+    Change,
+    ChangeKind,
+    Ephemeral,
+    Store,
+    UpdateCheck,
+    dump_json,
+    load_json,
+)
+from motia.backends.redis_feed import FeedListener, encode_ephemeral
+from motia.cron_lock import claim_tick
+from motia.ops import JSON, apply_ops, ensure_json
+
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "RedisStore", "UpdateConflict"]
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_PREFIX = "motia:"
+_MAX_ATTEMPTS = 1000
+
+
+class UpdateConflict(RuntimeError):
+    """An update lost its compare-and-set to other writers too many times in a row."""
+
+
+class RedisStore(Store):
+    """Items, versions and the change feed in the Redis at ``url``."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        ping_interval: float = 5.0,
+        tick_ttl: float = 600.0,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.prefix = prefix
+        self.ping_interval = ping_interval
+        self.tick_ttl = tick_ttl
+        self._client: Redis | None = None
+        self._listener: FeedListener | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+        self._item_locks: dict[tuple[str, str, str], tuple[asyncio.Lock, int]] = {}
+
+    def __repr__(self) -> str:
+        return f"RedisStore({_redacted(self.url)!r}, prefix={self.prefix!r})"
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        client = _connect(self.url, self.ping_interval, self.client_name)
+        listener = FeedListener(
+            client,
+            self.key("feed"),
+            self.feed,
+            version_key=self.key("version"),
+            ping_interval=self.ping_interval,
+        )
+        try:
+            await client.ping()
+            await listener.start()
+        except (RedisError, OSError, TimeoutError) as exc:
+            await listener.stop()
+            await client.aclose()
+            raise ConnectionError(f"{self!r}: cannot reach Redis: {exc}") from exc
+        self._client, self._listener = client, listener
+        self._scripts = {
+            name: client.register_script(getattr(redis_scripts, name))
+            for name in ("WRITE", "DELETE", "CLEAR", "SNAPSHOT")
+        }
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.stop()
+        if client is not None:
+            await client.aclose()
+
+    @property
+    def client(self) -> Redis:
+        if self._client is None:
+            raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
+        return self._client
+
+    @property
+    def listening(self) -> bool:
+        """Whether the change feed is subscribed right now."""
+        return self._listener is not None and self._listener.connected
+
+    @property
+    def client_name(self) -> str:
+        """The name of this store's connections in ``CLIENT LIST``."""
+        return "motia@" + re.sub(r"[^\w:.@-]", "_", self.prefix)
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    async def ping(self, timeout: float = 1.0) -> bool:
+        """Whether Redis answers and the change feed is subscribed (for readiness probes)."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self.client.ping()
+        except (RedisError, OSError, TimeoutError, RuntimeError):
+            return False
+        return self.listening
+
+    async def claim_tick(self, tick: str) -> bool:
+        """True in exactly one process for each cron tick."""
+        return await claim_tick(self.client, self.key("cron", tick), self.tick_ttl)
+
+    async def purge(self) -> int:
+        """Delete every key under the prefix; returns how many were deleted."""
+        deleted = 0
+        async for batch in _batches(self.client.scan_iter(match=_glob_escape(self.prefix) + "*")):
+            deleted += await self.client.delete(*batch)
+        return deleted
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def get(self, namespace: str, group_id: str, item_id: str) -> JSON | None:
+        text = await _hget(self.client, self._items(namespace, group_id), item_id)
+        return None if text is None else load_json(text)
+
+    async def list(self, namespace: str, group_id: str) -> builtins.list[tuple[str, JSON]]:
+        items, _ = await self.snapshot(namespace, group_id)
+        return items
+
+    async def snapshot(
+        self, namespace: str, group_id: str
+    ) -> tuple[builtins.list[tuple[str, JSON]], int]:
+        reply = await self._scripts["SNAPSHOT"](keys=self._keys(namespace, group_id))
+        version, *flat = reply
+        return [(item_id, load_json(text)) for item_id, text in _pairs(flat)], int(version)
+
+    async def list_groups(self, namespace: str) -> builtins.list[str]:
+        key = self.key("groups", quote(namespace, safe=""))
+        members: set[str] = await cast("Awaitable[set[str]]", self.client.smembers(key))
+        return sorted(members)
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def set(self, namespace: str, group_id: str, item_id: str, value: Any) -> Change:
+        stored = ensure_json(value)
+        change = await self._write(namespace, group_id, item_id, stored, None)
+        assert change is not None
+        return change
+
+    async def update(
+        self,
+        namespace: str,
+        group_id: str,
+        item_id: str,
+        ops: builtins.list[dict[str, Any]],
+        *,
+        check: UpdateCheck | None = None,
+    ) -> Change:
+        async with self._item_lock((namespace, group_id, item_id)):
+            for _ in range(_MAX_ATTEMPTS):
+                text = await _hget(self.client, self._items(namespace, group_id), item_id)
+                value = apply_ops(None if text is None else load_json(text), ops)
+                if check is not None:
+                    value = ensure_json(check(value))
+                expected = "" if text is None else "v" + text
+                change = await self._write(namespace, group_id, item_id, value, expected)
+                if change is not None:
+                    return change
+                await asyncio.sleep(random.uniform(0, 0.002))
+        raise UpdateConflict(f"update of {namespace}/{group_id}/{item_id} kept conflicting")
+
+    async def delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
+        args = [item_id, group_id, self.key("feed"), _header(namespace, group_id, item_id)]
+        reply = await self._scripts["DELETE"](keys=self._keys(namespace, group_id), args=args)
+        if reply is None:
+            return None
+        version, old_text = reply
+        await self._delivered(int(version))
+        old_value = load_json(old_text)
+        return Change(namespace, group_id, item_id, "delete", old_value, None, int(version))
+
+    async def clear(self, namespace: str, group_id: str) -> builtins.list[Change]:
+        prefix = dump_json([namespace, group_id])[:-1] + ","
+        args = [group_id, self.key("feed"), prefix]
+        reply = await self._scripts["CLEAR"](keys=self._keys(namespace, group_id), args=args)
+        if not reply:
+            return []
+        last, *flat = reply
+        pairs = _pairs(flat)
+        first = int(last) - len(pairs) + 1
+        await self._delivered(int(last))
+        return [
+            Change(namespace, group_id, item_id, "delete", load_json(text), None, first + index)
+            for index, (item_id, text) in enumerate(pairs)
+        ]
+
+    async def publish(self, message: Ephemeral) -> None:
+        await self.client.publish(self.key("feed"), encode_ephemeral(message))
+
+    async def _write(
+        self, namespace: str, group_id: str, item_id: str, value: JSON, expected: str | None
+    ) -> Change | None:
+        """Store ``value``; with ``expected`` only if the item is still that text, else None."""
+        header = _header(namespace, group_id, item_id)
+        args = [item_id, group_id, self.key("feed"), header, dump_json(value)]
+        args += ["set", ""] if expected is None else ["cas", expected]
+        reply = await self._scripts["WRITE"](keys=self._keys(namespace, group_id), args=args)
+        version, old_text = [*reply, None][:2]
+        if version == -1:
+            return None
+        await self._delivered(int(version))
+        kind: ChangeKind = "create" if old_text is None else "update"
+        old_value = None if old_text is None else load_json(old_text)
+        return Change(namespace, group_id, item_id, kind, old_value, value, int(version))
+
+    async def _delivered(self, version: int) -> None:
+        if self._listener is not None:
+            await self._listener.delivered(version)
+
+    # --- keys and locks ----------------------------------------------------------------------
+
+    def _items(self, namespace: str, group_id: str) -> str:
+        return self.key("items", quote(namespace, safe=""), quote(group_id, safe=""))
+
+    def _keys(self, namespace: str, group_id: str) -> builtins.list[str]:
+        group = (quote(namespace, safe=""), quote(group_id, safe=""))
+        return [
+            self.key("items", *group),
+            self.key("order", *group),
+            self.key("groups", group[0]),
+            self.key("version"),
+        ]
+
+    @contextlib.asynccontextmanager
+    async def _item_lock(self, item: tuple[str, str, str]) -> AsyncIterator[None]:
+        lock, users = self._item_locks.get(item) or (asyncio.Lock(), 0)
+        self._item_locks[item] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._item_locks[item]
+            if users == 1:
+                del self._item_locks[item]
+            else:
+                self._item_locks[item] = (lock, users - 1)
+
+
+def _connect(url: str, ping_interval: float, name: str) -> Redis:
+    # No automatic retry: re-sending a write script after a lost reply could apply it twice.
+    client: Redis = Redis.from_url(
+        url,
+        decode_responses=True,
+        client_name=name,
+        socket_connect_timeout=ping_interval,
+        socket_keepalive=True,
+        retry=Retry(NoBackoff(), 0),
+        retry_on_error=[],
+    )
+    return client
+
+
+async def _hget(client: Redis, key: str, field: str) -> str | None:
+    text: str | None = await cast("Awaitable[str | None]", client.hget(key, field))
+    return text
+
+
+def _redacted(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    password = urlsplit(url).password
+    return url if not password else url.replace(f":{password}@", ":***@", 1)
+
+
+def _header(namespace: str, group_id: str, item_id: str) -> str:
+    return dump_json([namespace, group_id, item_id])
+
+
+def _pairs(flat: builtins.list[str]) -> builtins.list[tuple[str, str]]:
+    return list(zip(flat[0::2], flat[1::2], strict=True))
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
+
+
+async def _batches(keys: AsyncIterator[str], size: int = 500) -> AsyncIterator[list[str]]:
+    batch: list[str] = []
+    async for key in keys:
+        batch.append(key)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,62 @@
+"""Which ``Store`` a configuration names: ``"sqlite"``, ``"memory"`` or ``"redis"``.
+
+Redis is chosen by name, or by configuring a Redis URL (``redis_url=`` or the
+``MOTIA_REDIS_URL`` environment variable) without naming a store. The Redis
+client library is imported only when Redis is chosen.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from motia.backends.base import Store
+from motia.backends.memory import MemoryStore
+from motia.backends.sqlite import SQLiteStore
+
+__all__ = ["PREFIX_ENV", "STORE_NAMES", "URL_ENV", "build_store", "redis_url", "store_name"]
+
+URL_ENV = "MOTIA_REDIS_URL"
+PREFIX_ENV = "MOTIA_REDIS_PREFIX"
+STORE_NAMES = ("sqlite", "memory", "redis")
+
+
+def redis_url(explicit: str | None = None) -> str | None:
+    """The configured Redis URL: the argument, else ``MOTIA_REDIS_URL``, else None."""
+    return explicit or os.environ.get(URL_ENV) or None
+
+
+def store_name(store: str | None, url: str | None = None) -> str:
+    """The store to use: the one named, else Redis when a URL is configured, else SQLite."""
+    if store is None:
+        return "redis" if redis_url(url) else "sqlite"
+    if store not in STORE_NAMES:
+        names = ", ".join(f'"{name}"' for name in STORE_NAMES)
+        raise ValueError(f"store must be {names} or a Store instance, got {store!r}")
+    return store
+
+
+def build_store(
+    store: str | None,
+    project_dir: Path,
+    *,
+    url: str | None = None,
+    prefix: str | None = None,
+) -> Store:
+    name = store_name(store, url)
+    if name == "memory":
+        return MemoryStore()
+    if name == "sqlite":
+        return SQLiteStore(project_dir / ".motia" / "motia.db")
+    return _redis_store(url, prefix)
+
+
+def _redis_store(url: str | None, prefix: str | None) -> Store:
+    try:
+        from motia.backends.redis import DEFAULT_PREFIX, DEFAULT_URL, RedisStore
+    except ImportError as exc:
+        raise ImportError(
+            'store="redis" needs the Redis client: pip install "motia-asgi[redis]"'
+        ) from exc
+    prefix = prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX
+    return RedisStore(redis_url(url) or DEFAULT_URL, prefix=prefix)

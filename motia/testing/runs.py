@@ -1,0 +1,145 @@
+"""Running a step once, without an app, for a queue, cron, state or stream trigger.
+
+Each helper picks the step's trigger of that kind, honours its condition (and a
+queue trigger's ``input`` schema) as the runtime does, runs the handler with a
+``FakeContext`` and returns a ``StepRun``. Handler exceptions reach the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from motia.context import TriggerInfo
+from motia.invoke import NO_INPUT
+from motia.responses import MotiaHttpResponse, StreamStats
+from motia.schema import compile_schema
+from motia.settings import Settings
+from motia.step import Step
+from motia.step_runs import SKIPPED, run_step
+from motia.testing.context import FakeContext
+from motia.testing.failures import fail
+from motia.testing.steps import StepLike, resolve_step, triggers_of
+from motia.trigger_inputs import StateTriggerInput, StreamTriggerInput
+from motia.triggers import CronTrigger, QueueTrigger, StateTrigger, StreamTrigger
+
+__all__ = ["FakeRuntime", "StepRun", "run_cron", "run_queue", "run_state", "run_stream"]
+
+
+@dataclass(slots=True)
+class StepRun:
+    """What one run did: the handler's return value, or ``skipped`` by its condition."""
+
+    ctx: FakeContext
+    returned: Any = None
+    skipped: bool = False
+
+
+class FakeRuntime:
+    """What the runtime's step runners need from it, answered by one ``FakeContext``."""
+
+    def __init__(self, ctx: FakeContext, settings: Settings | None = None) -> None:
+        self.ctx = ctx
+        self.settings = settings or Settings(dev=True, heartbeat_interval=0)
+        self.stats = StreamStats()
+        self.responses: set[MotiaHttpResponse] = set()
+
+    def context(self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any) -> Any:
+        self.ctx.trigger = trigger
+        self.ctx.input_value = input
+        return self.ctx
+
+
+async def run_queue(
+    step: StepLike,
+    data: Any,
+    *,
+    topic: str | None = None,
+    ctx: FakeContext | None = None,
+    timeout: float = 5.0,
+) -> StepRun:
+    """Deliver ``data`` to the step's queue trigger (the one for ``topic``, if given)."""
+    resolved = resolve_step(step, QueueTrigger(topic or "test"))
+    index, trigger = _pick(resolved, QueueTrigger, lambda t: topic is None or t.topic == topic)
+    value = compile_schema(trigger.input).validate(data) if trigger.input is not None else data
+    info = TriggerInfo(type="queue", index=index, topic=trigger.topic)
+    return await _run(resolved, info, value, trigger.condition, ctx, timeout)
+
+
+async def run_cron(
+    step: StepLike, *, ctx: FakeContext | None = None, timeout: float = 5.0
+) -> StepRun:
+    """Fire the step's cron trigger once."""
+    resolved = resolve_step(step, CronTrigger("* * * * *"))
+    index, trigger = _pick(resolved, CronTrigger)
+    info = TriggerInfo(type="cron", index=index, expression=trigger.expression)
+    return await _run(resolved, info, NO_INPUT, trigger.condition, ctx, timeout)
+
+
+async def run_state(
+    step: StepLike,
+    change: StateTriggerInput | dict[str, Any],
+    *,
+    ctx: FakeContext | None = None,
+    timeout: float = 5.0,
+) -> StepRun:
+    """Fire the step's state trigger with ``change`` (``group_id``, ``item_id``, values)."""
+    resolved = resolve_step(step, StateTrigger())
+    index, trigger = _pick(resolved, StateTrigger)
+    value = StateTriggerInput.model_validate(change)
+    info = TriggerInfo(type="state", index=index)
+    return await _run(resolved, info, value, trigger.condition, ctx, timeout)
+
+
+async def run_stream(
+    step: StepLike,
+    change: StreamTriggerInput | dict[str, Any],
+    *,
+    ctx: FakeContext | None = None,
+    timeout: float = 5.0,
+) -> StepRun:
+    """Fire the step's trigger for ``change.stream_name``; a group/item filter that does
+    not select the change skips the run, as in the app."""
+    value = StreamTriggerInput.model_validate(change)
+    resolved = resolve_step(step, StreamTrigger(value.stream_name))
+    index, trigger = _pick(resolved, StreamTrigger, lambda t: t.stream_name == value.stream_name)
+    info = TriggerInfo(type="stream", index=index)
+    if not _selects(trigger, value):
+        return StepRun(ctx or FakeContext(step_name=resolved.name), skipped=True)
+    return await _run(resolved, info, value, trigger.condition, ctx, timeout)
+
+
+async def _run(
+    step: Step,
+    info: TriggerInfo,
+    input: Any,
+    condition: Any,
+    ctx: FakeContext | None,
+    timeout: float,
+) -> StepRun:
+    ctx = ctx or FakeContext(step_name=step.name)
+    try:
+        async with asyncio.timeout(timeout):
+            returned = await run_step(FakeRuntime(ctx), step, info, input, condition=condition)
+    except TimeoutError:
+        fail(f'step "{step.name}" ({info.type} trigger) still running after {timeout}s')
+    if returned is SKIPPED:
+        return StepRun(ctx, skipped=True)
+    return StepRun(ctx, returned)
+
+
+def _pick(step: Step, kind: type[Any], match: Any = None) -> tuple[int, Any]:
+    found = [(i, t) for i, t in triggers_of(step, kind) if match is None or match(t)]
+    if not found:
+        raise ValueError(
+            f'step "{step.name}" has no matching {kind.__name__}; '
+            f"its triggers: {[type(t).__name__ for t in step.config.triggers]}"
+        )
+    return found[0]
+
+
+def _selects(trigger: StreamTrigger, change: StreamTriggerInput) -> bool:
+    if trigger.group_id is not None and trigger.group_id != change.group_id:
+        return False
+    return trigger.item_id is None or trigger.item_id == change.id

@@ -1,0 +1,383 @@
+"""The dev console: its JSON endpoints, live feeds, recorded runs and the bound on log fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from motia import Motia, http, queue, step
+from motia.cli import _parser
+from motia.console import PREFIX
+from motia.console.examples import example_of
+from motia.console.fanout import Fanout
+from motia.console.log_feed import LogFeed
+from motia.settings import Settings
+from motia.sse import SSEParser
+
+pytestmark = pytest.mark.anyio
+
+
+class Order(BaseModel):
+    item: str
+    quantity: int = 1
+
+
+async def place(args: Any, ctx: Any) -> dict[str, Any]:
+    ctx.logger.info("order placed", {"item": args.request.body.item})
+    await ctx.state.set("orders", "o1", {"item": args.request.body.item})
+    await ctx.enqueue({"topic": "order.placed", "data": {"item": args.request.body.item}})
+    return {"status": 201, "body": {"id": "o1"}}
+
+
+async def ship(data: Any, ctx: Any) -> None:
+    ctx.logger.info("order shipped", data)
+
+
+async def boom(args: Any, ctx: Any) -> None:
+    raise RuntimeError("kaput")
+
+
+STEPS = [
+    step(
+        {
+            "name": "PlaceOrder",
+            "description": "Place an order",
+            "flows": ["shop"],
+            "triggers": [http("POST", "/orders", body_schema=Order)],
+            "enqueues": ["order.placed"],
+        },
+        place,
+    ),
+    step({"name": "ShipOrder", "flows": ["shop"], "triggers": [queue("order.placed")]}, ship),
+    step({"name": "Boom", "triggers": [http("GET", "/boom")]}, boom),
+]
+
+
+def build(console: bool = True) -> Motia:
+    settings = Settings(dev=True, console=console)
+    return Motia(None, steps=STEPS, store="memory", queue="memory", settings=settings)
+
+
+@pytest.fixture
+async def client() -> Any:
+    motia = build()
+    app = motia.asgi()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        yield client
+
+
+async def api(client: httpx.AsyncClient, path: str) -> Any:
+    response = await client.get(f"{PREFIX}/api{path}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def eventually(check: Any, deadline: float = 5.0) -> Any:
+    """Poll ``check`` until it returns something truthy (fails after ``deadline`` seconds)."""
+    async with asyncio.timeout(deadline):
+        while not (result := await check()):
+            await asyncio.sleep(0.02)
+    return result
+
+
+# -- off by default ---------------------------------------------------------------------
+
+
+async def test_the_console_is_off_unless_enabled() -> None:
+    motia = build(console=False)
+    assert motia.console is None
+    assert all(s.handler in (place, ship, boom) for s in motia.registry.steps)
+    app = motia.asgi()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+        assert (await c.get(PREFIX)).status_code == 404
+        assert (await c.get(f"{PREFIX}/api/flows")).status_code == 404
+
+
+def test_motia_dev_turns_it_on_and_start_only_when_asked() -> None:
+    parser = _parser()
+    assert parser.parse_args(["dev"]).console is True
+    assert parser.parse_args(["dev", "--no-console"]).console is False
+    assert parser.parse_args(["start"]).console is False
+    assert parser.parse_args(["start", "--console"]).console is True
+
+
+# -- pages and JSON endpoints -----------------------------------------------------------
+
+
+async def test_the_page_and_its_assets_are_served_by_the_package(client: httpx.AsyncClient) -> None:
+    page = await client.get(PREFIX + "/")
+    assert page.status_code == 200
+    assert f'data-base="{PREFIX}"' in page.text
+    assert "http://" not in page.text.replace('xmlns="http://', "")
+    for asset in ("console.css", "core.js", "flows.js", "logs.js", "main.js"):
+        response = await client.get(f"{PREFIX}/static/{asset}")
+        assert response.status_code == 200, asset
+        assert "https://" not in response.text, f"{asset} loads something from the network"
+
+
+async def test_flows_list_steps_triggers_schemas_and_topic_edges(
+    client: httpx.AsyncClient,
+) -> None:
+    data = await api(client, "/flows")
+    shop = next(flow for flow in data["flows"] if flow["name"] == "shop")
+    assert shop["steps"] == ["PlaceOrder", "ShipOrder"]
+    assert shop["edges"] == [
+        {"source": "PlaceOrder", "target": "ShipOrder", "topic": "order.placed",
+         "label": None, "virtual": False}
+    ]  # fmt: skip
+    place_step = data["steps"]["PlaceOrder"]
+    assert place_step["kind"] == "http"
+    assert place_step["label"] == "POST /orders"
+    trigger = place_step["triggers"][0]
+    assert trigger["method"] == "POST"
+    assert trigger["body_schema"]["required"] == ["item"]
+    assert data["steps"]["ShipOrder"]["triggers"][0]["topic"] == "order.placed"
+
+
+async def test_endpoints_carry_an_example_body_built_from_the_schema(
+    client: httpx.AsyncClient,
+) -> None:
+    endpoints = await api(client, "/endpoints")
+    orders = next(e for e in endpoints if e["path"] == "/orders")
+    assert orders["method"] == "POST"
+    assert orders["example"] == {"item": "item", "quantity": 1}
+
+
+async def test_state_streams_traces_and_logs_after_a_request(client: httpx.AsyncClient) -> None:
+    response = await client.post("/orders", json={"item": "tea"}, headers={"x-trace-id": "t-1"})
+    assert response.status_code == 201
+
+    async def shipped() -> Any:
+        trace = await api(client, "/traces/t-1")
+        return trace if len(trace["runs"]) == 2 and trace["runs"][1]["status"] == "ok" else None
+
+    trace = await eventually(shipped)
+    first, second = trace["runs"]
+    assert (first["step"], first["status"]) == ("PlaceOrder", "ok")
+    assert first["trigger"] == {"type": "http", "index": 0, "path": "/orders", "method": "POST"}
+    assert first["result"].startswith("201 ")
+    assert (second["step"], second["trigger"]["topic"]) == ("ShipOrder", "order.placed")
+    assert all(run["duration_ms"] >= 0 for run in trace["runs"])
+    assert [line["msg"] for line in trace["logs"]] == ["order placed", "order shipped"]
+    assert await api(client, "/state") == [
+        {"group": "orders", "items": [{"id": "o1", "value": {"item": "tea"}}]}
+    ]
+    lines = await api(client, "/logs")
+    assert {"step": "PlaceOrder", "trace_id": "t-1"}.items() <= lines[0].items()
+
+
+async def test_a_failing_handler_is_recorded_as_an_error(client: httpx.AsyncClient) -> None:
+    response = await client.get("/boom", headers={"x-trace-id": "t-boom"})
+    assert response.status_code == 500
+    trace = await api(client, "/traces/t-boom")
+    assert trace["runs"][0]["status"] == "error"
+    assert trace["runs"][0]["error"] == "RuntimeError: kaput"
+    assert trace["logs"][0]["level"] == "error"
+
+
+async def test_queues_show_topics_and_dead_letters(client: httpx.AsyncClient) -> None:
+    data = await api(client, "/queues")
+    assert data["available"] is True
+    assert data["topics"][0]["topic"] == "order.placed"
+    assert data["topics"][0]["subscribers"] == ["ShipOrder"]
+    assert data["dead_letters"] == []
+
+
+async def test_queues_report_no_backend_gracefully() -> None:
+    from motia.console.queue_view import queue_overview
+
+    assert await queue_overview(object(), [], []) == {
+        "available": False,
+        "topics": [],
+        "dead_letters": [],
+    }
+
+
+async def test_replay_refuses_a_cross_origin_request(client: httpx.AsyncClient) -> None:
+    url = f"{PREFIX}/api/queues/replay"
+    refused = await client.post(url, json={"all": True}, headers={"origin": "http://evil.test"})
+    assert refused.status_code == 403
+    allowed = await client.post(url, json={"ids": ["nope"]}, headers={"origin": "http://t"})
+    assert allowed.json() == {"replayed": []}
+
+
+async def test_streams_list_groups_items_and_subscriber_counts() -> None:
+    from motia.streams import StreamConfig
+
+    motia = Motia(
+        None,
+        steps=STEPS,
+        streams=[StreamConfig(name="todo")],
+        store="memory",
+        settings=Settings(console=True),
+    )
+    app = motia.asgi()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        await motia.runtime.streams.todo.set("inbox", "a", {"title": "x"})
+        streams = await api(client, "/streams")
+    assert streams == [
+        {
+            "name": "todo",
+            "groups": [
+                {"group": "inbox", "items": [{"id": "a", "value": {"id": "a", "title": "x"}}],
+                 "subscribers": 0}
+            ],
+            "subscribers": 0,
+        }
+    ]  # fmt: skip
+
+
+# -- live feeds over a real server --------------------------------------------------------
+
+
+async def read_until(stream: Any, parser: SSEParser, wanted: Any, deadline: float = 5.0) -> list:
+    events: list = []
+    async with asyncio.timeout(deadline):
+        async for chunk in stream:
+            events.extend(parser.feed(chunk))
+            if wanted(events):
+                return events
+    raise AssertionError(f"stream ended first: {events}")
+
+
+async def test_log_lines_and_changes_are_pushed_live(live_server: Any) -> None:
+    motia = build()
+    async with live_server(motia.asgi()) as url, httpx.AsyncClient(timeout=5) as client:
+        async with client.stream("GET", f"{url}{PREFIX}/api/logs/stream") as logs:
+            parser, chunks = SSEParser(), logs.aiter_bytes()
+            await read_until(chunks, parser, lambda es: any(e.event == "ready" for e in es))
+            async with client.stream("GET", f"{url}{PREFIX}/api/changes/stream") as changes:
+                change_parser, change_chunks = SSEParser(), changes.aiter_bytes()
+                await read_until(change_chunks, change_parser, lambda es: es)
+                await client.post(f"{url}/orders", json={"item": "jam"})
+                got = await read_until(
+                    chunks, parser, lambda es: any("order shipped" in e.data for e in es)
+                )
+                seen = await read_until(
+                    change_chunks, change_parser, lambda es: any(e.event == "change" for e in es)
+                )
+    assert [e.json()["msg"] for e in got if e.event == "log"] == ["order placed", "order shipped"]
+    runs = [e.json() for e in got if e.event == "run"]
+    assert [(r["step"], r["status"]) for r in runs][:2] == [
+        ("PlaceOrder", "running"),
+        ("PlaceOrder", "ok"),
+    ]
+    change = next(e.json() for e in seen if e.event == "change")
+    assert change == {
+        "namespace": "state", "group": "orders", "id": "o1", "kind": "create",
+        "value": {"item": "jam"}, "version": change["version"],
+    }  # fmt: skip
+
+
+# -- the bound on fan-out: a slow viewer loses lines, the app never waits -----------------
+
+
+async def test_a_slow_viewer_drops_lines_and_the_logger_never_blocks() -> None:
+    fanout = Fanout(capacity=50)
+    feed = LogFeed(fanout, history=100)
+    logger = logging.getLogger("motia.test.console")
+    logger.addHandler(feed)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    stalled = fanout.join()  # a viewer that never reads
+    try:
+        started = time.perf_counter()
+        for n in range(20_000):
+            logger.info("line %d", n, extra={"step": "S", "trace_id": "t"})
+        elapsed = time.perf_counter() - started
+    finally:
+        logger.removeHandler(feed)
+    assert len(stalled.queue) == 50
+    assert stalled.dropped == 20_000 - 50
+    assert len(feed.lines) == 100
+    assert '"msg":"line 19999"' in feed.recent()[-1]
+    assert elapsed < 5.0
+
+
+async def test_lines_logged_from_worker_threads_reach_a_waiting_viewer() -> None:
+    fanout = Fanout(capacity=10)
+    viewer = fanout.join()
+    threads = [threading.Thread(target=fanout.publish, args=(f"m{n}",)) for n in range(25)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+    await viewer.wait(1.0)
+    assert len(list(viewer.drain())) == 10
+    assert viewer.take_dropped() == 15
+    assert viewer.take_dropped() == 0
+
+
+async def test_shutdown_wakes_a_waiting_viewer() -> None:
+    fanout = Fanout()
+    viewer = fanout.join()
+    asyncio.get_running_loop().call_later(0.05, fanout.shutdown)
+    async with asyncio.timeout(2):
+        await viewer.wait(30)
+    assert viewer.closed
+
+
+# -- example bodies -----------------------------------------------------------------------
+
+
+def test_examples_follow_the_schema() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "title": "Name"},
+            "email": {"type": "string", "format": "email"},
+            "age": {"type": "integer", "minimum": 18},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "kind": {"enum": ["a", "b"]},
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            "child": {"$ref": "#/$defs/Child"},
+        },
+        "$defs": {"Child": {"type": "object", "properties": {"ok": {"type": "boolean"}}}},
+    }
+    assert example_of(schema) == {
+        "name": "name",
+        "email": "user@example.com",
+        "age": 18,
+        "tags": ["text"],
+        "kind": "a",
+        "note": None,
+        "child": {"ok": True},
+    }
+    assert example_of(None) is None
+
+
+# -- recorded runs ------------------------------------------------------------------------
+
+
+async def test_runs_of_sync_handlers_are_recorded_with_their_trigger() -> None:
+    def hello(args: Any) -> dict[str, Any]:  # sync, one argument: runs in a worker thread
+        return {"status": 200, "body": {"ok": True}}
+
+    definition = step({"name": "SyncHello", "triggers": [http("GET", "/sync")]}, hello)
+    motia = Motia(None, steps=[definition], store="memory", settings=Settings(console=True))
+    assert motia.registry.steps[0].handler is not hello
+    motia.routes()  # building routes again wraps nothing twice
+    app = motia.asgi()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        response = await client.get("/sync", headers={"x-trace-id": "t-sync"})
+        trace = await api(client, "/traces/t-sync")
+    assert response.json() == {"ok": True}
+    [run] = trace["runs"]
+    assert (run["step"], run["status"], run["trigger"]["method"]) == ("SyncHello", "ok", "GET")
+    assert run["result"] == '200 {"status": 200, "body": {"ok": true}}'
