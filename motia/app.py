@@ -131,7 +131,7 @@ class Motia:
 
         The runtime (queues, cron, streams) starts and stops with ``app``'s lifespan.
         """
-        mount_routes(app, self.routes(), self.runtime.lifespan, prefix)
+        mount_routes(app, self.routes(), self.lifespan, prefix)
 
     def openapi(
         self,
@@ -159,11 +159,17 @@ class Motia:
         return self._app
 
     @asynccontextmanager
-    async def _lifespan(self, app: Any) -> AsyncIterator[None]:
+    async def lifespan(self) -> AsyncIterator[None]:
+        """Run everything long-lived (backends, queues, cron, streams, console) while open."""
         console: AbstractAsyncContextManager[None] = (
             nullcontext() if self.console is None else self.console.running()
         )
         async with self.runtime.lifespan(), console:
+            yield
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Any) -> AsyncIterator[None]:
+        async with self.lifespan():
             yield
 
     def route_table(self) -> list[tuple[str, str, str, str]]:

@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     flows.set_defaults(run=_flows)
     _queue_commands(commands.add_parser("queue", help="inspect and replay dead letters"))
+    create = commands.add_parser("create", help="start a new project in an empty folder")
+    create.add_argument("folder", help="where to create it (absent or empty)")
+    create.add_argument("--name", help="project name (default: from the folder name)")
+    create.set_defaults(run=_create)
     return parser
 
 
@@ -208,3 +212,16 @@ def _queue_database(project: str) -> Path | None:
         print(f"{path}: no queue database (run the app in this project first)", file=sys.stderr)
         return None
     return path
+
+
+def _create(args: argparse.Namespace) -> int:
+    from motia.scaffold import ProjectExistsError, create_project
+
+    try:
+        create_project(args.folder, args.name)
+    except ProjectExistsError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"created {args.folder}; next:")
+    print(f"  cd {args.folder} && pip install -e '.[test]' && motia dev")
+    return 0

@@ -200,6 +200,7 @@ def _check_http(trigger: t.HttpTrigger, index: int) -> None:
     for status, schema in (trigger.response_schema or {}).items():
         _check_schema(schema, f"{where}.response_schema[{status}]")
     _check_callables(trigger.middleware or [], f"{where}.middleware")
+    _check_query_params(trigger.query_params, f"{where}.query_params")
     _check_condition(trigger, where)
 
 
@@ -246,6 +247,19 @@ def _check_schema(schema: Any, where: str) -> None:
         compile_schema(schema)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _check_query_params(params: Any, where: str) -> None:
+    def named(param: Any) -> bool:
+        return isinstance(param, str) or (
+            isinstance(param, dict) and isinstance(param.get("name"), str)
+        )
+
+    if params is not None and not (isinstance(params, list | tuple) and all(map(named, params))):
+        raise ConfigError(
+            f'{where} must be a list of names or {{"name": ..., "description": ...}}, '
+            f"got {params!r}"
+        )
 
 
 def _check_callables(values: list[Any], where: str) -> None:

@@ -12,7 +12,7 @@ from motia.triggers import HttpTrigger
 
 __all__ = ["HttpRoute", "Registry", "normalize_path"]
 
-_COLON_PARAM = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
+_COLON_PARAM = re.compile(r"(?<=/):([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def normalize_path(path: str) -> str:

@@ -104,3 +104,12 @@ def test_every_http_method_is_accepted() -> None:
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"):
         config = parse_step_config({"name": "A", "triggers": [http(method.lower(), "/a")]})
         assert config.triggers[0].method == method  # type: ignore[union-attr]
+
+
+def test_query_params_must_be_names_or_name_dicts() -> None:
+    from motia.config import ConfigError, parse_step_config
+
+    good = [http("GET", "/a", query_params=["q", {"name": "page", "description": "n"}])]
+    assert parse_step_config({"name": "A", "triggers": good}).triggers[0].query_params
+    with pytest.raises(ConfigError, match=r"query_params must be a list of names"):
+        parse_step_config({"name": "A", "triggers": [http("GET", "/a", query_params=[{"x": 1}])]})

@@ -67,6 +67,14 @@ async def test_path_params(path: str) -> None:
     assert response.json()["path_params"] == {"id": "42", "item": "a b"}
 
 
+async def test_starlette_converters_in_paths_match_and_constrain() -> None:
+    async with serve(echo_step("GET", "/items/{item_id:int}")) as client:
+        matched = await client.get("/items/5")
+        unmatched = await client.get("/items/five")
+    assert matched.json()["path_params"] == {"item_id": "5"}
+    assert unmatched.status_code == 404
+
+
 async def test_query_params_repeated_keys_become_lists_and_headers_are_lower_case() -> None:
     async with serve(echo_step("GET", "/q")) as client:
         response = await client.get("/q?tag=a&tag=b&one=1&empty=", headers={"X-Custom-Thing": "V"})

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from support import REPO
 
-from motia import Motia, http, queue, step
+from motia import BuildError, Motia, http, queue, step
 
 pytestmark = pytest.mark.anyio
 
@@ -103,11 +103,16 @@ def test_operation_from_step_config() -> None:
     assert "requestBody" not in operation
 
 
-def test_query_params_given_as_names_or_malformed() -> None:
-    params = ["page", {"description": "no name"}, 42, {"name": "q", "required": True}]
+def test_query_params_given_as_names_or_dicts() -> None:
+    params = ["page", {"name": "q", "required": True}]
     spec = document(http_step("Search", http("GET", "/search", query_params=params)))
     parameters = spec["paths"]["/search"]["get"]["parameters"]
     assert [(p["name"], p["required"]) for p in parameters] == [("page", False), ("q", True)]
+
+
+def test_malformed_query_params_fail_the_build() -> None:
+    with pytest.raises(BuildError, match="query_params must be a list of names"):
+        document(http_step("Search", http("GET", "/search", query_params=[42])))
 
 
 def test_a_model_without_json_schema_is_described_not_fatal() -> None:

@@ -12,14 +12,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from redis_support import DisposableRedisStore, free_port, redis_url, require_redis, unique_prefix
 
 from motia.backends.redis import RedisStore
 from motia.server import ServeError, ServeOptions, check_workers
-
-pytestmark = pytest.mark.anyio
 
 TICK_STEP = """
 import os
@@ -108,6 +107,12 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
         yield started
     finally:
         started.kill_all()
+        anyio.run(_purge, started.env["MOTIA_REDIS_PREFIX"])
+
+
+async def _purge(prefix: str) -> None:
+    async with DisposableRedisStore(prefix=prefix):
+        pass  # deletes every key under the prefix when it closes
 
 
 async def _runs(prefix: str) -> list[dict[str, int]]:
@@ -120,52 +125,44 @@ def _per_tick(runs: list[dict[str, int]]) -> collections.Counter[int]:
 
 
 @pytest.mark.timeout(120)
-async def test_each_cron_tick_runs_once_across_processes_and_survives_a_kill(servers) -> None:
+def test_each_cron_tick_runs_once_across_processes_and_survives_a_kill(servers) -> None:
     prefix = servers.env["MOTIA_REDIS_PREFIX"]
     ports = [servers.start("--redis-url", redis_url()) for _ in range(3)]
-    try:
-        for port in ports:
-            servers.wait_ready(port)
-        started = time.time()
-        time.sleep(10.5)
-        runs = await _runs(prefix)
-        window = [run for run in runs if started + 1 <= run["tick"] <= started + 10]
-        assert 8 <= len(window) <= 10, sorted(_per_tick(runs).items())
-        assert max(_per_tick(runs).values()) == 1, sorted(_per_tick(runs).items())
+    for port in ports:
+        servers.wait_ready(port)
+    started = time.time()
+    time.sleep(10.5)
+    runs = anyio.run(_runs, prefix)
+    window = [run for run in runs if started + 1 <= run["tick"] <= started + 10]
+    assert 8 <= len(window) <= 10, sorted(_per_tick(runs).items())
+    assert max(_per_tick(runs).values()) == 1, sorted(_per_tick(runs).items())
 
-        last = max(runs, key=lambda run: run["tick"])
-        victim = next(port for port in ports if servers.processes[port].pid == last["pid"])
-        servers.kill(victim)
-        killed_at = time.time()
-        time.sleep(5.5)
-        runs = await _runs(prefix)
-        after = [run for run in runs if run["tick"] >= killed_at + 1]
-        assert len(after) >= 4, sorted(_per_tick(runs).items())
-        assert last["pid"] not in {run["pid"] for run in after}
-        assert max(_per_tick(runs).values()) == 1, sorted(_per_tick(runs).items())
-    finally:
-        async with DisposableRedisStore(prefix=prefix):
-            pass  # purges the prefix
+    last = max(runs, key=lambda run: run["tick"])
+    victim = next(port for port in ports if servers.processes[port].pid == last["pid"])
+    servers.kill(victim)
+    killed_at = time.time()
+    time.sleep(5.5)
+    runs = anyio.run(_runs, prefix)
+    after = [run for run in runs if run["tick"] >= killed_at + 1]
+    assert len(after) >= 4, sorted(_per_tick(runs).items())
+    assert last["pid"] not in {run["pid"] for run in after}
+    assert max(_per_tick(runs).values()) == 1, sorted(_per_tick(runs).items())
 
 
 @pytest.mark.timeout(90)
-async def test_workers_share_one_port(servers) -> None:
+def test_workers_share_one_port(servers) -> None:
     port = servers.start("--workers", "2", "--redis-url", redis_url())
-    try:
-        servers.wait_ready(port)
-        pids: set[int] = set()
-        deadline = time.monotonic() + 30
-        while len(pids) < 2 and time.monotonic() < deadline:
-            # A fresh connection each time, so the kernel may hand it to either worker.
-            with httpx.Client() as client:
-                pids.add(client.get(f"http://127.0.0.1:{port}/pid").json()["pid"])
-        assert len(pids) == 2
-        assert servers.processes[port].pid not in pids
-        os.killpg(servers.processes[port].pid, signal.SIGTERM)
-        assert servers.processes[port].wait(timeout=20) == 0
-    finally:
-        async with DisposableRedisStore(prefix=servers.env["MOTIA_REDIS_PREFIX"]):
-            pass
+    servers.wait_ready(port)
+    pids: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(pids) < 2 and time.monotonic() < deadline:
+        # A fresh connection each time, so the kernel may hand it to either worker.
+        with httpx.Client() as client:
+            pids.add(client.get(f"http://127.0.0.1:{port}/pid").json()["pid"])
+    assert len(pids) == 2
+    assert servers.processes[port].pid not in pids
+    os.killpg(servers.processes[port].pid, signal.SIGTERM)
+    assert servers.processes[port].wait(timeout=20) == 0
 
 
 def test_workers_are_refused_without_redis(tmp_path: Path) -> None:

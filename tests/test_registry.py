@@ -74,3 +74,10 @@ def test_duplicates_across_files_name_both_files(tmp_path: Path) -> None:
     message = str(caught.value.errors[0])
     assert 'b.step.py: duplicate step name "Same"' in message
     assert "a.step.py)" in message
+
+
+def test_starlette_converters_survive_path_normalization() -> None:
+    from motia.registry import normalize_path
+
+    assert normalize_path("/items/{item_id:int}") == "/items/{item_id:int}"
+    assert normalize_path("/todo/:id/items/:item") == "/todo/{id}/items/{item}"
