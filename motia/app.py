@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import replace
@@ -78,9 +79,8 @@ class Motia:
         self.registry = self._build(steps, streams)
         backend = _store(store, self.project_dir, redis_url, redis_prefix)
         stream_auth = stream_auth or getattr(self.project_config, "stream_auth", None)
-        self.runtime = Runtime(
-            self.registry, settings, backend, stream_auth, _queue(queue, backend, self.project_dir)
-        )
+        queue_backend = _queue(queue, backend, self.project_dir, redis_url, redis_prefix)
+        self.runtime = Runtime(self.registry, settings, backend, stream_auth, queue_backend)
         self._app: Starlette | None = None
         self.console: Console | None = _console(self) if settings.console else None
 
@@ -206,18 +206,34 @@ def _store(
     return build_store(store, project_dir, url=redis_url, prefix=redis_prefix)
 
 
-def _queue(queue: QueueBackend | str | None, store: Store, project_dir: Path) -> QueueBackend:
-    """By default the queue lives where the state does: the same SQLite file, or memory."""
+def _queue(
+    queue: QueueBackend | str | None,
+    store: Store,
+    project_dir: Path,
+    redis_url: str | None = None,
+    redis_prefix: str | None = None,
+) -> QueueBackend:
+    """By default the queue lives where the state does: the same SQLite file, Redis, or memory."""
     if isinstance(queue, QueueBackend):
         return queue
     if queue is None:
-        queue = "sqlite" if isinstance(store, SQLiteStore) else "memory"
+        queue = "sqlite" if isinstance(store, SQLiteStore) else _default_queue(store)
     if queue == "memory":
         return MemoryQueue()
     if queue == "sqlite":
         path = store.path if isinstance(store, SQLiteStore) else project_dir / ".motia" / "motia.db"
         return SQLiteQueue(path)
-    raise ValueError(f'queue must be "sqlite", "memory" or a QueueBackend, got {queue!r}')
+    if queue == "redis":
+        from motia.backends.redis_queue import RedisQueue
+
+        return RedisQueue.beside(store, redis_url, redis_prefix)
+    raise ValueError(f'queue must be "sqlite", "memory", "redis" or a QueueBackend, got {queue!r}')
+
+
+def _default_queue(store: Store) -> str:
+    # A RedisStore means its module is loaded; checking there keeps Redis an optional import.
+    module = sys.modules.get("motia.backends.redis")
+    return "redis" if module is not None and isinstance(store, module.RedisStore) else "memory"
 
 
 def _to_step(definition: StepDefinition | Step, registry: Registry) -> Step | None:

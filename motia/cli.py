@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (BuildError, ServeError) as exc:
+    except (BuildError, ServeError, ConnectionError) as exc:
         print(exc, file=sys.stderr)
         return 1
 
@@ -68,12 +68,23 @@ def _queue_commands(parser: argparse.ArgumentParser) -> None:
     dlq.add_argument("--topic", help="only dead letters of this topic")
     dlq.add_argument("--json", action="store_true", help="one JSON object per line")
     dlq.add_argument("--project", default=".", help="project folder (default: .)")
+    _queue_redis_options(dlq)
     dlq.set_defaults(run=_queue_dlq)
     replay = actions.add_parser("replay", help="send dead letters back to their step")
     replay.add_argument("ids", nargs="*", metavar="id", help="dead letter id(s)")
     replay.add_argument("--all", action="store_true", help="replay every dead letter")
     replay.add_argument("--project", default=".", help="project folder (default: .)")
+    _queue_redis_options(replay)
     replay.set_defaults(run=_queue_replay)
+
+
+def _queue_redis_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis-url", help="the Redis queue at redis://host:port/db (default: $MOTIA_REDIS_URL)"
+    )
+    parser.add_argument(
+        "--redis-prefix", help="prefix of every Redis key (default: $MOTIA_REDIS_PREFIX or motia:)"
+    )
 
 
 def _project_options(parser: argparse.ArgumentParser) -> None:
@@ -165,12 +176,17 @@ def _flows(args: argparse.Namespace) -> int:
 def _queue_dlq(args: argparse.Namespace) -> int:
     import json
 
-    from motia.queue_admin import list_dead_letters
+    from motia.backends.selection import redis_url
+    from motia.queue_admin import list_dead_letters, list_redis_dead_letters
 
-    db = _queue_database(args.project)
-    if db is None:
+    if redis_url(args.redis_url):
+        letters = list_redis_dead_letters(
+            args.redis_url, prefix=args.redis_prefix, topic=args.topic
+        )
+    elif (db := _queue_database(args.project)) is not None:
+        letters = list_dead_letters(db, args.topic)
+    else:
         return 1
-    letters = list_dead_letters(db, args.topic)
     for letter in letters:
         if args.json:
             print(json.dumps(letter.as_dict(), default=str))
@@ -185,15 +201,19 @@ def _queue_dlq(args: argparse.Namespace) -> int:
 
 
 def _queue_replay(args: argparse.Namespace) -> int:
-    from motia.queue_admin import replay_dead_letters
+    from motia.backends.selection import redis_url
+    from motia.queue_admin import replay_dead_letters, replay_redis_dead_letters
 
     if bool(args.ids) == bool(args.all):
         print("motia queue replay: give dead letter id(s) or --all, not both", file=sys.stderr)
         return 2
-    db = _queue_database(args.project)
-    if db is None:
+    ids = None if args.all else args.ids
+    if redis_url(args.redis_url):
+        replayed = replay_redis_dead_letters(args.redis_url, ids, prefix=args.redis_prefix)
+    elif (db := _queue_database(args.project)) is not None:
+        replayed = replay_dead_letters(db, ids)
+    else:
         return 1
-    replayed = replay_dead_letters(db, None if args.all else args.ids)
     for letter_id in replayed:
         print(letter_id)
     missing = sorted(set(args.ids) - set(replayed))

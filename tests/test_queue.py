@@ -25,11 +25,18 @@ FAST = {"backoff_type": "fixed", "backoff_delay_ms": 10}
 _backend: dict[str, Callable[[], Any]] = {}
 
 
-@pytest.fixture(autouse=True, params=["memory", "sqlite"])
+@pytest.fixture(autouse=True, params=["memory", "sqlite", "redis"])
 def queue_backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every test here runs on both queue backends."""
+    """Every test here runs on every queue backend (Redis: see ``redis_support``)."""
     kind: str = request.param
-    _backend["new"] = MemoryQueue if kind == "memory" else lambda: SQLiteQueue(tmp_path / "q.db")
+    if kind == "redis":
+        from test_redis_queue import disposable_queues
+
+        _backend["new"] = disposable_queues()
+    else:
+        _backend["new"] = (
+            MemoryQueue if kind == "memory" else lambda: SQLiteQueue(tmp_path / "q.db")
+        )
     return kind
 
 

@@ -1,0 +1,272 @@
+"""``RedisQueue``: the queue on Redis Streams, shared by every process using the same prefix.
+
+Each subscriber (a step's queue trigger) has its own stream read through one
+consumer group; a delivery's entry sits in the stream while it is ready or
+leased. ``claim`` first takes back deliveries whose lease ran out (their
+holder died) with ``XCLAIM``, then reads new entries with ``XREADGROUP``;
+``ack`` acknowledges and deletes the entry. Delayed deliveries and retries
+wait in a sorted set until ``claim`` moves the due ones into the stream. For
+FIFO subscribers only one delivery of each message group is in the stream (or
+waiting for its retry) at a time: the rest wait in a per-group list and the
+next one goes in when the one before is acked or dead. Dead letters go to a
+dead-letter stream and keep their delivery hash, so ``replay`` finds them by id.
+
+Every operation is one Lua script (``redis_queue_scripts``), so a process
+killed at any point leaves the queue consistent. Keys live under
+``{prefix}queue:``, next to the ``RedisStore`` keys of the same prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Any, cast
+from urllib.parse import quote, urlsplit
+
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from motia.backends import redis_queue_scripts
+from motia.backends.base import Store, dump_json, load_json
+from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
+from motia.backends.redis import DEFAULT_PREFIX, DEFAULT_URL
+from motia.backends.selection import PREFIX_ENV, redis_url
+
+__all__ = ["RedisQueue"]
+
+_SCRIPTS = ("ACK", "BURY", "CLAIM", "NEXT_DUE", "PUSH", "RELEASE", "REPLAY", "RETRY", "STATS")
+_LETTER_FIELDS = ("body", "attempts", "error", "failed_at")
+
+
+class RedisQueue(QueueBackend):
+    """Deliveries in the Redis at ``url``, under ``prefix``."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.connect_timeout = connect_timeout
+        self._client: Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+
+    @classmethod
+    def configured(cls, url: str | None = None, prefix: str | None = None) -> RedisQueue:
+        """The queue at ``url`` (else ``MOTIA_REDIS_URL``) under ``prefix`` (else
+        ``MOTIA_REDIS_PREFIX``), falling back to the defaults."""
+        prefix = prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX
+        return cls(redis_url(url) or DEFAULT_URL, prefix=prefix)
+
+    @classmethod
+    def beside(cls, store: Store, url: str | None = None, prefix: str | None = None) -> RedisQueue:
+        """The queue in the same Redis, under the same prefix, as ``store`` when it is a
+        ``RedisStore``; else the one configured by the arguments or the environment."""
+        url = getattr(store, "url", None) or url
+        return cls.configured(url, getattr(store, "prefix", None) or prefix)
+
+    def __repr__(self) -> str:
+        return f"RedisQueue({_redacted(self.url)!r}, prefix={self.prefix!r})"
+
+    async def __aenter__(self) -> RedisQueue:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        client = _connect(self.url, self.connect_timeout, self.client_name)
+        try:
+            await client.ping()
+        except (RedisError, OSError, TimeoutError) as exc:
+            await client.aclose()
+            raise ConnectionError(f"{self!r}: cannot reach Redis: {exc}") from exc
+        self._client = client
+        self._scripts = {
+            name: client.register_script(getattr(redis_queue_scripts, name)) for name in _SCRIPTS
+        }
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        self._scripts = {}
+        if client is not None:
+            await client.aclose()
+
+    @property
+    def client(self) -> Redis:
+        if self._client is None:
+            raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
+        return self._client
+
+    @property
+    def client_name(self) -> str:
+        """The name of this queue's connections in ``CLIENT LIST``."""
+        return "motia-queue@" + re.sub(r"[^\w:.@-]", "_", self.prefix)
+
+    @property
+    def namespace(self) -> str:
+        """The prefix of every key of this queue."""
+        return self.prefix + "queue:"
+
+    async def purge(self) -> int:
+        """Delete every key of the queue; returns how many were deleted."""
+        keys = [
+            key async for key in self.client.scan_iter(match=_glob_escape(self.namespace) + "*")
+        ]
+        deleted = 0
+        for start in range(0, len(keys), 500):
+            deleted += await self.client.delete(*keys[start : start + 500])
+        return deleted
+
+    # --- the queue ---------------------------------------------------------------------------
+
+    async def push(self, deliveries: list[Delivery]) -> None:
+        args: list[str] = []
+        for d in deliveries:
+            group = d.group_id or ""
+            args += [d.id, _sub(d.subscriber), d.topic, group, repr(d.available_at), _body(d)]
+        await self._call("PUSH", *args)
+
+    async def claim(
+        self, subscriber: Subscriber, *, limit: int, lease: float, fifo: bool
+    ) -> list[Delivery]:
+        if limit <= 0:
+            return []
+        mode = "fifo" if fifo else "standard"
+        reply = await self._call("CLAIM", _sub(subscriber), str(limit), repr(lease), mode)
+        return [
+            _delivery(body, int(attempts), float(due))
+            for body, attempts, due in zip(reply[0::3], reply[1::3], reply[2::3], strict=True)
+        ]
+
+    async def next_due(self, subscriber: Subscriber, *, fifo: bool) -> float | None:
+        reply = await self._call("NEXT_DUE", _sub(subscriber))
+        return None if reply is None else float(reply)
+
+    async def ack(self, delivery: Delivery) -> None:
+        await self._call("ACK", delivery.id, str(delivery.attempts))
+
+    async def retry(self, delivery: Delivery, *, at: float, error: str) -> None:
+        await self._call("RETRY", delivery.id, str(delivery.attempts), repr(at), error)
+
+    async def release(self, delivery: Delivery) -> None:
+        await self._call("RELEASE", delivery.id, str(delivery.attempts))
+
+    async def bury(self, delivery: Delivery, *, error: str) -> None:
+        await self._call("BURY", delivery.id, str(delivery.attempts), error)
+
+    async def dead_letters(self, topic: str | None = None) -> list[DeadLetter]:
+        entries = await self.client.xrange(self.namespace + "dead")
+        ids = [fields["id"] for _, fields in entries]
+        async with self.client.pipeline(transaction=False) as pipe:
+            for letter_id in ids:
+                pipe.hmget(self.namespace + "d:" + letter_id, list(_LETTER_FIELDS))
+            rows = await pipe.execute()
+        letters = [_letter(i, row) for i, row in zip(ids, rows, strict=True) if row[0] is not None]
+        return [letter for letter in letters if topic is None or letter.topic == topic]
+
+    async def replay(self, ids: list[str] | None = None) -> list[str]:
+        which = ["all"] if ids is None else ["some", *ids]
+        return cast("list[str]", await self._call("REPLAY", *which))
+
+    async def stats(self) -> dict[str, dict[str, int]]:
+        reply = await self._call("STATS")
+        totals: dict[str, dict[str, int]] = {}
+        for topic, *counts in zip(reply[0::4], reply[1::4], reply[2::4], reply[3::4], strict=True):
+            row = totals.setdefault(topic, {"depth": 0, "in_flight": 0, "retries": 0})
+            for name, count in zip(("depth", "in_flight", "retries"), counts, strict=True):
+                row[name] += int(count)
+        return {topic: row for topic, row in totals.items() if any(row.values())}
+
+    async def _call(self, script: str, *args: str) -> Any:
+        if not self._scripts:
+            raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
+        run = self._scripts[script]
+        return await run(args=[self.namespace, repr(time.time()), *args])
+
+
+def _connect(url: str, timeout: float, name: str) -> Redis:
+    # No automatic retry: re-sending a script after a lost reply could apply it twice.
+    client: Redis = Redis.from_url(
+        url,
+        decode_responses=True,
+        client_name=name,
+        socket_connect_timeout=timeout,
+        socket_keepalive=True,
+        retry=Retry(NoBackoff(), 0),
+        retry_on_error=[],
+    )
+    return client
+
+
+def _sub(subscriber: Subscriber) -> str:
+    return f"{quote(subscriber.step, safe='')}:{subscriber.index}"
+
+
+def _body(d: Delivery) -> str:
+    return dump_json(
+        {
+            "id": d.id,
+            "message_id": d.message_id,
+            "topic": d.topic,
+            "step": d.subscriber.step,
+            "index": d.subscriber.index,
+            "data": d.data,
+            "trace_id": d.trace_id,
+            "group_id": d.group_id,
+        }
+    )
+
+
+def _delivery(body: str, attempts: int, due: float) -> Delivery:
+    fields = cast("dict[str, Any]", load_json(body))
+    return Delivery(
+        id=fields["id"],
+        message_id=fields["message_id"],
+        topic=fields["topic"],
+        subscriber=Subscriber(fields["step"], fields["index"]),
+        data=fields["data"],
+        trace_id=fields["trace_id"],
+        group_id=fields["group_id"],
+        attempts=attempts,
+        available_at=due,
+    )
+
+
+def _letter(letter_id: str, row: list[str | None]) -> DeadLetter:
+    body, attempts, error, failed_at = row
+    fields = cast("dict[str, Any]", load_json(body or "{}"))
+    return DeadLetter(
+        id=letter_id,
+        message_id=fields["message_id"],
+        topic=fields["topic"],
+        step=fields["step"],
+        data=fields["data"],
+        trace_id=fields["trace_id"],
+        group_id=fields["group_id"],
+        attempts=int(attempts or 0),
+        error=error or "",
+        failed_at=float(failed_at or 0),
+    )
+
+
+def _redacted(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    password = urlsplit(url).password
+    return url if not password else url.replace(f":{password}@", ":***@", 1)
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
