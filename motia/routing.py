@@ -201,9 +201,9 @@ async def _maybe_await(value: Any) -> Any:
 
 
 def _unpack(result: Any, response: MotiaHttpResponse) -> tuple[int, Any, dict[str, str]]:
-    headers = dict(response._headers)
+    headers = dict(response.declared_headers)
     if result is None:
-        return (response._status if response.touched else 204), None, headers
+        return (response.declared_status if response.touched else 204), None, headers
     if isinstance(result, ApiResponse):
         headers.update({k.lower(): str(v) for k, v in result.headers.items()})
         return result.status, result.body, headers
@@ -212,7 +212,7 @@ def _unpack(result: Any, response: MotiaHttpResponse) -> tuple[int, Any, dict[st
     if isinstance(status, int) and not isinstance(status, bool):
         headers.update({k.lower(): str(v) for k, v in (result.get("headers") or {}).items()})
         return status, result.get("body"), headers
-    return response._status, result, headers
+    return response.declared_status, result, headers
 
 
 def _encode(body: Any) -> tuple[bytes, str | None]:
