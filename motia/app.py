@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from motia.application import MotiaStarlette
 from motia.backends.base import Store
 from motia.backends.queue import QueueBackend
 from motia.backends.selection import build_store
@@ -150,10 +151,10 @@ class Motia:
     def asgi(self) -> Starlette:
         """The app as a Starlette application with its lifespan (built once)."""
         if self._app is None:
-            self._app = Starlette(
+            self._app = MotiaStarlette(
                 routes=self.routes(),
                 lifespan=self._lifespan,
-                exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
+                exception_handlers={HTTPException: _http_error},
             )
             self._app.state.motia = self
         return self._app

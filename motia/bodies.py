@@ -13,6 +13,9 @@ __all__ = [
     "BodyTooLarge",
     "ClientGone",
     "MalformedBody",
+    "has_body",
+    "is_json",
+    "media_type",
     "parse_body",
     "parse_query",
     "read_body",
@@ -53,10 +56,27 @@ async def read_body(receive: Receive, limit: int, declared: str | None) -> list[
             return chunks
 
 
+def has_body(headers: dict[str, str], http_version: str) -> bool:
+    """Whether a request may carry a body. HTTP/1.x says so with a length or a transfer
+    coding (RFC 9112); HTTP/2 and 3 need not, so their bodies are always read."""
+    if not http_version.startswith("1"):
+        return True
+    length = headers.get("content-length")
+    return (length is not None and length != "0") or "transfer-encoding" in headers
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
 def parse_body(content_type: str, raw: bytes) -> Any:
     """JSON and form bodies parsed; anything else is ``None`` (the raw bytes stay readable)."""
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media == "application/json" or media.endswith("+json") or (not media and raw):
+    media = media_type(content_type)
+    if is_json(media) or (not media and raw):
         return _parse_json(raw, strict=media != "")
     if media == "application/x-www-form-urlencoded":
         return parse_query(raw.decode("utf-8", errors="replace"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 
 import anyio
@@ -22,7 +21,7 @@ import anyio
 from motia.sse import PING
 from motia.wire import Receive, Send, encode_headers, end_to_end
 
-__all__ = ["HIGH_WATER", "BodyStream", "StreamStats"]
+__all__ = ["HIGH_WATER", "BodyStream", "StreamStats", "Waiters"]
 
 log = logging.getLogger("motia.http")
 
@@ -41,9 +40,33 @@ class StreamStats:
         self.dropped_writes = 0
 
 
+class Waiters:
+    """Tasks waiting for one thing to happen: cheaper than an ``asyncio.Event`` per stream."""
+
+    __slots__ = ("_futures",)
+
+    def __init__(self) -> None:
+        self._futures: list[asyncio.Future[None]] = []
+
+    async def wait(self) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._futures.append(future)
+        try:
+            await future
+        finally:
+            if future in self._futures:
+                self._futures.remove(future)
+
+    def wake(self) -> None:
+        futures, self._futures = self._futures, []
+        for future in futures:
+            if not future.done():
+                future.set_result(None)
+
+
 class BodyStream:
     __slots__ = (
-        "_buffer", "_buffered", "_close_requested", "_closed_event", "_drained", "_flush_task",
+        "_buffer", "_buffered", "_close_requested", "_closed_waiters", "_drained", "_flush_task",
         "_heartbeat", "_heartbeat_interval", "_last_write", "_max_buffer", "_receive", "_send",
         "_started", "_stats", "_watcher", "body_written", "closed", "ended", "headers",
         "on_abort", "status", "trace_id", "watching",
@@ -74,13 +97,13 @@ class BodyStream:
         self.closed = False
         self.ended = False
         self._close_requested = False
-        self._buffer: deque[bytes] = deque()
+        self._buffer: list[bytes] = []
         self._buffered = 0
         self._flush_task: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
-        self._closed_event: asyncio.Event | None = None
-        self._drained: asyncio.Event | None = None
+        self._closed_waiters: Waiters | None = None
+        self._drained: Waiters | None = None
         self._last_write = 0.0
 
     # -- fed by the response ------------------------------------------------------------
@@ -134,15 +157,14 @@ class BodyStream:
 
     async def wait_drained(self) -> None:
         if self._drained is None:
-            self._drained = asyncio.Event()
-        self._drained.clear()
+            self._drained = Waiters()
         await self._drained.wait()
 
     async def wait_closed(self) -> None:
         if not self.closed:
-            if self._closed_event is None:
-                self._closed_event = asyncio.Event()
-            await self._closed_event.wait()
+            if self._closed_waiters is None:
+                self._closed_waiters = Waiters()
+            await self._closed_waiters.wait()
 
     # -- ending -------------------------------------------------------------------------
 
@@ -219,7 +241,7 @@ class BodyStream:
 
     async def _send_buffered(self) -> None:
         chunk = b"".join(self._buffer)
-        self._buffer.clear()
+        self._buffer = []
         self._buffered = 0
         self._wake_writers()
         await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -247,14 +269,14 @@ class BodyStream:
         if self.closed:
             return
         self.closed = True
-        self._buffer.clear()
+        self._buffer = []
         self._buffered = 0
         self._wake_writers()
-        if self._closed_event is not None:
-            self._closed_event.set()
+        if self._closed_waiters is not None:
+            self._closed_waiters.wake()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
 
     def _wake_writers(self) -> None:
         if self._drained is not None:
-            self._drained.set()
+            self._drained.wake()

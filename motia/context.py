@@ -29,27 +29,47 @@ class TriggerInfo(BaseModel):
     expression: str | None = None
 
 
+Enqueuer = Callable[[Any, "FlowContext[Any]"], Awaitable[Any]]
+"""Sends ``event`` on behalf of a context (which tells the step name and the trace id)."""
+
+
 class FlowContext(Generic[T]):
-    __slots__ = ("enqueue", "input_value", "logger", "state", "streams", "trace_id", "trigger")
+    __slots__ = (
+        "_enqueuer", "_logger", "input_value", "state", "step_name", "streams", "trace_id",
+        "trigger",
+    )  # fmt: skip
 
     def __init__(
         self,
         *,
         trace_id: str,
         trigger: TriggerInfo,
-        logger: StepLogger,
-        enqueue: Callable[[Any], Awaitable[None]],
+        enqueuer: Enqueuer,
+        step_name: str | None = None,
+        logger: StepLogger | None = None,
         state: Any = None,
         streams: Any = None,
         input_value: Any = None,
     ) -> None:
         self.trace_id = trace_id
         self.trigger = trigger
-        self.logger = logger
-        self.enqueue = enqueue
+        self.step_name = step_name
+        self._logger = logger
+        self._enqueuer = enqueuer
         self.state = state
         self.streams = streams
         self.input_value = input_value
+
+    @property
+    def logger(self) -> StepLogger:
+        """Lines carrying the step name and the trace id (made on first use)."""
+        if self._logger is None:
+            self._logger = StepLogger(self.step_name, self.trace_id)
+        return self._logger
+
+    def enqueue(self, event: Any) -> Awaitable[Any]:
+        """Send ``{"topic", "data", "messageGroupId"?}``; awaiting gives the message id."""
+        return self._enqueuer(event, self)
 
     def is_http(self) -> bool:
         return self.trigger.type == "http"

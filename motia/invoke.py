@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
 
-__all__ = ["NO_INPUT", "call_handler", "is_async", "positional_arity"]
+__all__ = ["NO_INPUT", "Caller", "call_handler", "caller", "is_async", "positional_arity"]
 
 _T = TypeVar("_T")
 
@@ -25,6 +25,24 @@ async def call_handler(handler: Callable[..., Any], input: Any, ctx: Any) -> Any
     if inspect.isawaitable(result):
         return await result
     return result
+
+
+Caller = Callable[[Any, Any], Awaitable[Any]]
+
+
+def caller(handler: Callable[..., Any]) -> Caller:
+    """``call(input, ctx)`` for ``handler``, its arity worked out once (for hot paths).
+
+    An async handler is called straight away, so awaiting adds no coroutine of ours.
+    """
+    if not is_async(handler):
+        return functools.partial(call_handler, handler)
+    arity = positional_arity(handler)
+    if arity >= 2:
+        return lambda input, ctx: handler(input, ctx)
+    if arity == 1:
+        return lambda input, ctx: handler(input)
+    return lambda input, ctx: handler()
 
 
 def _arguments(arity: int, input: Any, ctx: Any) -> tuple[Any, ...]:

@@ -43,6 +43,7 @@ class LoadResult:
     steps: list[Step] = field(default_factory=list)
     streams: list[tuple[Any, str]] = field(default_factory=list)
     errors: list[StepError] = field(default_factory=list)
+    folder_names: dict[Path, set[str]] = field(default_factory=dict, repr=False)
 
 
 def discover(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -133,7 +134,7 @@ def _import(path: Path, result: LoadResult) -> ModuleType | None:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     folder = str(path.parent)
-    _forget_foreign_siblings(path.parent)
+    _forget_foreign_siblings(path.parent, result)
     sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
@@ -169,15 +170,25 @@ def _failing_line(path: Path, exc: BaseException) -> int | None:
     return lines[-1] if lines else None
 
 
-def _forget_foreign_siblings(folder: Path) -> None:
+def _forget_foreign_siblings(folder: Path, result: LoadResult) -> None:
     """Drop cached helper modules of another step folder that share a name with ours."""
-    local = {p.stem for p in folder.glob("*.py")} | {
-        p.name for p in folder.iterdir() if (p / "__init__.py").exists()
-    }
-    for name in local & set(sys.modules):
-        origin = getattr(sys.modules[name], "__file__", None)
+    for name in _importable_names(folder, result.folder_names):
+        module = sys.modules.get(name)
+        origin = getattr(module, "__file__", None)
         if origin and not Path(origin).is_relative_to(folder) and "site-packages" not in origin:
             del sys.modules[name]
+
+
+def _importable_names(folder: Path, seen: dict[Path, set[str]]) -> set[str]:
+    """Module and package names in ``folder`` (listed once per load)."""
+    names = seen.get(folder)
+    if names is None:
+        names = seen[folder] = {
+            entry.stem if entry.suffix == ".py" else entry.name
+            for entry in folder.iterdir()
+            if entry.suffix == ".py" or (entry / "__init__.py").exists()
+        }
+    return names
 
 
 def _module_name(path: Path) -> str:

@@ -40,9 +40,11 @@ class Registry:
     steps: list[Step] = field(default_factory=list)
     streams: dict[str, Any] = field(default_factory=dict)
     errors: list[StepError] = field(default_factory=list)
+    _by_name: dict[str, Step] = field(default_factory=dict, repr=False)
+    _by_route: dict[tuple[str, str], Step] = field(default_factory=dict, repr=False)
 
     def add_step(self, step: Step) -> None:
-        clash = next((s for s in self.steps if s.name == step.name), None)
+        clash = self._by_name.get(step.name)
         if clash is not None:
             self.errors.append(
                 StepError.at(
@@ -52,11 +54,13 @@ class Registry:
                 )
             )
             return
-        route_error = self._route_clash(step)
+        keys, route_error = self._route_keys(step)
         if route_error is not None:
             self.errors.append(route_error)
             return
         self.steps.append(step)
+        self._by_name[step.name] = step
+        self._by_route.update(dict.fromkeys(keys, step))
 
     def add_stream(self, config: Any, file_path: str | None) -> None:
         name = config.name
@@ -74,21 +78,22 @@ class Registry:
             if isinstance(trigger, HttpTrigger)
         ]
 
-    def _route_clash(self, step: Step) -> StepError | None:
-        taken = {_route_key(r.method, r.path): r.step for r in self.http_routes()}
+    def _route_keys(self, step: Step) -> tuple[list[tuple[str, str]], StepError | None]:
+        """The step's route keys, or the error for the first one already taken."""
+        keys: list[tuple[str, str]] = []
         for index, trigger in enumerate(step.config.triggers):
             if not isinstance(trigger, HttpTrigger):
                 continue
             key = _route_key(trigger.method, normalize_path(trigger.path))
-            owner = taken.get(key)
+            owner = self._by_route.get(key) or (step if key in keys else None)
             if owner is not None:
-                return StepError.at(
+                return keys, StepError.at(
                     step.file_path,
                     f"{trigger.method} {trigger.path} (trigger {index}) is already served by "
                     f'step "{owner.name}" ({_where(owner)}); change the method or the path',
                 )
-            taken[key] = step
-        return None
+            keys.append(key)
+        return keys, None
 
 
 def _route_key(method: str, path: str) -> tuple[str, str]:

@@ -38,7 +38,6 @@ class MotiaHttpRequest(Generic[B]):
 
     def __init__(
         self,
-        *,
         method: str,
         path: str,
         path_params: dict[str, str],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +20,13 @@ from motia.body_stream import HIGH_WATER, BodyStream, StreamStats
 from motia.sse import encode_event
 from motia.wire import Receive, Send
 
-__all__ = ["ApiResponse", "MotiaHttpResponse", "ResponseStartedError", "StreamStats"]
+__all__ = [
+    "ApiResponse",
+    "MotiaHttpResponse",
+    "ResponseStartedError",
+    "StreamOptions",
+    "StreamStats",
+]
 
 
 class ApiResponse(BaseModel):
@@ -34,28 +41,29 @@ class ResponseStartedError(RuntimeError):
     """Status or headers changed after the first body byte was written."""
 
 
-class MotiaHttpResponse:
-    __slots__ = ("_body", "_cancel", "_loop", "_thread", "trace_id")
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    """How an endpoint's responses stream, decided once per endpoint."""
 
-    def __init__(
-        self,
-        send: Send,
-        receive: Receive,
-        trace_id: str,
-        *,
-        heartbeat_interval: float,
-        max_buffer: int,
-        stats: StreamStats,
-    ) -> None:
+    heartbeat_interval: float
+    max_buffer: int
+    stats: StreamStats
+    open_responses: set[Any]
+    """Responses streaming right now (the runtime ends them at shutdown)."""
+
+
+class MotiaHttpResponse:
+    """What a handler streams through; the wire half is made on first use only."""
+
+    __slots__ = ("_body", "_cancel", "_loop", "_options", "_receive", "_send", "_thread",
+                 "trace_id")  # fmt: skip
+
+    def __init__(self, send: Send, receive: Receive, trace_id: str, options: StreamOptions):
+        self._send = send
+        self._receive = receive
         self.trace_id = trace_id
-        self._body = BodyStream(
-            send,
-            receive,
-            trace_id,
-            heartbeat_interval=heartbeat_interval,
-            max_buffer=max_buffer,
-            stats=stats,
-        )
+        self._options = options
+        self._body: BodyStream | None = None
         self._cancel: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = 0
@@ -63,15 +71,14 @@ class MotiaHttpResponse:
     # -- what handlers call -------------------------------------------------------------
 
     async def status(self, code: int) -> None:
-        self._before_body("status")
-        self._body.status = int(code)
+        self._before_body("status").status = int(code)
 
     async def headers(self, headers: dict[str, str]) -> None:
-        self._before_body("headers")
+        body = self._before_body("headers")
         for name, value in headers.items():
-            self._body.headers[name.lower()] = str(value)
-        if self._body.is_event_stream():
-            self._on_loop(self._body.start_heartbeat)
+            body.headers[name.lower()] = str(value)
+        if body.is_event_stream():
+            self._on_loop(body.start_heartbeat)
 
     @property
     def writer(self) -> MotiaHttpResponse:
@@ -83,7 +90,7 @@ class MotiaHttpResponse:
 
     def write(self, data: bytes | str) -> None:
         """Queue bytes for the client without waiting."""
-        self._on_loop(self._body.write, data)
+        self._on_loop(self._stream().write, data)
 
     async def send(
         self,
@@ -94,64 +101,70 @@ class MotiaHttpResponse:
         retry: int | None = None,
     ) -> None:
         """Write one SSE frame; waits while the client is behind."""
-        self._body.write(encode_event(data, event=event, id=id, retry=retry))
-        if self._body.buffered > HIGH_WATER and not self._body.closed:
-            await self._body.wait_drained()
+        body = self._stream()
+        body.write(encode_event(data, event=event, id=id, retry=retry))
+        if body.buffered > HIGH_WATER and not body.closed:
+            await body.wait_drained()
 
     async def drain(self) -> None:
         """Wait until the buffered bytes have been handed to the server."""
-        if self._body.buffered and not self._body.closed:
-            await self._body.wait_drained()
+        body = self._body
+        if body is not None and body.buffered and not body.closed:
+            await body.wait_drained()
 
     def close(self) -> None:
         """End the body (idempotent); bytes already written are still delivered."""
-        self._on_loop(self._body.request_close)
+        self._on_loop(self._stream().request_close)
 
     @property
     def is_closed(self) -> bool:
-        self._on_loop(self._body.watch)
-        return self._body.closing
+        body = self._stream()
+        self._on_loop(body.watch)
+        return body.closing
 
     async def wait_closed(self) -> None:
-        self._body.watch()
-        await self._body.wait_closed()
+        body = self._stream()
+        body.watch()
+        await body.wait_closed()
 
     # -- used by the request adapter ----------------------------------------------------
 
     @property
     def touched(self) -> bool:
         """The handler used the streaming API (status, headers, writes or close checks)."""
-        return self._body.watching
+        return self._body is not None and self._body.watching
 
     @property
     def body_written(self) -> bool:
-        return self._body.body_written
+        return self._body is not None and self._body.body_written
 
     @property
     def closed(self) -> bool:
-        return self._body.closed
+        return self._body is not None and self._body.closed
 
     @property
     def ended(self) -> bool:
         """The body was ended (``close()`` or a lost client): nothing else can be sent."""
-        return self._body.closing
+        return self._body is not None and self._body.closing
 
     @property
     def declared_status(self) -> int:
-        return self._body.status
+        return 200 if self._body is None else self._body.status
 
     @property
     def declared_headers(self) -> dict[str, str]:
-        return self._body.headers
+        return {} if self._body is None else self._body.headers
 
     def bind(self, cancel: Callable[[], None]) -> None:
-        self._cancel = self._body.on_abort = cancel
+        self._cancel = cancel
+        if self._body is not None:
+            self._body.on_abort = cancel
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
 
     async def finish(self) -> None:
         """The handler returned: deliver what is buffered and end the body."""
-        await self._body.finish()
+        await self._stream().finish()
 
     def shutdown(self) -> None:
         """The server is stopping: cancel the handler; the adapter then ends the body."""
@@ -159,22 +172,42 @@ class MotiaHttpResponse:
             self._cancel()
 
     def release(self) -> None:
-        self._body.release()
+        if self._body is not None:
+            self._body.release()
+            self._options.open_responses.discard(self)
 
     async def send_error(self, message: str) -> None:
-        error = {"message": message, "trace_id": self.trace_id}
-        self._body.write(encode_event(error, event="error"))
-        await self._body.finish()
+        body = self._stream()
+        body.write(encode_event({"message": message, "trace_id": self.trace_id}, event="error"))
+        await body.finish()
 
     # -- internals ----------------------------------------------------------------------
 
-    def _before_body(self, what: str) -> None:
-        if self._body.body_written:
+    def _stream(self) -> BodyStream:
+        body = self._body
+        if body is None:
+            options = self._options
+            body = self._body = BodyStream(
+                self._send,
+                self._receive,
+                self.trace_id,
+                heartbeat_interval=options.heartbeat_interval,
+                max_buffer=options.max_buffer,
+                stats=options.stats,
+            )
+            body.on_abort = self._cancel
+            options.open_responses.add(self)
+        return body
+
+    def _before_body(self, what: str) -> BodyStream:
+        body = self._stream()
+        if body.body_written:
             raise ResponseStartedError(
                 f"response.{what}() called after the first body byte was written; "
                 f"set status and headers before writing"
             )
-        self._on_loop(self._body.watch)
+        self._on_loop(body.watch)
+        return body
 
     def _on_loop(self, action: Callable[..., None], *args: Any) -> None:
         """Run ``action`` now on the loop's thread, or hand it over from a worker thread."""

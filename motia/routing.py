@@ -8,11 +8,11 @@ streamed. Everything that can be decided once is decided when the app is built.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from typing import Any
 
-import anyio
 import pydantic_core
 from pydantic import BaseModel
 
@@ -20,18 +20,22 @@ from motia.bodies import (
     BodyTooLarge,
     ClientGone,
     MalformedBody,
+    has_body,
+    is_json,
+    media_type,
     parse_body,
     parse_query,
     read_body,
 )
+from motia.cancellation import HandlerCancellation
 from motia.context import TriggerInfo
 from motia.current import current_context
-from motia.invoke import call_handler
+from motia.invoke import caller
 from motia.registry import HttpRoute
 from motia.requests import MotiaHttpArgs, MotiaHttpRequest, RequestBody
-from motia.responses import ApiResponse, MotiaHttpResponse
+from motia.responses import ApiResponse, MotiaHttpResponse, StreamOptions
 from motia.runtime import Runtime
-from motia.schema import Schema, SchemaValidationError, compile_schema
+from motia.schema import MalformedJSON, Schema, SchemaValidationError, compile_schema
 from motia.tracing import trace_id_from
 from motia.wire import Receive, Scope, Send, decode_headers, encode_headers, end_to_end
 
@@ -39,14 +43,14 @@ __all__ = ["StepEndpoint", "send_json"]
 
 log = logging.getLogger("motia.http")
 
-_JSON = "application/json"
+_JSON = b"application/json"
 
 
 class StepEndpoint:
     def __init__(self, route: HttpRoute, runtime: Runtime) -> None:
         trigger = route.trigger
         self.step_name = route.step.name
-        self.handler = route.step.handler
+        self.call = caller(route.step.handler)
         self.runtime = runtime
         self.settings = runtime.settings
         self.trigger_info = TriggerInfo(
@@ -60,15 +64,23 @@ class StepEndpoint:
         self.middleware = tuple(trigger.middleware or ())
         self.condition = trigger.condition
         interval = trigger.heartbeat_interval
-        self.heartbeat = self.settings.heartbeat_interval if interval is None else interval
+        self.streaming = StreamOptions(
+            heartbeat_interval=self.settings.heartbeat_interval if interval is None else interval,
+            max_buffer=self.settings.max_stream_buffer,
+            stats=runtime.stats,
+            open_responses=runtime.responses,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = decode_headers(scope["headers"])
         trace_id = trace_id_from(headers)
         try:
-            chunks = await read_body(
-                receive, self.settings.max_body_size, headers.get("content-length")
-            )
+            if has_body(headers, scope.get("http_version", "1.1")):
+                chunks = await read_body(
+                    receive, self.settings.max_body_size, headers.get("content-length")
+                )
+            else:
+                chunks = []
             body = self._parse(headers.get("content-type", ""), chunks)
         except ClientGone:
             return  # a partial body must not reach the handler, and nobody awaits a reply
@@ -76,75 +88,75 @@ class StepEndpoint:
             message = {"error": "Request body too large", "limit": exc.limit}
             await send_json(send, 413, message, trace_id, close=True)
             return
-        except MalformedBody as exc:
-            await send_json(send, 400, {"error": str(exc)}, trace_id)
+        except (MalformedBody, MalformedJSON) as exc:
+            await send_json(send, 400, {"error": _malformed(exc)}, trace_id)
             return
         except SchemaValidationError as exc:
             message = {"error": "Request body validation failed", "errors": exc.as_list()}
             await send_json(send, 400, message, trace_id)
             return
         request: MotiaHttpRequest[Any] = MotiaHttpRequest(
-            method=scope["method"],
-            path=scope["path"],
-            path_params={k: str(v) for k, v in scope.get("path_params", {}).items()},
-            query_params=parse_query(scope["query_string"].decode("latin-1")),
-            headers=headers,
-            body=body,
-            request_body=RequestBody(chunks),
+            scope["method"],
+            scope["path"],
+            _path_params(scope),
+            _query(scope["query_string"]),
+            headers,
+            body,
+            RequestBody(chunks),
         )
-        response = MotiaHttpResponse(
-            send,
-            receive,
-            trace_id,
-            heartbeat_interval=self.heartbeat,
-            max_buffer=self.settings.max_stream_buffer,
-            stats=self.runtime.stats,
-        )
+        response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
         args = MotiaHttpArgs(request, response)
         ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
         await self._run(args, ctx, response, send)
 
     def _parse(self, content_type: str, chunks: list[bytes]) -> Any:
         raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        body = parse_body(content_type, raw)
-        if self.body_schema is not None:
-            return self.body_schema.validate(body)
-        return body
+        schema = self.body_schema
+        one_pass = raw.strip() and is_json(media_type(content_type))
+        if schema is not None and schema.model is not None and one_pass:
+            return schema.validate_json(raw)  # a model checks JSON bytes in one pass
+        body = parse_body(content_type, raw) if raw else None
+        return body if schema is None else schema.validate(body)
 
     async def _run(
         self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse, send: Send
     ) -> None:
         token = current_context.set(ctx)
-        tracked = self.runtime.responses
+        cancellation = HandlerCancellation(asyncio.current_task())
+        response.bind(cancellation.cancel)
         try:
-            with anyio.CancelScope() as scope:
-                response.bind(scope.cancel)
-                tracked.add(response)
-                try:
-                    result = await self._invoke(args, ctx)
-                except Exception as exc:
-                    await self._failed(exc, response, ctx, send)
-                    return
-            if scope.cancelled_caught:
+            try:
+                result = await self._invoke(args, ctx)
+            except asyncio.CancelledError:
+                if not cancellation.settle(cancelled=True):
+                    raise
                 await response.finish()
                 return
+            except Exception as exc:
+                cancellation.settle()
+                await self._failed(exc, response, ctx, send)
+                return
+            cancellation.settle()
             await self._respond(result, response, send)
         finally:
-            tracked.discard(response)
+            response.release()
             current_context.reset(token)
 
-    async def _invoke(self, args: MotiaHttpArgs[Any], ctx: Any) -> Any:
+    def _invoke(self, args: MotiaHttpArgs[Any], ctx: Any) -> Awaitable[Any]:
+        if self.condition is None and not self.middleware:
+            return self.call(args, ctx)  # the handler's own coroutine: no frame of ours
+        return self._guarded(args, ctx)
+
+    async def _guarded(self, args: MotiaHttpArgs[Any], ctx: Any) -> Any:
         if self.condition is not None and not await _maybe_await(self.condition(args, ctx)):
             return ApiResponse(
                 status=422, body={"error": "Request condition not met", "skipped": True}
             )
-        if not self.middleware:
-            return await call_handler(self.handler, args, ctx)
         return await self._chain(0, args, ctx)
 
     async def _chain(self, index: int, args: MotiaHttpArgs[Any], ctx: Any) -> Any:
         if index == len(self.middleware):
-            return await call_handler(self.handler, args, ctx)
+            return await self.call(args, ctx)
 
         def next_() -> Awaitable[Any]:
             return self._chain(index + 1, args, ctx)
@@ -156,14 +168,16 @@ class StepEndpoint:
             await response.finish()
             return
         status, body, headers = _unpack(result, response)
-        headers = end_to_end(headers)
+        if headers:
+            headers = end_to_end(headers)
+            headers.pop("content-length", None)  # the length sent is the payload's own
         if self.response_schemas and self.settings.dev:
             self._check_response(status, body, response.trace_id)
         payload, content_type = _encode(body)
+        raw = encode_headers(headers) if headers else []
         if content_type and "content-type" not in headers:
-            headers["content-type"] = content_type
-        await _send_whole(send, status, headers, payload, response.trace_id)
-        response.release()
+            raw.append((b"content-type", content_type))
+        await _send_whole(send, status, raw, payload, response.trace_id)
 
     async def _failed(
         self, exc: Exception, response: MotiaHttpResponse, ctx: Any, send: Send
@@ -175,7 +189,6 @@ class StepEndpoint:
             return
         await send_json(send, 500, {"error": message, "trace_id": response.trace_id},
                         response.trace_id)  # fmt: skip
-        response.release()
 
     def _check_response(self, status: int, body: Any, trace_id: str) -> None:
         schema = self.response_schemas.get(status)
@@ -190,6 +203,21 @@ class StepEndpoint:
             )  # fmt: skip
 
 
+def _path_params(scope: Scope) -> dict[str, str]:
+    params = scope.get("path_params")
+    return {k: str(v) for k, v in params.items()} if params else {}
+
+
+def _query(raw: bytes) -> dict[str, str | list[str]]:
+    return parse_query(raw.decode("latin-1")) if raw else {}
+
+
+def _malformed(exc: Exception) -> str:
+    if isinstance(exc, MalformedJSON):
+        return f"request body is not valid JSON: {exc}"
+    return str(exc)
+
+
 def _compile(schema: Any) -> Schema | None:
     return None if schema is None else compile_schema(schema)
 
@@ -201,7 +229,7 @@ async def _maybe_await(value: Any) -> Any:
 
 
 def _unpack(result: Any, response: MotiaHttpResponse) -> tuple[int, Any, dict[str, str]]:
-    headers = dict(response.declared_headers)
+    headers = dict(response.declared_headers) if response.touched else {}
     if result is None:
         return (response.declared_status if response.touched else 204), None, headers
     if isinstance(result, ApiResponse):
@@ -215,13 +243,14 @@ def _unpack(result: Any, response: MotiaHttpResponse) -> tuple[int, Any, dict[st
     return response.declared_status, result, headers
 
 
-def _encode(body: Any) -> tuple[bytes, str | None]:
+def _encode(body: Any) -> tuple[bytes, bytes | None]:
+    """The payload and its content type."""
     if body is None:
         return b"", None
     if isinstance(body, bytes | bytearray | memoryview):
-        return bytes(body), "application/octet-stream"
+        return bytes(body), b"application/octet-stream"
     if isinstance(body, str):
-        return body.encode(), "text/plain; charset=utf-8"
+        return body.encode(), b"text/plain; charset=utf-8"
     return pydantic_core.to_json(body), _JSON
 
 
@@ -232,11 +261,11 @@ def _plain(body: Any) -> Any:
 
 
 async def _send_whole(
-    send: Send, status: int, headers: dict[str, str], payload: bytes, trace_id: str
+    send: Send, status: int, raw: list[tuple[bytes, bytes]], payload: bytes, trace_id: str
 ) -> None:
-    headers["content-length"] = str(len(payload))
-    headers["x-trace-id"] = trace_id
-    raw = encode_headers(headers)
+    """One whole response; ``raw`` gets the length and the trace id appended."""
+    raw.append((b"content-length", str(len(payload)).encode()))
+    raw.append((b"x-trace-id", trace_id.encode()))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})
 
@@ -244,7 +273,7 @@ async def _send_whole(
 async def send_json(
     send: Send, status: int, body: Any, trace_id: str, *, close: bool = False
 ) -> None:
-    headers = {"content-type": _JSON}
+    raw = [(b"content-type", _JSON)]
     if close:
-        headers["connection"] = "close"
-    await _send_whole(send, status, headers, pydantic_core.to_json(body), trace_id)
+        raw.append((b"connection", b"close"))
+    await _send_whole(send, status, raw, pydantic_core.to_json(body), trace_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,7 +23,6 @@ from motia.context import FlowContext, TriggerInfo
 from motia.cron import CronScheduler
 from motia.cron_lock import tick_claim
 from motia.cron_steps import cron_jobs
-from motia.logs import StepLogger
 from motia.queues import QueueService
 from motia.registry import Registry
 from motia.responses import MotiaHttpResponse, StreamStats
@@ -123,8 +122,8 @@ class Runtime:
         return FlowContext(
             trace_id=trace_id,
             trigger=trigger,
-            logger=StepLogger(step_name, trace_id),
-            enqueue=self._enqueuer(step_name, trace_id),
+            step_name=step_name,
+            enqueuer=self._enqueue_for,
             state=self.state,
             streams=self.streams,
             input_value=input,
@@ -136,8 +135,5 @@ class Runtime:
         """Queue ``event`` for every subscriber of its topic; return the message id."""
         return await self.queues.enqueue(event, step=step, trace_id=trace_id)
 
-    def _enqueuer(self, step: str, trace_id: str) -> Callable[[Any], Awaitable[Any]]:
-        async def enqueue(event: Any) -> str:
-            return await self.enqueue(event, step=step, trace_id=trace_id)
-
-        return enqueue
+    def _enqueue_for(self, event: Any, ctx: FlowContext[Any]) -> Awaitable[str]:
+        return self.enqueue(event, step=ctx.step_name, trace_id=ctx.trace_id)

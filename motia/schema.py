@@ -9,13 +9,22 @@ a pydantic model, the data itself for JSON Schema) or raises
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-__all__ = ["FieldError", "Schema", "SchemaValidationError", "compile_schema", "to_json_schema"]
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+__all__ = [
+    "FieldError",
+    "MalformedJSON",
+    "Schema",
+    "SchemaValidationError",
+    "compile_schema",
+    "to_json_schema",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,10 @@ class SchemaValidationError(ValueError):
         return [error.as_dict() for error in self.errors]
 
 
+class MalformedJSON(ValueError):
+    """The bytes given to ``validate_json`` are not JSON."""
+
+
 class Schema:
     """A compiled schema: ``validate(data)`` returns the accepted value."""
 
@@ -44,12 +57,10 @@ class Schema:
         self.model = source if _is_model(source) else None
         if self.model is not None:
             self._adapter: TypeAdapter[Any] | None = TypeAdapter(self.model)
-            self._json_validator: jsonschema.protocols.Validator | None = None
+            self._json_validator: Validator | None = None
         else:
             self._adapter = None
-            validator_cls = jsonschema.validators.validator_for(source)
-            validator_cls.check_schema(source)
-            self._json_validator = validator_cls(source)
+            self._json_validator = _json_schema_validator(source)
 
     def validate(self, data: Any) -> Any:
         if self._adapter is not None:
@@ -66,11 +77,14 @@ class Schema:
         return data
 
     def validate_json(self, raw: bytes) -> Any:
-        """Validate raw JSON bytes in one pass (pydantic models only)."""
+        """Parse and validate raw JSON bytes in one pass (pydantic models only)."""
         assert self._adapter is not None
         try:
             return self._adapter.validate_json(raw)
         except PydanticValidationError as exc:
+            invalid = [e for e in exc.errors() if e["type"] == "json_invalid"]
+            if invalid:
+                raise MalformedJSON(invalid[0]["msg"]) from None
             raise SchemaValidationError(_pydantic_errors(exc)) from None
 
     def json_schema(self) -> dict[str, Any]:
@@ -84,10 +98,18 @@ def compile_schema(source: Any) -> Schema:
             f"a schema must be a pydantic model class or a JSON Schema dict, "
             f"got {type(source).__name__}"
         )
+    return Schema(source)
+
+
+def _json_schema_validator(source: dict[str, Any]) -> Validator:
+    import jsonschema  # only apps with JSON Schema dicts pay for importing it
+
+    validator_cls = jsonschema.validators.validator_for(source)
     try:
-        return Schema(source)
+        validator_cls.check_schema(source)
     except jsonschema.SchemaError as exc:
         raise TypeError(f"invalid JSON Schema: {exc.message}") from None
+    return validator_cls(source)
 
 
 def to_json_schema(source: Any) -> dict[str, Any]:

@@ -18,17 +18,18 @@ def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 
 
 def decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Lower-case names; repeated headers joined with ", " (cookies with "; ")."""
-    headers: dict[str, str] = {}
+    """Names as given (ASGI servers lower-case them); repeated headers joined with ", "
+    (cookies with "; ")."""
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+    if len(headers) == len(raw):
+        return headers
+    joined: dict[str, str] = {}
     for name_bytes, value_bytes in raw:
-        name = name_bytes.decode("latin-1").lower()
-        value = value_bytes.decode("latin-1")
-        if name in headers:
-            joiner = "; " if name == "cookie" else ", "
-            headers[name] = headers[name] + joiner + value
-        else:
-            headers[name] = value
-    return headers
+        name, value = name_bytes.decode("latin-1"), value_bytes.decode("latin-1")
+        if name in joined:
+            value = joined[name] + ("; " if name == "cookie" else ", ") + value
+        joined[name] = value
+    return joined
 
 
 _HOP_BY_HOP = frozenset(

@@ -111,7 +111,7 @@ async def test_get_data_and_match() -> None:
 async def test_match_api_alias_default_and_no_match() -> None:
     ctx = ContextClass(
         trace_id="t", trigger=TriggerInfo(type="http"), logger=StepLogger(),
-        enqueue=None, input_value="input",  # type: ignore[arg-type]
+        enqueuer=None, input_value="input",  # type: ignore[arg-type]
     )  # fmt: skip
     assert await ctx.match({"api": lambda data: f"api:{data}"}) == "api:input"
     assert await ctx.match({"queue": lambda d: 1, "default": lambda d, c: c.trace_id}) == "t"
@@ -173,7 +173,7 @@ async def test_unhashable_callable_object_as_handler() -> None:
 async def test_functions_made_per_call_are_not_kept_alive() -> None:
     ctx = ContextClass(
         trace_id="t", trigger=TriggerInfo(type="http"), logger=StepLogger(),
-        enqueue=None, input_value=1,  # type: ignore[arg-type]
+        enqueuer=None, input_value=1,  # type: ignore[arg-type]
     )  # fmt: skip
     handler = lambda data: data  # noqa: E731
     first = weakref.ref(handler)

@@ -389,8 +389,9 @@ async def test_client_gone_mid_upload_does_not_run_the_handler_on_a_partial_body
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
         "scheme": "http", "path": "/up", "raw_path": b"/up", "query_string": b"",
-        "root_path": "", "headers": [(b"content-type", b"application/x-www-form-urlencoded")],
-        "client": ("127.0.0.1", 1), "server": ("t", 80),
+        "root_path": "", "client": ("127.0.0.1", 1), "server": ("t", 80),
+        "headers": [(b"content-type", b"application/x-www-form-urlencoded"),
+                    (b"transfer-encoding", b"chunked")],
     }  # fmt: skip
     with anyio.fail_after(5):
         async with app.router.lifespan_context(app):
@@ -423,3 +424,42 @@ async def test_dev_mode_500_names_the_exception() -> None:
         response = await client.get("/e")
     assert response.status_code == 500
     assert response.json()["error"] == "ValueError: bad thing"
+
+
+@pytest.mark.parametrize(
+    ("version", "headers", "expected"),
+    [
+        ("1.1", [], b""),
+        ("1.1", [(b"content-length", b"3")], b"abc"),
+        ("1.1", [(b"transfer-encoding", b"chunked")], b"abc"),
+        ("2", [], b"abc"),
+    ],
+)
+async def test_bodies_are_read_when_the_protocol_says_one_may_follow(
+    version: str, headers: list[tuple[bytes, bytes]], expected: bytes
+) -> None:
+    async def handler(args: Any) -> Any:
+        return {"status": 200, "body": await args.request.request_body.read_all()}
+
+    app = Motia(
+        steps_dir=None, steps=[step({"name": "R", "triggers": [http("POST", "/r")]}, handler)],
+        store="memory",
+    ).asgi()  # fmt: skip
+    messages = iter([{"type": "http.request", "body": b"abc", "more_body": False}])
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return next(messages)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": version, "method": "POST",
+        "scheme": "http", "path": "/r", "raw_path": b"/r", "query_string": b"", "root_path": "",
+        "headers": headers, "client": ("127.0.0.1", 1), "server": ("t", 80),
+    }  # fmt: skip
+    with anyio.fail_after(5):
+        async with app.router.lifespan_context(app):
+            await app(scope, receive, send)
+    assert sent[-1]["body"] == expected

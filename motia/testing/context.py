@@ -134,8 +134,9 @@ class FakeContext(FlowContext[Any]):
         super().__init__(
             trace_id=trace_id,
             trigger=trigger or TriggerInfo(type="http"),
+            step_name=step_name,
             logger=RecordingLogger(step_name, trace_id),
-            enqueue=self._enqueue,
+            enqueuer=self._enqueue,
             state=StateManager(self.store),
             streams=_TestStreams(configs, self.store, auto_streams),
             input_value=input_value,
@@ -151,7 +152,7 @@ class FakeContext(FlowContext[Any]):
         """The ``data`` of every message enqueued to ``topic``, in order."""
         return [event.get("data") for event in self.enqueued if event["topic"] == topic]
 
-    async def _enqueue(self, event: Any) -> None:
+    async def _enqueue(self, event: Any, ctx: Any) -> None:
         if not isinstance(event, dict) or not isinstance(event.get("topic"), str):
             raise EnqueueError(
                 'enqueue() takes {"topic": "name", "data": {...}, "messageGroupId": optional}, '

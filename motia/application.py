@@ -1,0 +1,46 @@
+"""``MotiaStarlette``: the Starlette app ``Motia.asgi()`` returns.
+
+A request for a step on a fixed path (no path parameters) goes straight to
+its endpoint, skipping Starlette's error middleware and route scan: the
+endpoint answers every error itself. Any route listed earlier keeps its
+precedence, and once a user adds middleware every request takes the usual
+path, so the middleware sees all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
+
+from motia.routing import StepEndpoint
+from motia.wire import Receive, Scope, Send
+
+__all__ = ["MotiaStarlette", "direct_routes"]
+
+
+class MotiaStarlette(Starlette):
+    def __init__(self, *, routes: Sequence[BaseRoute], **options: Any) -> None:
+        super().__init__(routes=routes, **options)
+        self._direct = direct_routes(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.user_middleware and not scope.get("root_path"):
+            endpoint = self._direct.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                scope["app"] = self
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def direct_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], StepEndpoint]:
+    """(method, path) -> endpoint for fixed-path step routes the router would pick."""
+    first: dict[tuple[str, str], Any] = {}
+    for route in routes:
+        if isinstance(route, Route) and "{" not in route.path:
+            for method in route.methods or ():
+                first.setdefault((method, route.path), route.app)
+    return {key: app for key, app in first.items() if isinstance(app, StepEndpoint)}
