@@ -12,6 +12,7 @@ topic's timestamp would not.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -50,7 +51,7 @@ class SocketSink:
         self._hub = hub
         self._stop = stop
         self._last: Message | None = None
-        self._ready = anyio.Event()
+        self._waiter: asyncio.Future[None] | None = None
 
     def push(self, message: Message) -> None:
         if message is self._last:
@@ -87,8 +88,8 @@ class SocketSink:
         self._queued += len(text)
         if self._queued > self._max_buffer:
             self._slow()
-        else:
-            self._ready.set()
+        elif self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def _slow(self) -> None:
         self._hub.stats.slow_closes += 1
@@ -99,15 +100,16 @@ class SocketSink:
         )
         self.close(CLOSE_SLOW)
 
-    async def write(self, websocket: WebSocket) -> None:
+    async def write(self, send: Send) -> None:
         """The socket's writer: sends queued messages in order until stopped."""
+        loop = asyncio.get_running_loop()
         while True:
-            await self._ready.wait()
-            self._ready = anyio.Event()
             while self._queue:
                 text = self._queue.popleft()
                 self._queued -= len(text)
-                await websocket.send_text(text)
+                await send({"type": "websocket.send", "text": text})
+            self._waiter = loop.create_future()
+            await self._waiter
 
 
 class StreamSocket:
@@ -131,12 +133,13 @@ class StreamSocket:
         if not allowed:
             await websocket.close(CLOSE_UNAUTHORIZED)
             return
-        await _Session(self.runtime, hub, websocket, auth).run()
+        await _Session(self.runtime, hub, websocket, auth, send).run()
 
 
 class _Session:
-    def __init__(self, runtime: Any, hub: Hub, websocket: WebSocket, auth: Any) -> None:
+    def __init__(self, runtime: Any, hub: Hub, websocket: WebSocket, auth: Any, send: Send) -> None:
         self.runtime = runtime
+        self.send = send  # the raw ASGI send: the hot path skips the WebSocket wrapper
         self.hub = hub
         self.websocket = websocket
         self.auth = auth
@@ -161,7 +164,7 @@ class _Session:
 
     async def _writer(self) -> None:
         try:
-            await self.sink.write(self.websocket)
+            await self.sink.write(self.send)
         except (WebSocketDisconnect, OSError, RuntimeError):
             self.disconnected = True
             self.scope.cancel()
