@@ -1,7 +1,7 @@
 """``python -m bench``: run the scenarios, interleaved, and write ``bench/results/``.
 
 Options: ``--quick`` (short samples, one round: checks the harness), ``--rounds``,
-``--only hello,sse,...`` and ``--skip``. See ``bench/README.md``.
+``--only http,sse,...``, ``--skip`` and ``--render``. See ``bench/README.md``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ SCENARIOS: dict[str, Callable[[Config], list[dict[str, Any]]]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.render:
+        print(f"rendered {report.rerender()} and the README table")
+        return 0
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         print("bench needs wrk and taskset (apt-get install -y wrk util-linux)", file=sys.stderr)
         return 2
@@ -44,9 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     raise_fd_limit()
     chosen = [n for n in SCENARIOS if n in (args.only or SCENARIOS) and n not in args.skip]
     run = _run(chosen, config, "quick" if args.quick else "full")
-    as_json, as_md = report.save(run, run["started"].replace(":", "-"))
-    if not args.quick:
-        report.update_readme(report.markdown(run))
+    stem = run["started"].replace(":", "-") + ("-quick" if args.quick else "")
+    as_json, as_md = report.save(run, stem, latest=not (args.quick or args.only or args.skip))
     print(report.markdown(run))
     print(f"results: {as_json} {as_md}")
     return 0
@@ -85,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, help="rounds of interleaved peers")
     parser.add_argument("--only", type=_names, help=f"comma-separated: {','.join(SCENARIOS)}")
     parser.add_argument("--skip", type=_names, default=[], help="comma-separated scenarios")
+    parser.add_argument(
+        "--render", action="store_true", help="only redo the tables from results/latest.json"
+    )
     return parser
 
 

@@ -14,15 +14,18 @@ README = HERE / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def save(run: dict[str, Any], stem: str) -> tuple[Path, Path]:
+def save(run: dict[str, Any], stem: str, *, latest: bool) -> tuple[Path, Path]:
+    """Write ``<stem>.json`` and ``.md``; with ``latest``, also ``latest.*`` and the README."""
     RESULTS.mkdir(exist_ok=True)
     as_json = RESULTS / f"{stem}.json"
     as_md = RESULTS / f"{stem}.md"
     as_json.write_text(json.dumps(run, indent=2, default=str) + "\n")
     table = markdown(run)
     as_md.write_text(table)
-    (RESULTS / "latest.json").write_text(as_json.read_text())
-    (RESULTS / "latest.md").write_text(table)
+    if latest:
+        (RESULTS / "latest.json").write_text(as_json.read_text())
+        (RESULTS / "latest.md").write_text(table)
+        update_readme(table)
     return as_json, as_md
 
 
@@ -31,8 +34,18 @@ def update_readme(table: str) -> None:
         return
     text = README.read_text()
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    nested = table.replace("\n## ", "\n### ")  # the README's own headings stay on top
     if pattern.search(text):
-        README.write_text(pattern.sub(lambda _: f"{START}\n{table}\n{END}", text))
+        README.write_text(pattern.sub(lambda _: f"{START}\n{nested}\n{END}", text))
+
+
+def rerender() -> Path:
+    """Write ``latest.md`` and the README table again from ``latest.json``."""
+    run = json.loads((RESULTS / "latest.json").read_text())
+    table = markdown(run)
+    (RESULTS / "latest.md").write_text(table)
+    update_readme(table)
+    return RESULTS / "latest.md"
 
 
 def markdown(run: dict[str, Any]) -> str:

@@ -12,12 +12,16 @@ import contextlib
 import functools
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 import redis
 import redis.asyncio
@@ -136,3 +140,45 @@ async def kill_feed_connection(store: RedisStore) -> None:
             await admin.client_kill_filter(_id=client_id)
     finally:
         await admin.aclose()
+
+
+class Servers:
+    """``python -m motia start`` processes, each in its own process group, always killed."""
+
+    def __init__(self, project: Path, prefix: str) -> None:
+        self.project = project
+        self.env = {**os.environ, "MOTIA_REDIS_PREFIX": prefix}
+        self.env.pop("MOTIA_REDIS_URL", None)
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start(self, *options: str) -> int:
+        port = free_port()
+        command = [sys.executable, "-m", "motia", "start", "--project", str(self.project)]
+        self.processes[port] = subprocess.Popen(
+            [*command, "--port", str(port), "--log-level", "warning", *options],
+            env=self.env,
+            start_new_session=True,
+        )
+        return port
+
+    def wait_ready(self, port: int, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.processes[port].poll() is None, "the server exited"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/__motia/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"server on port {port} not ready after {seconds}s")
+
+    def kill(self, port: int) -> None:
+        process = self.processes[port]
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def kill_all(self) -> None:
+        for port in self.processes:
+            self.kill(port)

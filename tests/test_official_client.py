@@ -86,6 +86,9 @@ class NodeClient:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 @pytest.fixture
