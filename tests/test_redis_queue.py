@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import os
 import random
-import signal
 import subprocess
 import sys
 import textwrap
@@ -27,7 +25,7 @@ import anyio
 import httpx
 import pytest
 import redis
-from redis_support import free_port, redis_url, require_redis, unique_prefix
+from redis_support import Servers, free_port, redis_url, require_redis, unique_prefix
 
 from motia import Motia, QueueConfig, queue, step
 from motia.backends.queue import Delivery, Subscriber
@@ -406,42 +404,16 @@ async def handler(data, ctx):
 """
 
 
-class Servers:
-    """``python -m motia start`` processes on one Redis prefix, always killed at the end."""
+class QueueServers(Servers):
+    """Server processes whose queue handlers note their runs in Redis lists."""
 
     def __init__(self, project: Path, prefix: str) -> None:
-        self.project = project
+        super().__init__(project, prefix)
         self.prefix = prefix
-        self.env = {**os.environ, "MOTIA_REDIS_PREFIX": prefix, "TEST_REDIS_URL": redis_url()}
-        self.env.pop("MOTIA_REDIS_URL", None)
-        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+        self.env["TEST_REDIS_URL"] = redis_url()
 
-    def start(self) -> int:
-        port = free_port()
-        command = [sys.executable, "-m", "motia", "start", "--project", str(self.project)]
-        options = ["--port", str(port), "--log-level", "warning", "--redis-url", redis_url()]
-        self.processes[port] = subprocess.Popen(
-            [*command, *options], env=self.env, start_new_session=True
-        )
-        return port
-
-    def wait_ready(self, port: int, seconds: float = 30) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            assert self.processes[port].poll() is None, "the server exited"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/__motia/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"server on port {port} not ready after {seconds}s")
-
-    def kill(self, port: int) -> None:
-        process = self.processes[port]
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    def start(self, *options: str) -> int:
+        return super().start("--redis-url", redis_url(), *options)
 
     def records(self, topic: str, kind: str) -> list[tuple[int, int]]:
         client = redis.Redis.from_url(redis_url(), decode_responses=True)
@@ -460,19 +432,18 @@ class Servers:
 
 
 @pytest.fixture
-def servers(tmp_path: Path, prefix: str) -> Iterator[Servers]:
+def servers(tmp_path: Path, prefix: str) -> Iterator[QueueServers]:
     (tmp_path / "steps").mkdir()
     (tmp_path / "steps" / "send.step.py").write_text(textwrap.dedent(SEND_STEP))
     (tmp_path / "steps" / "work.step.py").write_text(textwrap.dedent(WORK_STEPS))
-    started = Servers(tmp_path, prefix)
+    started = QueueServers(tmp_path, prefix)
     try:
         yield started
     finally:
-        for port in started.processes:
-            started.kill(port)
+        started.kill_all()
 
 
-def started_pair(servers: Servers) -> list[int]:
+def started_pair(servers: QueueServers) -> list[int]:
     ports = [servers.start() for _ in range(2)]
     for port in ports:
         servers.wait_ready(port)
@@ -480,7 +451,7 @@ def started_pair(servers: Servers) -> list[int]:
 
 
 @pytest.mark.timeout(120)
-def test_messages_sent_to_two_server_processes_are_each_handled_once(servers: Servers) -> None:
+def test_messages_sent_to_two_server_processes_are_each_handled_once(servers: QueueServers) -> None:
     ports = started_pair(servers)
     with httpx.Client(timeout=10) as client:
         for n in range(200):

@@ -51,7 +51,7 @@ from motia.backends.redis_feed import FeedListener, encode_ephemeral
 from motia.cron_lock import claim_tick
 from motia.ops import JSON, apply_ops, ensure_json
 
-__all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "RedisStore", "UpdateConflict"]
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "RedisStore", "UpdateConflict", "connect"]
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "motia:"
@@ -91,7 +91,7 @@ class RedisStore(Store):
     async def open(self) -> None:
         if self._client is not None:
             return
-        client = _connect(self.url, self.ping_interval, self.client_name)
+        client = connect(self.url, self.ping_interval, self.client_name)
         listener = FeedListener(
             client,
             self.key("feed"),
@@ -288,7 +288,8 @@ class RedisStore(Store):
                 self._item_locks[item] = (lock, users - 1)
 
 
-def _connect(url: str, ping_interval: float, name: str) -> Redis:
+def connect(url: str, ping_interval: float, name: str) -> Redis:
+    """A client for one of the app's Redis connections (named, never retrying writes)."""
     # No automatic retry: re-sending a write script after a lost reply could apply it twice.
     client: Redis = Redis.from_url(
         url,

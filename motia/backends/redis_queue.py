@@ -25,15 +25,13 @@ from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 from redis.asyncio import Redis
-from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from motia.backends import redis_queue_scripts
 from motia.backends.base import Store, dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
-from motia.backends.redis import DEFAULT_PREFIX, DEFAULT_URL
+from motia.backends.redis import DEFAULT_PREFIX, DEFAULT_URL, connect
 from motia.backends.selection import PREFIX_ENV, redis_url
 
 __all__ = ["RedisQueue"]
@@ -87,7 +85,7 @@ class RedisQueue(QueueBackend):
     async def open(self) -> None:
         if self._client is not None:
             return
-        client = _connect(self.url, self.connect_timeout, self.client_name)
+        client = connect(self.url, self.connect_timeout, self.client_name)
         try:
             await client.ping()
         except (RedisError, OSError, TimeoutError) as exc:
@@ -195,20 +193,6 @@ class RedisQueue(QueueBackend):
             raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
         run = self._scripts[script]
         return await run(args=[self.namespace, repr(time.time()), *args])
-
-
-def _connect(url: str, timeout: float, name: str) -> Redis:
-    # No automatic retry: re-sending a script after a lost reply could apply it twice.
-    client: Redis = Redis.from_url(
-        url,
-        decode_responses=True,
-        client_name=name,
-        socket_connect_timeout=timeout,
-        socket_keepalive=True,
-        retry=Retry(NoBackoff(), 0),
-        retry_on_error=[],
-    )
-    return client
 
 
 def _sub(subscriber: Subscriber) -> str:

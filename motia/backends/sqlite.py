@@ -10,18 +10,17 @@ other processes' writes are visible to reads, not published here.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from motia.backends.base import Change, ChangeKind, Store, UpdateCheck, dump_json, load_json
+from motia.backends.sqlite_thread import SQLiteThread, transaction
 from motia.ops import JSON, apply_ops, ensure_json
 
 __all__ = ["SQLiteStore"]
@@ -55,9 +54,7 @@ class SQLiteStore(Store):
         super().__init__()
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        self._executor: ThreadPoolExecutor | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._thread = SQLiteThread(repr(self), self.path, busy_timeout)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
@@ -65,67 +62,28 @@ class SQLiteStore(Store):
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        if self._executor is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motia-sqlite")
-        try:
-            await self._loop.run_in_executor(self._executor, self._connect)
-        except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
-            raise
+        await self._thread.open(_SCHEMA)
 
     async def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        assert self._loop is not None
-        await self._loop.run_in_executor(executor, self._disconnect)
-        executor.shutdown(wait=True)
+        await self._thread.close()
 
-    def _connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode NORMAL still makes each commit durable against a killed process
-        # (the WAL is in the OS before COMMIT returns); only an OS crash may lose the last ones.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn = conn
-        with self._transaction() as cursor:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                cursor.execute(statement)
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._thread.connection
 
     async def _run(self, work: Callable[[], T]) -> T:
-        if self._executor is None or self._loop is None:
-            raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
-        return await self._loop.run_in_executor(self._executor, work)
+        return await self._thread.run(lambda conn: work())
 
-    @contextmanager
-    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Cursor]:
-        assert self._conn is not None
-        cursor = self._conn.cursor()
-        cursor.execute(f"BEGIN {mode}")
-        try:
-            yield cursor
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
-        cursor.execute("COMMIT")
+    def _transaction(self, mode: str = "IMMEDIATE") -> AbstractContextManager[sqlite3.Cursor]:
+        return transaction(self._conn, mode)
 
     def _publish_soon(self, changes: builtins.list[Change]) -> None:
         # Scheduled from the worker thread after COMMIT, so a write whose caller was
         # cancelled while waiting is still published, exactly once.
-        assert self._loop is not None
+        loop = self._thread.loop
+        assert loop is not None
         for change in changes:
-            self._loop.call_soon_threadsafe(self.feed.publish, change)
+            loop.call_soon_threadsafe(self.feed.publish, change)
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -144,11 +102,9 @@ class SQLiteStore(Store):
         return await self._run(partial(self._group_ids, namespace))
 
     def _read_one(self, namespace: str, group_id: str, item_id: str) -> JSON | None:
-        assert self._conn is not None
         return _load_row(self._conn.execute(*_select_one(namespace, group_id, item_id)).fetchone())
 
     def _read_group(self, namespace: str, group_id: str) -> builtins.list[tuple[str, JSON]]:
-        assert self._conn is not None
         rows = self._conn.execute(
             "SELECT item_id, value FROM items WHERE namespace = ? AND group_id = ? ORDER BY seq",
             (namespace, group_id),
@@ -165,7 +121,6 @@ class SQLiteStore(Store):
         return items, version
 
     def _group_ids(self, namespace: str) -> builtins.list[str]:
-        assert self._conn is not None
         rows = self._conn.execute(
             "SELECT DISTINCT group_id FROM items WHERE namespace = ? ORDER BY group_id",
             (namespace,),

@@ -10,19 +10,18 @@ without an event loop (see ``motia.queue_admin``).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from motia.backends.base import dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
+from motia.backends.sqlite_thread import SQLiteThread, transaction
+from motia.backends.sqlite_thread import connect as connect_file
 
 __all__ = [
     "MemoryQueue",
@@ -71,30 +70,8 @@ _DUE = "MAX(available_at, COALESCE(lease_until, 0))"
 
 
 def connect(path: str | os.PathLike[str], busy_timeout: float = 30.0) -> sqlite3.Connection:
-    """Open ``path`` (or ``":memory:"``) in WAL mode and create the queue tables."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-    )
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    with transaction(conn) as cursor:
-        for statement in _SCHEMA.split(";"):
-            cursor.execute(statement)
-    return conn
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
-    cursor = conn.cursor()
-    cursor.execute("BEGIN IMMEDIATE")
-    try:
-        yield cursor
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
-    cursor.execute("COMMIT")
+    """Open ``path`` (or ``":memory:"``) in WAL mode with the queue tables."""
+    return connect_file(path, busy_timeout, _SCHEMA)
 
 
 class SQLiteQueue(QueueBackend):
@@ -103,35 +80,19 @@ class SQLiteQueue(QueueBackend):
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
         self.path = path if str(path) == ":memory:" else Path(path)
         self.busy_timeout = busy_timeout
-        self._executor: ThreadPoolExecutor | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._thread = SQLiteThread(repr(self), self.path, busy_timeout)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"
 
     async def open(self) -> None:
-        if self._executor is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motia-queue")
-        self._conn = await self._loop.run_in_executor(
-            self._executor, partial(connect, self.path, self.busy_timeout)
-        )
+        await self._thread.open(_SCHEMA)
 
     async def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is None or self._loop is None:
-            return
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await self._loop.run_in_executor(executor, conn.close)
-        executor.shutdown(wait=True)
+        await self._thread.close()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self._executor is None or self._loop is None or self._conn is None:
-            raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
-        return await self._loop.run_in_executor(self._executor, work, self._conn)
+        return await self._thread.run(work)
 
     async def push(self, deliveries: list[Delivery]) -> None:
         await self._run(partial(sql_push, deliveries))

@@ -115,6 +115,10 @@ class _TestStreams(Streams):
 
 
 class FakeContext(FlowContext[Any]):
+    """A context that records what a handler did. ``streams``: configs (or names) of the
+    streams the handler uses; with ``auto_streams`` any other name is a schemaless stream
+    on first use."""
+
     def __init__(
         self,
         *,
@@ -182,25 +186,8 @@ class FakeContext(FlowContext[Any]):
             )
 
 
-def create_test_context(
-    *,
-    streams: Iterable[StreamConfig | dict[str, Any] | str] = (),
-    auto_streams: bool = True,
-    trigger: TriggerInfo | None = None,
-    trace_id: str = "test-trace-id",
-    step_name: str = "test-step",
-    input_value: Any = None,
-) -> FakeContext:
-    """A ``FakeContext``. ``streams``: configs (or names) of the streams the handler uses;
-    with ``auto_streams`` any other name is a schemaless stream on first use."""
-    return FakeContext(
-        streams=streams,
-        auto_streams=auto_streams,
-        trigger=trigger,
-        trace_id=trace_id,
-        step_name=step_name,
-        input_value=input_value,
-    )
+create_test_context = FakeContext
+"""``create_test_context(streams=..., trace_id=...)``: the same as ``FakeContext(...)``."""
 
 
 def _stream_config(value: StreamConfig | dict[str, Any] | str) -> StreamConfig:
