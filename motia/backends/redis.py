@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
@@ -56,6 +56,7 @@ __all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "RedisStore", "UpdateConflict", "con
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "motia:"
 _MAX_ATTEMPTS = 1000
+_POOL_WAIT = 30.0  # seconds a command may wait for a free connection
 
 
 class UpdateConflict(RuntimeError):
@@ -288,18 +289,27 @@ class RedisStore(Store):
                 self._item_locks[item] = (lock, users - 1)
 
 
+MAX_CONNECTIONS = 64
+"""Connections a process opens to Redis per client; more concurrent commands wait their turn."""
+
+
 def connect(url: str, ping_interval: float, name: str) -> Redis:
     """A client for one of the app's Redis connections (named, never retrying writes)."""
-    # No automatic retry: re-sending a write script after a lost reply could apply it twice.
-    client: Redis = Redis.from_url(
+    # A blocking pool: a burst of commands queues for a connection instead of failing
+    # (newer redis-py clients refuse past their default pool size).
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=_POOL_WAIT,
         decode_responses=True,
         client_name=name,
         socket_connect_timeout=ping_interval,
         socket_keepalive=True,
+        # No automatic retry: re-sending a write script after a lost reply could apply it twice.
         retry=Retry(NoBackoff(), 0),
         retry_on_error=[],
     )
+    client: Redis = Redis.from_pool(pool)  # the client owns the pool: closing closes both
     return client
 
 
