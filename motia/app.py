@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from motia.application import MotiaStarlette
 from motia.backends.base import Store
 from motia.backends.queue import QueueBackend
-from motia.backends.selection import build_store
+from motia.backends.selection import build_store, database_path
 from motia.backends.sqlite import SQLiteStore
 from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
 from motia.config import ConfigError, parse_step_config
@@ -222,7 +222,7 @@ def _queue(
     if queue == "memory":
         return MemoryQueue()
     if queue == "sqlite":
-        path = store.path if isinstance(store, SQLiteStore) else project_dir / ".motia" / "motia.db"
+        path = store.path if isinstance(store, SQLiteStore) else database_path(project_dir)
         return SQLiteQueue(path)
     if queue == "redis":
         from motia.backends.redis_queue import RedisQueue

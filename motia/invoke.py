@@ -9,7 +9,16 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-__all__ = ["NO_INPUT", "Caller", "call_handler", "caller", "is_async", "positional_arity"]
+__all__ = [
+    "NO_INPUT",
+    "Caller",
+    "call_handler",
+    "caller",
+    "condition_met",
+    "is_async",
+    "maybe_await",
+    "positional_arity",
+]
 
 _T = TypeVar("_T")
 
@@ -25,6 +34,18 @@ async def call_handler(handler: Callable[..., Any], input: Any, ctx: Any) -> Any
     if inspect.isawaitable(result):
         return await result
     return result
+
+
+async def maybe_await(value: Any) -> Any:
+    """``value``, awaited first when it is awaitable (user hooks may be sync or async)."""
+    return await value if inspect.isawaitable(value) else value
+
+
+async def condition_met(condition: Callable[..., Any] | None, input: Any, ctx: Any) -> bool:
+    """A trigger's ``condition(input, ctx)``, sync or async; no condition always passes."""
+    if condition is None:
+        return True
+    return bool(await maybe_await(condition(None if input is NO_INPUT else input, ctx)))
 
 
 Caller = Callable[[Any, Any], Awaitable[Any]]

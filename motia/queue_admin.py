@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from motia.backends.queue import DeadLetter
+from motia.backends.selection import database_path
 from motia.backends.sqlite_queue import connect, sql_dead_letters, sql_replay
 
 if TYPE_CHECKING:
@@ -30,11 +31,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-def database_path(project_dir: str | Path = ".") -> Path:
-    """The SQLite file an app in ``project_dir`` uses for state and queue."""
-    return Path(project_dir) / ".motia" / "motia.db"
 
 
 def list_dead_letters(db_path: str | Path, topic: str | None = None) -> list[DeadLetter]:

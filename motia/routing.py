@@ -30,7 +30,7 @@ from motia.bodies import (
 from motia.cancellation import HandlerCancellation
 from motia.context import TriggerInfo
 from motia.current import current_context
-from motia.invoke import caller
+from motia.invoke import caller, condition_met, maybe_await
 from motia.registry import HttpRoute
 from motia.requests import MotiaHttpArgs, MotiaHttpRequest, RequestBody
 from motia.responses import ApiResponse, MotiaHttpResponse, StreamOptions
@@ -112,8 +112,7 @@ class StepEndpoint:
     def _parse(self, content_type: str, chunks: list[bytes]) -> Any:
         raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         schema = self.body_schema
-        one_pass = raw.strip() and is_json(media_type(content_type))
-        if schema is not None and schema.model is not None and one_pass:
+        if schema is not None and schema.model is not None and _json_body(raw, content_type):
             return schema.validate_json(raw)  # a model checks JSON bytes in one pass
         body = parse_body(content_type, raw) if raw else None
         return body if schema is None else schema.validate(body)
@@ -148,7 +147,7 @@ class StepEndpoint:
         return self._guarded(args, ctx)
 
     async def _guarded(self, args: MotiaHttpArgs[Any], ctx: Any) -> Any:
-        if self.condition is not None and not await _maybe_await(self.condition(args, ctx)):
+        if not await condition_met(self.condition, args, ctx):
             return ApiResponse(
                 status=422, body={"error": "Request condition not met", "skipped": True}
             )
@@ -161,7 +160,7 @@ class StepEndpoint:
         def next_() -> Awaitable[Any]:
             return self._chain(index + 1, args, ctx)
 
-        return await _maybe_await(self.middleware[index](args, ctx, next_))
+        return await maybe_await(self.middleware[index](args, ctx, next_))
 
     async def _respond(self, result: Any, response: MotiaHttpResponse, send: Send) -> None:
         if response.body_written or response.ended or (result is None and response.touched):
@@ -203,6 +202,10 @@ class StepEndpoint:
             )  # fmt: skip
 
 
+def _json_body(raw: bytes, content_type: str) -> bool:
+    return bool(raw) and not raw.isspace() and is_json(media_type(content_type))
+
+
 def _path_params(scope: Scope) -> dict[str, str]:
     params = scope.get("path_params")
     return {k: str(v) for k, v in params.items()} if params else {}
@@ -220,12 +223,6 @@ def _malformed(exc: Exception) -> str:
 
 def _compile(schema: Any) -> Schema | None:
     return None if schema is None else compile_schema(schema)
-
-
-async def _maybe_await(value: Any) -> Any:
-    if isinstance(value, Awaitable):
-        return await value
-    return value
 
 
 def _unpack(result: Any, response: MotiaHttpResponse) -> tuple[int, Any, dict[str, str]]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from motia.context import TriggerInfo
 from motia.current import current_context
-from motia.invoke import NO_INPUT, call_handler
+from motia.invoke import call_handler, condition_met
 from motia.step import Step
 from motia.tracing import new_trace_id
 
@@ -30,16 +29,9 @@ async def run_step(
     ctx = runtime.context(step.name, info, trace_id or new_trace_id(), input)
     token = current_context.set(ctx)
     try:
-        if condition is not None and not await _truthy(condition, input, ctx):
+        if not await condition_met(condition, input, ctx):
             ctx.logger.debug(f"{info.type} trigger condition not met; skipped")
             return SKIPPED
         return await call_handler(step.handler, input, ctx)
     finally:
         current_context.reset(token)
-
-
-async def _truthy(condition: Any, input: Any, ctx: Any) -> bool:
-    result = condition(None if input is NO_INPUT else input, ctx)
-    if inspect.isawaitable(result):
-        result = await result
-    return bool(result)

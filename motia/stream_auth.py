@@ -10,13 +10,14 @@ never logged.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import HTTPConnection
+
+from motia.invoke import maybe_await
 
 __all__ = [
     "AUTH_SUBPROTOCOL",
@@ -83,9 +84,7 @@ async def authenticate(hook: Any, request: StreamAuthRequest) -> tuple[bool, Any
     if hook is None:
         return True, None
     try:
-        result = hook(request)
-        if inspect.isawaitable(result):
-            result = await result
+        result = await maybe_await(hook(request))
     except StreamAuthError:
         return False, None
     except Exception as exc:

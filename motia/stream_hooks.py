@@ -8,15 +8,15 @@ it too (and is logged).
 
 from __future__ import annotations
 
-import inspect
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from motia.context import TriggerInfo
+from motia.invoke import maybe_await
 from motia.streams import StreamConfig
+from motia.tracing import new_trace_id
 
 __all__ = ["StreamSubscription", "call_on_join", "call_on_leave"]
 
@@ -93,11 +93,8 @@ async def _call(
     runtime: Any, config: StreamConfig, hook_name: str, subscription: StreamSubscription, auth: Any
 ) -> Any:
     hook = getattr(config, hook_name)
-    ctx = runtime.context(f"{config.name}.{hook_name}", _TRIGGER, uuid.uuid4().hex, subscription)
-    result = hook(subscription, ctx, auth)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+    ctx = runtime.context(f"{config.name}.{hook_name}", _TRIGGER, new_trace_id(), subscription)
+    return await maybe_await(hook(subscription, ctx, auth))
 
 
 def _unauthorized(result: Any) -> bool:

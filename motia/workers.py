@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import Any
 from motia.backends.queue import Delivery, QueueBackend
 from motia.context import TriggerInfo
 from motia.current import current_context
-from motia.invoke import call_handler
+from motia.invoke import call_handler, condition_met
 from motia.queue_config import QueueConfig
 from motia.queue_errors import NonRetryableError
 from motia.schema import SchemaValidationError
@@ -161,7 +160,7 @@ class QueueWorker:
         timeout = asyncio.timeout(sub.config.visibility_timeout)
         try:
             async with timeout:
-                if not await self._condition_met(input, ctx):
+                if not await condition_met(self.subscription.trigger.condition, input, ctx):
                     log.debug(
                         'step "%s" skipped message %s: condition not met',
                         sub.step.name,
@@ -178,13 +177,6 @@ class QueueWorker:
         except Exception as exc:
             return exc
         return None
-
-    async def _condition_met(self, input: Any, ctx: Any) -> bool:
-        condition = self.subscription.trigger.condition
-        if condition is None:
-            return True
-        result = condition(input, ctx)
-        return bool(await result) if inspect.isawaitable(result) else bool(result)
 
     async def _record(self, delivery: Delivery, error: BaseException | None) -> None:
         if error is None:

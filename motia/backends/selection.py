@@ -14,7 +14,15 @@ from motia.backends.base import Store
 from motia.backends.memory import MemoryStore
 from motia.backends.sqlite import SQLiteStore
 
-__all__ = ["PREFIX_ENV", "STORE_NAMES", "URL_ENV", "build_store", "redis_url", "store_name"]
+__all__ = [
+    "PREFIX_ENV",
+    "STORE_NAMES",
+    "URL_ENV",
+    "build_store",
+    "database_path",
+    "redis_url",
+    "store_name",
+]
 
 URL_ENV = "MOTIA_REDIS_URL"
 PREFIX_ENV = "MOTIA_REDIS_PREFIX"
@@ -36,6 +44,11 @@ def store_name(store: str | None, url: str | None = None) -> str:
     return store
 
 
+def database_path(project_dir: str | Path = ".") -> Path:
+    """The SQLite file an app in ``project_dir`` uses for state and queue."""
+    return Path(project_dir) / ".motia" / "motia.db"
+
+
 def build_store(
     store: str | None,
     project_dir: Path,
@@ -47,7 +60,7 @@ def build_store(
     if name == "memory":
         return MemoryStore()
     if name == "sqlite":
-        return SQLiteStore(project_dir / ".motia" / "motia.db")
+        return SQLiteStore(database_path(project_dir))
     return _redis_store(url, prefix)
 
 

@@ -8,11 +8,11 @@ step runs (in flight, failed attempts) or left out, never guessed.
 
 from __future__ import annotations
 
-import inspect
 from collections import Counter
 from typing import Any
 
 from motia.console.runs import Run
+from motia.invoke import maybe_await
 from motia.step import Step
 from motia.triggers import QueueTrigger
 
@@ -86,8 +86,7 @@ async def _stats(service: Any) -> Any:
 
 
 async def _call(function: Any, *args: Any) -> Any:
-    result = function(*args)
-    return await result if inspect.isawaitable(result) else result
+    return await maybe_await(function(*args))
 
 
 def _letter(letter: Any) -> dict[str, Any]:
