@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import struct
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from bench.server import HOST
 
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
-CHANGES = (b'"type":"create"', b'"type":"update"')
+CHANGE = re.compile(rb'"type":"(?:create|update)"')
 
 
 def upgrade(path: str) -> bytes:
@@ -66,40 +67,31 @@ class Subscriber(asyncio.Protocol):
         transport.write(upgrade("/streams"))  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        if not self._upgraded and not self._read_upgrade():
-            return
-        while (message := self._next_frame()) is not None:
-            self._on_frame(*message)
+        if self._buffer:
+            data, self._buffer = self._buffer + data, b""
+        if not self._upgraded:
+            data = self._read_upgrade(data)
+        offset, end = 0, len(data)
+        while offset < end:
+            frame = _frame_at(data, offset)
+            if frame is None:
+                self._buffer = data[offset:]
+                return
+            opcode, start, offset = frame
+            self._on_frame(opcode, data[start:offset])
 
-    def _read_upgrade(self) -> bool:
-        head, found, rest = self._buffer.partition(b"\r\n\r\n")
+    def _read_upgrade(self, data: bytes) -> bytes:
+        """What follows the upgrade response, once it is whole; keeps a partial one."""
+        head, found, rest = data.partition(b"\r\n\r\n")
         if not found:
-            return False
+            self._buffer = data
+            return b""
         if b" 101 " not in head.split(b"\r\n", 1)[0] + b" ":
             raise ConnectionError(f"upgrade refused: {head[:200]!r}")
-        self._upgraded, self._buffer = True, rest
+        self._upgraded = True
         assert self.transport is not None
         self.transport.write(self.join_frame)
-        return True
-
-    def _next_frame(self) -> tuple[int, bytes] | None:
-        buf = self._buffer
-        if len(buf) < 2:
-            return None
-        opcode, size, offset = buf[0] & 0x0F, buf[1] & 0x7F, 2
-        if size == 126:
-            if len(buf) < 4:
-                return None
-            size, offset = struct.unpack_from("!H", buf, 2)[0], 4
-        elif size == 127:
-            if len(buf) < 10:
-                return None
-            size, offset = struct.unpack_from("!Q", buf, 2)[0], 10
-        if len(buf) < offset + size:
-            return None
-        self._buffer = buf[offset + size :]
-        return opcode, buf[offset : offset + size]
+        return rest
 
     def _on_frame(self, opcode: int, payload: bytes) -> None:
         assert self.transport is not None
@@ -111,7 +103,7 @@ class Subscriber(asyncio.Protocol):
             self._on_text(payload)
 
     def _on_text(self, payload: bytes) -> None:
-        if any(change in payload for change in CHANGES):
+        if CHANGE.search(payload):
             self.changes.append(time.monotonic())
             if self.on_change is not None:
                 self.on_change()
@@ -143,3 +135,21 @@ async def subscribe_many(
         if not all(await asyncio.gather(*(s.synced for s in opened))):
             raise ConnectionError(f"a subscriber closed before its sync ({len(subscribers)})")
     return subscribers
+
+
+def _frame_at(data: bytes, offset: int) -> tuple[int, int, int] | None:
+    """(opcode, payload start, payload end) of the unmasked frame at ``offset``, if whole."""
+    if len(data) < offset + 2:
+        return None
+    opcode, size, start = data[offset] & 0x0F, data[offset + 1] & 0x7F, offset + 2
+    if size == 126:
+        if len(data) < offset + 4:
+            return None
+        size, start = struct.unpack_from("!H", data, offset + 2)[0], offset + 4
+    elif size == 127:
+        if len(data) < offset + 10:
+            return None
+        size, start = struct.unpack_from("!Q", data, offset + 2)[0], offset + 10
+    if len(data) < start + size:
+        return None
+    return opcode, start, start + size
