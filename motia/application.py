@@ -1,10 +1,11 @@
 """``MotiaStarlette``: the Starlette app ``Motia.asgi()`` returns.
 
-A request for a step on a fixed path (no path parameters) goes straight to
-its endpoint, skipping Starlette's error middleware and route scan: the
-endpoint answers every error itself. Any route listed earlier keeps its
-precedence, and once a user adds middleware every request takes the usual
-path, so the middleware sees all of them.
+A request for a step on a fixed path (no path parameters), and a stream
+WebSocket, goes straight to its endpoint, skipping Starlette's error middleware
+and route scan: the endpoint answers every error itself, and the stream socket
+gets the server's own ``send`` (see ``frame_writer``). Any route listed
+earlier keeps its precedence, and once a user adds middleware every request
+takes the usual path, so the middleware sees all of them.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from motia.routing import StepEndpoint
+from motia.websocket import StreamSocket
 from motia.wire import Receive, Scope, Send
 
 __all__ = ["MotiaStarlette", "direct_routes"]
@@ -27,8 +29,10 @@ class MotiaStarlette(Starlette):
         self._direct = direct_routes(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.user_middleware and not scope.get("root_path"):
-            endpoint = self._direct.get((scope["method"], scope["path"]))
+        kind = scope["type"]
+        if kind != "lifespan" and not self.user_middleware and not scope.get("root_path"):
+            method = scope["method"] if kind == "http" else "WEBSOCKET"
+            endpoint = self._direct.get((method, scope["path"]))
             if endpoint is not None:
                 scope["app"] = self
                 await endpoint(scope, receive, send)
@@ -36,11 +40,17 @@ class MotiaStarlette(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def direct_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], StepEndpoint]:
-    """(method, path) -> endpoint for fixed-path step routes the router would pick."""
+DirectApp = StepEndpoint | StreamSocket
+
+
+def direct_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], DirectApp]:
+    """(method, path) -> app for the fixed-path step routes and stream sockets the router
+    would pick; a WebSocket's method is ``WEBSOCKET``."""
     first: dict[tuple[str, str], Any] = {}
     for route in routes:
         if isinstance(route, Route) and "{" not in route.path:
             for method in route.methods or ():
                 first.setdefault((method, route.path), route.app)
-    return {key: app for key, app in first.items() if isinstance(app, StepEndpoint)}
+        elif isinstance(route, WebSocketRoute) and "{" not in route.path:
+            first.setdefault(("WEBSOCKET", route.path), route.app)
+    return {key: app for key, app in first.items() if isinstance(app, DirectApp)}

@@ -28,7 +28,9 @@ from collections import OrderedDict, deque
 from typing import Any, Protocol
 
 from motia.backends.base import Change, Ephemeral, FeedMessage, Resync, Store
+from motia.frame_writer import text_frame
 from motia.ops import JSON
+from motia.send_batch import SendBatch
 from motia.streams import StreamConfig, Streams, stream_namespace
 
 __all__ = ["Hub", "HubStats", "Member", "Message", "Sink", "Topic", "now_ms"]
@@ -50,7 +52,7 @@ def _dumps(value: Any) -> str:
 class Message:
     """One server-to-client message, encoded once and shared by every subscriber."""
 
-    __slots__ = ("_frame", "item_id", "kind", "tail", "text", "timestamp", "version")
+    __slots__ = ("_frame", "_ws_frame", "item_id", "kind", "tail", "text", "timestamp", "version")
 
     def __init__(
         self, timestamp: int, kind: str, item_id: str | None, version: int | None, tail: str
@@ -62,6 +64,7 @@ class Message:
         self.tail = tail
         self.text = self.stamped(timestamp)
         self._frame: bytes | None = None
+        self._ws_frame: bytes | None = None
 
     @classmethod
     def build(
@@ -84,6 +87,12 @@ class Message:
             frame = f"event: {self.kind}\nid: {self.timestamp}\ndata: {self.text}\n\n"
             self._frame = frame.encode()
         return self._frame
+
+    def ws_frame(self) -> bytes:
+        """The WebSocket text frame of ``text``, built once."""
+        if self._ws_frame is None:
+            self._ws_frame = text_frame(self.text)
+        return self._ws_frame
 
 
 class Sink(Protocol):
@@ -109,14 +118,13 @@ class Member:
         self.min_version = -1
         self.pending: list[Message] | None = []
 
-    def wants(self, message: Message) -> bool:
-        if self.item_id is None:
-            # Item-scoped ephemeral events go to that item's subscribers only.
-            return message.item_id is None or message.kind != "event"
-        return message.item_id == self.item_id
-
     def offer(self, message: Message) -> None:
-        if not self.wants(message):
+        item_id = self.item_id
+        if item_id is None:
+            # Item-scoped ephemeral events go to that item's subscribers only.
+            if message.item_id is not None and message.kind == "event":
+                return
+        elif message.item_id != item_id:
             return
         if message.version is not None and message.version <= self.min_version:
             return
@@ -194,6 +202,7 @@ class Hub:
         self._idle: OrderedDict[tuple[str, str], Topic] = OrderedDict()
         self.sinks: set[Sink] = set()
         self.stats = HubStats()
+        self.batch = SendBatch()
         self.closing = False
         self._unsubscribe: Any = None
         self._resyncs: set[asyncio.Task[None]] = set()

@@ -3,9 +3,9 @@
 Connection order: accept (echoing ``Authorization`` when subprotocols are
 offered: the official Node client crashes without an echo), run the app's
 ``stream_auth`` hook, then either close with 4401 (refused, before any data)
-or serve frames. Each socket has one reader (the endpoint) and one writer task
-draining a bounded queue; a client that stops reading is closed with 1008 once
-its queue is full. Every message is stamped from the socket's own clock so
+or serve frames. Each socket has one reader (the endpoint) and a bounded
+outgoing queue (``SocketSink``); a client that stops reading is closed with
+1008 once its queue is full. Every message is stamped from the socket's own clock so
 timestamps strictly increase; a shared message is re-stamped only when its
 topic's timestamp would not.
 """
@@ -17,13 +17,15 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import anyio
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from motia.frame_writer import FrameWriter, frame_writer, text_frame
+from motia.send_batch import send_now
 from motia.stream_auth import AUTH_SUBPROTOCOL, StreamAuthRequest, authenticate
 from motia.stream_frames import FrameError, error_event, parse_frame
 from motia.stream_hooks import StreamSubscription, call_on_join, call_on_leave
@@ -37,21 +39,64 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_SLOW = 1008
 CLOSE_GOING_AWAY = 1001
 _CLOSE_TIMEOUT = 2.0
+DISCONNECTED = (WebSocketDisconnect, OSError, RuntimeError)
 
 
 class SocketSink:
-    """One socket's outgoing queue and clock; ``push`` never blocks."""
+    """One socket's outgoing queue and clock; ``push`` never blocks.
 
-    def __init__(self, max_buffer: int, hub: Hub, stop: Callable[[], None]) -> None:
+    A message for an idle socket is written at once when the server lets
+    ``write_frame`` take it; the rest queue up and go out from the hub's send
+    batch, and once a send has to wait for a slow client the socket's ``write``
+    task takes over until the queue is empty again.
+    """
+
+    __slots__ = (
+        "_hub",
+        "_last",
+        "_max_buffer",
+        "_queue",
+        "_queued",
+        "_scheduled",
+        "_send",
+        "_stop",
+        "_waiter",
+        "_waiting",
+        "_write_frame",
+        "_writing",
+        "broken",
+        "clock",
+        "close_code",
+    )
+
+    def __init__(
+        self,
+        max_buffer: int,
+        hub: Hub,
+        stop: Callable[[], None],
+        send: Send,
+        write_frame: FrameWriter | None = None,
+    ) -> None:
         self.clock = 0
         self.close_code: int | None = None
+        self.broken = False
         self._queue: deque[str] = deque()
         self._queued = 0
         self._max_buffer = max_buffer
         self._hub = hub
         self._stop = stop
+        self._send = send
+        self._write_frame = write_frame
         self._last: Message | None = None
+        self._scheduled = False
+        self._writing = False
+        self._waiting: Awaitable[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def writes_frames(self) -> bool:
+        """Whether messages can skip the ASGI ``send`` (see ``frame_writer``)."""
+        return self._write_frame is not None
 
     def push(self, message: Message) -> None:
         if message is self._last:
@@ -59,14 +104,14 @@ class SocketSink:
         self._last = message
         if message.timestamp > self.clock:
             self.clock = message.timestamp
-            self._enqueue(message.text)
+            self._out(message.text, message)
         else:
             self.clock += 1
-            self._enqueue(message.stamped(self.clock))
+            self._out(message.stamped(self.clock), None)
 
     def push_own(self, payload: dict[str, Any]) -> None:
         self.clock = max(now_ms(), self.clock + 1)
-        self._enqueue(json.dumps({"timestamp": self.clock, **payload}, separators=(",", ":")))
+        self._out(json.dumps({"timestamp": self.clock, **payload}, separators=(",", ":")), None)
 
     def reset(self, member: Member) -> None:
         """Nothing to say first: the official clients take the fresh sync as it comes."""
@@ -81,6 +126,17 @@ class SocketSink:
             self._queued = 0
             self._stop()
 
+    def _out(self, text: str, shared: Message | None) -> None:
+        """Write ``text`` at once when nothing waits before it and the server takes it
+        (``shared``: the message whose frame it is); otherwise queue it."""
+        write = self._write_frame
+        idle = not (self._queued or self._writing) and self.close_code is None
+        if write is not None and idle:
+            frame = shared.ws_frame() if shared is not None else text_frame(text)
+            if write(frame):
+                return
+        self._enqueue(text)
+
     def _enqueue(self, text: str) -> None:
         if self.close_code is not None:
             return
@@ -88,8 +144,9 @@ class SocketSink:
         self._queued += len(text)
         if self._queued > self._max_buffer:
             self._slow()
-        elif self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        elif not (self._writing or self._scheduled):
+            self._scheduled = True
+            self._hub.batch.add(self)
 
     def _slow(self) -> None:
         self._hub.stats.slow_closes += 1
@@ -100,16 +157,49 @@ class SocketSink:
         )
         self.close(CLOSE_SLOW)
 
-    async def write(self, send: Send) -> None:
-        """The socket's writer: sends queued messages in order until stopped."""
+    def flush(self) -> None:
+        """Send what is queued, here, until a send has to wait."""
+        self._scheduled = False
+        while self._queue and not self._writing:
+            text = self._queue.popleft()
+            self._queued -= len(text)
+            try:
+                waiting = send_now(self._send, {"type": "websocket.send", "text": text})
+            except DISCONNECTED:
+                self._broke()
+                return
+            if waiting is not None:
+                self._hand_over(waiting)
+
+    def _hand_over(self, waiting: Awaitable[None]) -> None:
+        self._writing = True
+        self._waiting = waiting
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _broke(self) -> None:
+        self.broken = True
+        self.close(CLOSE_GOING_AWAY)
+
+    async def write(self) -> None:
+        """Finishes a send that had to wait, then the queue; runs until cancelled."""
         loop = asyncio.get_running_loop()
-        while True:
-            while self._queue:
-                text = self._queue.popleft()
-                self._queued -= len(text)
-                await send({"type": "websocket.send", "text": text})
-            self._waiter = loop.create_future()
-            await self._waiter
+        try:
+            while True:
+                if self._waiting is None:
+                    self._waiter = loop.create_future()
+                    await self._waiter
+                waiting, self._waiting = self._waiting, None
+                if waiting is not None:
+                    await waiting
+                while self._queue:
+                    text = self._queue.popleft()
+                    self._queued -= len(text)
+                    await self._send({"type": "websocket.send", "text": text})
+                self._writing = False
+        finally:
+            if isinstance(self._waiting, Coroutine):
+                self._waiting.close()
 
 
 class StreamSocket:
@@ -139,12 +229,14 @@ class StreamSocket:
 class _Session:
     def __init__(self, runtime: Any, hub: Hub, websocket: WebSocket, auth: Any, send: Send) -> None:
         self.runtime = runtime
-        self.send = send  # the raw ASGI send: the hot path skips the WebSocket wrapper
         self.hub = hub
         self.websocket = websocket
         self.auth = auth
         self.scope = anyio.CancelScope()
-        self.sink = SocketSink(runtime.settings.max_stream_buffer, hub, self.scope.cancel)
+        # The raw ASGI send: the hot path skips the WebSocket wrapper.
+        self.sink = SocketSink(
+            runtime.settings.max_stream_buffer, hub, self.scope.cancel, send, frame_writer(send)
+        )
         self.members: dict[str, tuple[StreamSubscription, Member]] = {}
         self.disconnected = False
 
@@ -164,8 +256,8 @@ class _Session:
 
     async def _writer(self) -> None:
         try:
-            await self.sink.write(self.send)
-        except (WebSocketDisconnect, OSError, RuntimeError):
+            await self.sink.write()
+        except DISCONNECTED:
             self.disconnected = True
             self.scope.cancel()
 
@@ -230,8 +322,9 @@ class _Session:
             self.hub.leave(member)
 
     async def _close(self) -> None:
-        if self.disconnected:
+        if self.disconnected or self.sink.broken:
             return
+        self.sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
         with anyio.move_on_after(_CLOSE_TIMEOUT):
             with contextlib.suppress(OSError, RuntimeError):
                 await self.websocket.close(self.sink.close_code or 1000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -152,3 +153,13 @@ async def wait_for(predicate: Callable[[], bool], deadline: float = 5.0) -> None
     with anyio.fail_after(deadline):
         while not predicate():
             await anyio.sleep(0.01)
+
+
+def small_socket(server: ServerThread) -> socket.socket:
+    """A connected client socket with a small, fixed receive buffer (no autotuning)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", server.port))
+    sock.setblocking(False)
+    return sock

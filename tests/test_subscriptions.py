@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -60,27 +61,130 @@ async def test_item_members_and_group_members_filter() -> None:
     assert item.messages[1].item_id == "a"
 
 
+class RecordingSend:
+    """An ASGI send that records texts; one of them can be made to wait."""
+
+    def __init__(self, *, hold: str | None = None, fail: bool = False) -> None:
+        self.texts: list[str] = []
+        self.hold = hold
+        self.fail = fail
+        self.release = asyncio.Event()
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if self.fail:
+            raise OSError("connection reset")
+        if message["text"] == self.hold:
+            await self.release.wait()
+        self.texts.append(message["text"])
+
+
+async def next_turn() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
 async def test_socket_sink_restamps_only_when_needed() -> None:
     hub, _ = await make_hub()
-    sent: list[str] = []
-    sink = SocketSink(1 << 20, hub, lambda: None)
-    sink._enqueue = sent.append  # type: ignore[method-assign]
+    send = RecordingSend()
+    sink = SocketSink(1 << 20, hub, lambda: None, send)
     shared = Message(1000, "update", "a", 1, ',"event":{}}')
     sink.push(shared)
     sink.push(shared)
     sink.push(Message(1000, "update", "b", 2, ',"event":{}}'))
     sink.push(Message(5000, "update", "c", 3, ',"event":{}}'))
-    assert sent[0] is shared.text
-    assert [json.loads(text)["timestamp"] for text in sent] == [1000, 1001, 5000]
+    await next_turn()
+    assert send.texts[0] is shared.text
+    assert [json.loads(text)["timestamp"] for text in send.texts] == [1000, 1001, 5000]
 
 
 async def test_socket_sink_closes_when_its_buffer_is_full() -> None:
     hub, _ = await make_hub()
     stopped: list[bool] = []
-    sink = SocketSink(100, hub, lambda: stopped.append(True))
+    sink = SocketSink(100, hub, lambda: stopped.append(True), RecordingSend())
     for index in range(5):
         sink.push(Message(index + 1, "update", "a", index, ',"x":"' + "y" * 30 + '"}'))
     assert sink.close_code == 1008 and stopped == [True] and hub.stats.slow_closes == 1
+
+
+def texts(*numbers: int) -> list[str]:
+    return [Message(n, "update", "a", n, "}").text for n in numbers]
+
+
+async def test_a_send_that_waits_moves_to_the_writer_in_order() -> None:
+    hub, _ = await make_hub()
+    send = RecordingSend(hold=texts(2)[0])
+    sink = SocketSink(1 << 20, hub, lambda: None, send)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(sink.write)
+        for number in (1, 2, 3):
+            sink.push(Message(number, "update", "a", number, "}"))
+        await next_turn()
+        assert send.texts == texts(1)
+        sink.push(Message(4, "update", "a", 4, "}"))
+        await next_turn()
+        assert send.texts == texts(1)
+        send.release.set()
+        await next_turn()
+        assert send.texts == texts(1, 2, 3, 4)
+        sink.push(Message(5, "update", "a", 5, "}"))
+        await next_turn()
+        assert send.texts == texts(1, 2, 3, 4, 5)
+        tasks.cancel_scope.cancel()
+
+
+async def test_a_send_that_waits_is_finished_only_once() -> None:
+    hub, _ = await make_hub()
+    send = RecordingSend(hold=texts(1)[0])
+    sink = SocketSink(1 << 20, hub, lambda: None, send)
+    sink.push(Message(1, "update", "a", 1, "}"))
+    await next_turn()
+    send.release.set()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(sink.write)
+        await next_turn()
+        assert send.texts == texts(1)
+        tasks.cancel_scope.cancel()
+
+
+class FrameWriter:
+    """Takes frames while ``open``; records what it took."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.frames: list[bytes] = []
+
+    def __call__(self, frame: bytes) -> bool:
+        if self.open:
+            self.frames.append(frame)
+        return self.open
+
+
+async def test_frames_go_direct_only_when_nothing_waits_before_them() -> None:
+    hub, _ = await make_hub()
+    send, writer = RecordingSend(), FrameWriter()
+    sink = SocketSink(1 << 20, hub, lambda: None, send, writer)
+    messages = [Message(n, "update", "a", n, "}") for n in range(1, 6)]
+    sink.push(messages[0])
+    writer.open = False
+    sink.push(messages[1])
+    writer.open = True
+    sink.push(messages[2])  # queued behind message 2, though the writer would take it
+    await next_turn()
+    sink.push(messages[3])
+    sink.push_own({"type": "own"})
+    wire = [frame[2:].decode() for frame in writer.frames]
+    assert wire[0] == messages[0].text and send.texts == texts(2, 3)
+    assert wire[1] == messages[3].text and json.loads(wire[2])["type"] == "own"
+    assert writer.frames[0] is messages[0].ws_frame()
+
+
+async def test_a_failed_send_marks_the_socket_broken() -> None:
+    hub, _ = await make_hub()
+    stopped: list[bool] = []
+    sink = SocketSink(1 << 20, hub, lambda: stopped.append(True), RecordingSend(fail=True))
+    sink.push(Message(1, "update", "a", 1, "}"))
+    await next_turn()
+    assert sink.broken and stopped == [True]
 
 
 async def test_replay_buffer_floor_and_idle_topic_eviction() -> None:

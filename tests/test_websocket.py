@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from stream_server import (
     leave,
     receive,
     receive_one,
+    small_socket,
     wait_for,
 )
 from websockets.exceptions import ConnectionClosed
@@ -284,16 +284,6 @@ async def test_slow_subscriber_is_closed_and_fast_one_gets_everything(tmp_path: 
             with pytest.raises(ConnectionClosed), anyio.fail_after(20):
                 while True:
                     await slow.recv()
-
-
-def small_socket(server: ServerThread) -> socket.socket:
-    """A connected client socket with a small, fixed receive buffer (no autotuning)."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
-    sock.settimeout(5)
-    sock.connect(("127.0.0.1", server.port))
-    sock.setblocking(False)
-    return sock
 
 
 async def test_shutdown_closes_open_sockets(tmp_path: Path) -> None:

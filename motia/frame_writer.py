@@ -1,0 +1,68 @@
+"""Writing a ready-made WebSocket text frame straight to uvicorn's transport.
+
+A stream broadcast sends the same text to every subscriber. Through ASGI each
+``websocket.send`` is framed again and passes two coroutines per socket; on
+uvicorn's default WebSocket protocol (websockets-sansio) a server text frame
+is plain bytes that need no per-connection state unless an extension (such
+as permessage-deflate) was negotiated. So the frame is built once per message
+and written to each transport directly, as long as the connection is open,
+uncompressed and keeping up; whenever one of those does not hold, the writer
+says so and the message takes the ASGI ``send`` as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["FrameWriter", "frame_writer", "text_frame"]
+
+FrameWriter = Callable[[bytes], bool]
+"""Writes one frame and returns True, or returns False when it cannot right now."""
+
+_FIN_TEXT = 0x81
+
+
+def text_frame(text: str) -> bytes:
+    """An unmasked, final text frame (RFC 6455 section 5.2) carrying ``text``."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        head = bytes((_FIN_TEXT, size))
+    elif size < 1 << 16:
+        head = bytes((_FIN_TEXT, 126)) + size.to_bytes(2, "big")
+    else:
+        head = bytes((_FIN_TEXT, 127)) + size.to_bytes(8, "big")
+    return head + payload
+
+
+def frame_writer(send: Any) -> FrameWriter | None:
+    """A writer into the connection behind ``send``, or None when it is not an open,
+    uncompressed connection of uvicorn's websockets-sansio protocol (another server,
+    or ``send`` wrapped by middleware).
+
+    The writer takes a frame only while the transport's buffer is empty (so the
+    client keeps up and nothing queued by uvicorn is overtaken) and the transport
+    is not closing. uvicorn closes the transport in the same callback in which
+    the connection leaves the open state, except when the app itself sends
+    ``websocket.close``; the caller must stop writing before it does.
+    """
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+        from websockets.protocol import OPEN
+    except ImportError:
+        return None
+    protocol = getattr(send, "__self__", None)
+    if type(protocol) is not WebSocketsSansIOProtocol:
+        return None
+    connection, transport = protocol.conn, protocol.transport
+    if connection.state is not OPEN or connection.extensions or protocol.close_sent:
+        return None
+
+    def write(frame: bytes) -> bool:
+        if transport.get_write_buffer_size() or transport.is_closing():
+            return False
+        transport.write(frame)
+        return True
+
+    return write
