@@ -120,12 +120,11 @@ class StepEndpoint:
     async def _run(
         self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse, send: Send
     ) -> None:
-        token = current_context.set(ctx)
         cancellation = HandlerCancellation(asyncio.current_task())
         response.bind(cancellation.cancel)
         try:
             try:
-                result = await self._invoke(args, ctx)
+                result = await self._invoke_as_current(args, ctx)
             except asyncio.CancelledError:
                 if not cancellation.settle(cancelled=True):
                     raise
@@ -139,6 +138,17 @@ class StepEndpoint:
             await self._respond(result, response, send)
         finally:
             response.release()
+
+    async def _invoke_as_current(self, args: MotiaHttpArgs[Any], ctx: Any) -> Any:
+        """The handler, with ``ctx`` as the current context until it returns.
+
+        Reset before anything is sent back: a timer the server starts then (keep-alive)
+        copies the context and would keep the whole request alive with it.
+        """
+        token = current_context.set(ctx)
+        try:
+            return await self._invoke(args, ctx)
+        finally:
             current_context.reset(token)
 
     def _invoke(self, args: MotiaHttpArgs[Any], ctx: Any) -> Awaitable[Any]:

@@ -1,5 +1,6 @@
 """HTTP steps end to end through the ASGI app: requests in, responses out."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from motia import ApiResponse, Motia, Settings, http, step
+from motia import ApiResponse, FlowContext, Motia, Settings, http, step
 
 pytestmark = pytest.mark.anyio
 
@@ -463,3 +464,36 @@ async def test_bodies_are_read_when_the_protocol_says_one_may_follow(
         async with app.router.lifespan_context(app):
             await app(scope, receive, send)
     assert sent[-1]["body"] == expected
+
+
+@pytest.fixture
+def quiet_step_logs() -> Any:
+    """No step log records: pytest would keep a failure's, and with it its frames."""
+    logger = logging.getLogger("motia.steps")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.mark.parametrize("fails", [False, True])
+@pytest.mark.usefixtures("quiet_step_logs")
+async def test_an_idle_keep_alive_connection_keeps_nothing_of_its_request(
+    live_server: Any, fails: bool
+) -> None:
+    async def handler(args: Any, ctx: Any) -> Any:
+        if fails:
+            raise RuntimeError("boom")
+        return {"status": 200, "body": {"ok": True}}
+
+    app = Motia(
+        steps_dir=None, steps=[step({"name": "K", "triggers": [http("GET", "/k")]}, handler)]
+    )
+    async with live_server(app.asgi()) as url, httpx.AsyncClient(timeout=5) as client:
+        response = await client.get(f"{url}/k")  # the connection stays open, idle
+        assert response.status_code == (500 if fails else 200)
+        trace_id = response.headers["x-trace-id"]
+        await anyio.sleep(0.05)
+        gc.collect()
+        contexts = [o for o in gc.get_objects() if isinstance(o, FlowContext)]
+        assert [c for c in contexts if c.trace_id == trace_id] == []
