@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from motia.frame_writer import FrameWriter, frame_writer, text_frame
-from motia.send_batch import send_now
+from motia.send_batch import PendingSend, send_now
 from motia.stream_auth import AUTH_SUBPROTOCOL, StreamAuthRequest, authenticate
 from motia.stream_frames import FrameError, error_event, parse_frame
 from motia.stream_hooks import StreamSubscription, call_on_join, call_on_leave
@@ -90,7 +90,7 @@ class SocketSink:
         self._last: Message | None = None
         self._scheduled = False
         self._writing = False
-        self._waiting: Awaitable[None] | None = None
+        self._waiting: PendingSend | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     @property
@@ -171,7 +171,7 @@ class SocketSink:
             if waiting is not None:
                 self._hand_over(waiting)
 
-    def _hand_over(self, waiting: Awaitable[None]) -> None:
+    def _hand_over(self, waiting: PendingSend) -> None:
         self._writing = True
         self._waiting = waiting
         if self._waiter is not None and not self._waiter.done():
@@ -198,7 +198,7 @@ class SocketSink:
                     await self._send({"type": "websocket.send", "text": text})
                 self._writing = False
         finally:
-            if isinstance(self._waiting, Coroutine):
+            if self._waiting is not None:
                 self._waiting.close()
 
 

@@ -69,12 +69,17 @@ class RecordingSend:
         self.hold = hold
         self.fail = fail
         self.release = asyncio.Event()
+        self.cancelled = False
 
     async def __call__(self, message: dict[str, Any]) -> None:
         if self.fail:
             raise OSError("connection reset")
         if message["text"] == self.hold:
-            await self.release.wait()
+            try:
+                await self.release.wait()
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
         self.texts.append(message["text"])
 
 
@@ -176,6 +181,18 @@ async def test_frames_go_direct_only_when_nothing_waits_before_them() -> None:
     assert wire[0] == messages[0].text and send.texts == texts(2, 3)
     assert wire[1] == messages[3].text and json.loads(wire[2])["type"] == "own"
     assert writer.frames[0] is messages[0].ws_frame()
+
+
+async def test_cancelling_the_writer_cancels_the_send_it_finishes() -> None:
+    hub, _ = await make_hub()
+    send = RecordingSend(hold=texts(1)[0])
+    sink = SocketSink(1 << 20, hub, lambda: None, send)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(sink.write)
+        sink.push(Message(1, "update", "a", 1, "}"))
+        await next_turn()
+        tasks.cancel_scope.cancel()
+    assert send.cancelled and send.texts == []
 
 
 async def test_a_failed_send_marks_the_socket_broken() -> None:
