@@ -10,10 +10,10 @@ response ended once its buffer is full.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from motia.outgoing import DISCONNECTED, Outgoing
 from motia.sse import PING
 from motia.stream_auth import StreamAuthRequest, authenticate
 from motia.stream_hooks import StreamSubscription, call_on_join, call_on_leave
@@ -39,67 +40,57 @@ _HEADERS = [
 _END_TIMEOUT = 1.0
 
 
-class EventStreamSink:
-    """One SSE response's outgoing frames; ``push`` never blocks."""
+class EventStreamSink(Outgoing):
+    """One SSE response's outgoing frames; ``push`` never blocks.
 
-    def __init__(self, max_buffer: int, hub: Hub, stop: Callable[[], None]) -> None:
-        self.ended = False
-        self._queue: deque[bytes] = deque()
-        self._queued = 0
-        self._max_buffer = max_buffer
-        self._hub = hub
-        self._stop = stop
-        self._ready = anyio.Event()
+    Frames queued together go out joined in one body chunk. ``heartbeat`` sends a
+    ``: ping`` when nothing else went out since the previous beat.
+    """
+
+    __slots__ = ("_beat", "_sent_at_beat")
+
+    describes = "a stream event response"
+
+    def __init__(self, max_buffer: int, hub: Hub, stop: Callable[[], None], send: Send) -> None:
+        super().__init__(max_buffer, hub, stop, send)
+        self._beat: asyncio.TimerHandle | None = None
+        self._sent_at_beat = 0
 
     def push(self, message: Message) -> None:
-        self.push_frame(message.frame())
+        self._put(message.frame())
 
     def reset(self, member: Member) -> None:
         topic = member.topic
-        self.push_frame(reset_frame(topic.stream_name, topic.group_id, member.item_id))
+        self._put(reset_frame(topic.stream_name, topic.group_id, member.item_id))
 
     def push_frame(self, frame: bytes) -> None:
-        if self.ended:
-            return
-        self._queue.append(frame)
-        self._queued += len(frame)
-        if self._queued > self._max_buffer:
-            self._hub.stats.slow_closes += 1
-            log.warning(
-                "ending a stream event response whose client reads too slowly: "
-                "%d bytes waiting (limit %d)",
-                self._queued,
-                self._max_buffer,
-            )
-            self.shutdown()
-        else:
-            self._ready.set()
+        self._put(frame)
 
     def shutdown(self) -> None:
-        if not self.ended:
-            self.ended = True
-            self._queue.clear()
-            self._queued = 0
-            self._stop()
+        self._end()
 
-    async def write(self, send: Send, heartbeat: float) -> None:
-        """Send queued frames in order; a ``: ping`` after ``heartbeat`` idle seconds."""
-        while True:
-            with anyio.move_on_after(heartbeat if heartbeat > 0 else float("inf")) as idle:
-                await self._ready.wait()
-            if idle.cancelled_caught:
-                await _body(send, PING)
-                continue
-            self._ready = anyio.Event()
-            while self._queue:
-                chunk = b"".join(self._queue)
-                self._queue.clear()
-                self._queued = 0
-                await _body(send, chunk)
+    def heartbeat(self, interval: float) -> None:
+        """Ping every ``interval`` seconds of silence, until ``stop_heartbeat``."""
+        if interval > 0:
+            loop = asyncio.get_running_loop()
+            self._beat = loop.call_later(interval, self._on_beat, interval)
 
+    def stop_heartbeat(self) -> None:
+        if self._beat is not None:
+            self._beat.cancel()
+            self._beat = None
 
-async def _body(send: Send, chunk: bytes) -> None:
-    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    def _on_beat(self, interval: float) -> None:
+        if self.sent == self._sent_at_beat and not self._queued:
+            self._put(PING)
+        self._sent_at_beat = self.sent
+        self.heartbeat(interval)
+
+    def _next_message(self) -> dict[str, Any]:
+        chunk = b"".join(self._queue)
+        self._queue.clear()
+        self._queued = 0
+        return {"type": "http.response.body", "body": chunk, "more_body": True}
 
 
 class StreamEvents:
@@ -119,7 +110,7 @@ class StreamEvents:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        await _EventStream(self.runtime, hub, subscription, auth, request).run(send, receive)
+        await _EventStream(self.runtime, hub, subscription, auth, request, send).run(send, receive)
 
     async def _admit(
         self, request: Request, hub: Hub, subscription: StreamSubscription
@@ -152,6 +143,7 @@ class _EventStream:
         subscription: StreamSubscription,
         auth: Any,
         request: Request,
+        send: Send,
     ) -> None:
         self.runtime = runtime
         self.hub = hub
@@ -159,7 +151,9 @@ class _EventStream:
         self.auth = auth
         self.last_event_id = _last_event_id(request)
         self.scope = anyio.CancelScope()
-        self.sink = EventStreamSink(runtime.settings.max_stream_buffer, hub, self.scope.cancel)
+        self.sink = EventStreamSink(
+            runtime.settings.max_stream_buffer, hub, self.scope.cancel, send
+        )
         self.disconnected = False
 
     async def run(self, send: Send, receive: Receive) -> None:
@@ -169,12 +163,15 @@ class _EventStream:
         try:
             with self.scope:
                 member = await self._subscribe()
+                self.sink.heartbeat(self.runtime.settings.heartbeat_interval)
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(self._watch_disconnect, receive)
-                    await self.sink.write(send, self.runtime.settings.heartbeat_interval)
-        except OSError:
+                    await self.sink.write()
+        except DISCONNECTED:
             self.disconnected = True
         finally:
+            self.sink.stop_heartbeat()
+            self.sink.shutdown()  # nothing may follow the end of the body
             self.hub.sinks.discard(self.sink)
             with anyio.CancelScope(shield=True):
                 await self._finish(member, send)

@@ -12,20 +12,18 @@ topic's timestamp would not.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import anyio
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from motia.frame_writer import FrameWriter, frame_writer, text_frame
-from motia.send_batch import PendingSend, send_now
+from motia.outgoing import DISCONNECTED, Outgoing
 from motia.stream_auth import AUTH_SUBPROTOCOL, StreamAuthRequest, authenticate
 from motia.stream_frames import FrameError, error_event, parse_frame
 from motia.stream_hooks import StreamSubscription, call_on_join, call_on_leave
@@ -39,35 +37,19 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_SLOW = 1008
 CLOSE_GOING_AWAY = 1001
 _CLOSE_TIMEOUT = 2.0
-DISCONNECTED = (WebSocketDisconnect, OSError, RuntimeError)
 
 
-class SocketSink:
-    """One socket's outgoing queue and clock; ``push`` never blocks.
+class SocketSink(Outgoing):
+    """One socket's outgoing messages and clock; ``push`` never blocks.
 
     A message for an idle socket is written at once when the server lets
-    ``write_frame`` take it; the rest queue up and go out from the hub's send
-    batch, and once a send has to wait for a slow client the socket's ``write``
-    task takes over until the queue is empty again.
+    ``write_frame`` take it (see ``frame_writer``); otherwise it is queued
+    (``Outgoing``).
     """
 
-    __slots__ = (
-        "_hub",
-        "_last",
-        "_max_buffer",
-        "_queue",
-        "_queued",
-        "_scheduled",
-        "_send",
-        "_stop",
-        "_waiter",
-        "_waiting",
-        "_write_frame",
-        "_writing",
-        "broken",
-        "clock",
-        "close_code",
-    )
+    __slots__ = ("_last", "_write_frame", "clock", "close_code")
+
+    describes = "a stream WebSocket"
 
     def __init__(
         self,
@@ -77,21 +59,11 @@ class SocketSink:
         send: Send,
         write_frame: FrameWriter | None = None,
     ) -> None:
+        super().__init__(max_buffer, hub, stop, send)
         self.clock = 0
         self.close_code: int | None = None
-        self.broken = False
-        self._queue: deque[str] = deque()
-        self._queued = 0
-        self._max_buffer = max_buffer
-        self._hub = hub
-        self._stop = stop
-        self._send = send
         self._write_frame = write_frame
         self._last: Message | None = None
-        self._scheduled = False
-        self._writing = False
-        self._waiting: PendingSend | None = None
-        self._waiter: asyncio.Future[None] | None = None
 
     @property
     def writes_frames(self) -> bool:
@@ -120,86 +92,28 @@ class SocketSink:
         self.close(CLOSE_GOING_AWAY)
 
     def close(self, code: int) -> None:
+        """Send nothing more; the session closes the socket with ``code``."""
         if self.close_code is None:
             self.close_code = code
-            self._queue.clear()
-            self._queued = 0
-            self._stop()
+        self._end()
+
+    def _end_slow(self) -> None:
+        self.close(CLOSE_SLOW)
 
     def _out(self, text: str, shared: Message | None) -> None:
         """Write ``text`` at once when nothing waits before it and the server takes it
         (``shared``: the message whose frame it is); otherwise queue it."""
         write = self._write_frame
-        idle = not (self._queued or self._writing) and self.close_code is None
-        if write is not None and idle:
+        if write is not None and not (self._queued or self._writing or self.closed):
             frame = shared.ws_frame() if shared is not None else text_frame(text)
             if write(frame):
                 return
-        self._enqueue(text)
+        self._put(text)
 
-    def _enqueue(self, text: str) -> None:
-        if self.close_code is not None:
-            return
-        self._queue.append(text)
-        self._queued += len(text)
-        if self._queued > self._max_buffer:
-            self._slow()
-        elif not (self._writing or self._scheduled):
-            self._scheduled = True
-            self._hub.batch.add(self)
-
-    def _slow(self) -> None:
-        self._hub.stats.slow_closes += 1
-        log.warning(
-            "closing a stream WebSocket whose client reads too slowly: %d bytes waiting (limit %d)",
-            self._queued,
-            self._max_buffer,
-        )
-        self.close(CLOSE_SLOW)
-
-    def flush(self) -> None:
-        """Send what is queued, here, until a send has to wait."""
-        self._scheduled = False
-        while self._queue and not self._writing:
-            text = self._queue.popleft()
-            self._queued -= len(text)
-            try:
-                waiting = send_now(self._send, {"type": "websocket.send", "text": text})
-            except DISCONNECTED:
-                self._broke()
-                return
-            if waiting is not None:
-                self._hand_over(waiting)
-
-    def _hand_over(self, waiting: PendingSend) -> None:
-        self._writing = True
-        self._waiting = waiting
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def _broke(self) -> None:
-        self.broken = True
-        self.close(CLOSE_GOING_AWAY)
-
-    async def write(self) -> None:
-        """Finishes a send that had to wait, then the queue; runs until cancelled."""
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                if self._waiting is None:
-                    self._waiter = loop.create_future()
-                    await self._waiter
-                waiting, self._waiting = self._waiting, None
-                if waiting is not None:
-                    await waiting
-                while self._queue:
-                    text = self._queue.popleft()
-                    self._queued -= len(text)
-                    await self._send({"type": "websocket.send", "text": text})
-                self._writing = False
-        finally:
-            if self._waiting is not None:
-                self._waiting.close()
+    def _next_message(self) -> dict[str, Any]:
+        text: str = self._queue.popleft()
+        self._queued -= len(text)
+        return {"type": "websocket.send", "text": text}
 
 
 class StreamSocket:

@@ -174,18 +174,66 @@ async def test_shutdown_ends_the_body(tmp_path: Path) -> None:
 
 def test_slow_event_stream_is_ended(tmp_path: Path) -> None:
     """The sink drops its queue and ends once its client is too far behind."""
+    from motia.send_batch import SendBatch
     from motia.stream_sse import EventStreamSink
     from motia.subscriptions import Hub
 
     hub: Any = Hub.__new__(Hub)
     hub.stats = type("Stats", (), {"slow_closes": 0})()
+    hub.batch = SendBatch()
     stopped: list[bool] = []
 
     async def run() -> None:
-        sink = EventStreamSink(100, hub, lambda: stopped.append(True))
+        async def send(message: Any) -> None:
+            raise AssertionError("nothing is sent: the buffer fills within one loop turn")
+
+        sink = EventStreamSink(100, hub, lambda: stopped.append(True), send)
         sink.push_frame(b"x" * 60)
         sink.push_frame(b"x" * 60)
         sink.push_frame(b"x" * 60)
-        assert sink.ended and stopped == [True] and hub.stats.slow_closes == 1
+        assert sink.closed and stopped == [True] and hub.stats.slow_closes == 1
 
     anyio.run(run)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, message: Any) -> None:
+        self.bodies.append(message["body"])
+
+
+def event_sink(send: Recorder) -> Any:
+    from motia.send_batch import SendBatch
+    from motia.stream_sse import EventStreamSink
+
+    hub: Any = type("Hub", (), {"batch": SendBatch(), "stats": None})()
+    return EventStreamSink(1 << 20, hub, lambda: None, send)
+
+
+async def test_frames_queued_together_go_out_in_one_chunk() -> None:
+    send = Recorder()
+    sink = event_sink(send)
+    for index in range(3):
+        sink.push_frame(b"data: %d\n\n" % index)
+    await anyio.sleep(0)
+    sink.push_frame(b"data: 3\n\n")
+    await anyio.sleep(0)
+    assert send.bodies == [b"data: 0\n\ndata: 1\n\ndata: 2\n\n", b"data: 3\n\n"]
+
+
+async def test_a_ping_only_after_a_silent_interval() -> None:
+    send = Recorder()
+    sink = event_sink(send)
+    sink.heartbeat(0.3)
+    try:
+        for _ in range(20):  # a frame every 20 ms, far busier than the heartbeat: no ping
+            sink.push_frame(b"data: x\n\n")
+            await anyio.sleep(0.02)
+        assert b": ping\n\n" not in send.bodies
+        with anyio.fail_after(2):
+            while b": ping\n\n" not in send.bodies:
+                await anyio.sleep(0.01)
+    finally:
+        sink.stop_heartbeat()
