@@ -12,13 +12,10 @@ says so and the message takes the ASGI ``send`` as usual.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 from typing import Any
 
-__all__ = ["FrameWriter", "frame_writer", "text_frame"]
-
-FrameWriter = Callable[[bytes], bool]
-"""Writes one frame and returns True, or returns False when it cannot right now."""
+__all__ = ["frame_transport", "text_frame", "write_frame"]
 
 _FIN_TEXT = 0x81
 
@@ -36,16 +33,14 @@ def text_frame(text: str) -> bytes:
     return head + payload
 
 
-def frame_writer(send: Any) -> FrameWriter | None:
-    """A writer into the connection behind ``send``, or None when it is not an open,
-    uncompressed connection of uvicorn's websockets-sansio protocol (another server,
-    or ``send`` wrapped by middleware).
+def frame_transport(send: Any) -> asyncio.WriteTransport | None:
+    """The transport of the connection behind ``send`` when it takes ready-made frames:
+    an open, uncompressed connection of uvicorn's websockets-sansio protocol. None for
+    another server, or when ``send`` is wrapped by middleware.
 
-    The writer takes a frame only while the transport's buffer is empty (so the
-    client keeps up and nothing queued by uvicorn is overtaken) and the transport
-    is not closing. uvicorn closes the transport in the same callback in which
-    the connection leaves the open state, except when the app itself sends
-    ``websocket.close``; the caller must stop writing before it does.
+    uvicorn closes the transport in the same callback in which the connection leaves
+    the open state, except when the app itself sends ``websocket.close``: the caller
+    must stop writing frames before it does.
     """
     try:
         from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -55,14 +50,16 @@ def frame_writer(send: Any) -> FrameWriter | None:
     protocol = getattr(send, "__self__", None)
     if type(protocol) is not WebSocketsSansIOProtocol:
         return None
-    connection, transport = protocol.conn, protocol.transport
+    connection = protocol.conn
     if connection.state is not OPEN or connection.extensions or protocol.close_sent:
-        return None
+        return None  # frames would depend on the connection (compression) or come too late
+    return protocol.transport
 
-    def write(frame: bytes) -> bool:
-        if transport.get_write_buffer_size() or transport.is_closing():
-            return False
-        transport.write(frame)
-        return True
 
-    return write
+def write_frame(transport: asyncio.WriteTransport, frame: bytes) -> bool:
+    """Write ``frame`` unless the transport's buffer holds anything (the client is not
+    keeping up, or uvicorn queued something that must go first) or it is closing."""
+    if transport.get_write_buffer_size() or transport.is_closing():
+        return False
+    transport.write(frame)
+    return True

@@ -12,6 +12,7 @@ topic's timestamp would not.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -22,7 +23,7 @@ import anyio
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from motia.frame_writer import FrameWriter, frame_writer, text_frame
+from motia.frame_writer import frame_transport, text_frame, write_frame
 from motia.outgoing import DISCONNECTED, Outgoing
 from motia.stream_auth import AUTH_SUBPROTOCOL, StreamAuthRequest, authenticate
 from motia.stream_frames import FrameError, error_event, parse_frame
@@ -42,12 +43,12 @@ _CLOSE_TIMEOUT = 2.0
 class SocketSink(Outgoing):
     """One socket's outgoing messages and clock; ``push`` never blocks.
 
-    A message for an idle socket is written at once when the server lets
-    ``write_frame`` take it (see ``frame_writer``); otherwise it is queued
-    (``Outgoing``).
+    A message for an idle socket is written at once, as a ready-made frame, when
+    the server gave a ``transport`` that takes them (see ``frame_writer``);
+    otherwise it is queued (``Outgoing``).
     """
 
-    __slots__ = ("_last", "_write_frame", "clock", "close_code")
+    __slots__ = ("_last", "_transport", "clock", "close_code")
 
     describes = "a stream WebSocket"
 
@@ -57,18 +58,18 @@ class SocketSink(Outgoing):
         hub: Hub,
         stop: Callable[[], None],
         send: Send,
-        write_frame: FrameWriter | None = None,
+        transport: asyncio.WriteTransport | None = None,
     ) -> None:
         super().__init__(max_buffer, hub, stop, send)
         self.clock = 0
         self.close_code: int | None = None
-        self._write_frame = write_frame
+        self._transport = transport
         self._last: Message | None = None
 
     @property
     def writes_frames(self) -> bool:
         """Whether messages can skip the ASGI ``send`` (see ``frame_writer``)."""
-        return self._write_frame is not None
+        return self._transport is not None
 
     def push(self, message: Message) -> None:
         if message is self._last:
@@ -103,10 +104,10 @@ class SocketSink(Outgoing):
     def _out(self, text: str, shared: Message | None) -> None:
         """Write ``text`` at once when nothing waits before it and the server takes it
         (``shared``: the message whose frame it is); otherwise queue it."""
-        write = self._write_frame
-        if write is not None and not (self._queued or self._writing or self.closed):
+        transport = self._transport
+        if transport is not None and not (self._queued or self._writing or self.closed):
             frame = shared.ws_frame() if shared is not None else text_frame(text)
-            if write(frame):
+            if write_frame(transport, frame):
                 return
         self._put(text)
 
@@ -149,7 +150,7 @@ class _Session:
         self.scope = anyio.CancelScope()
         # The raw ASGI send: the hot path skips the WebSocket wrapper.
         self.sink = SocketSink(
-            runtime.settings.max_stream_buffer, hub, self.scope.cancel, send, frame_writer(send)
+            runtime.settings.max_stream_buffer, hub, self.scope.cancel, send, frame_transport(send)
         )
         self.members: dict[str, tuple[StreamSubscription, Member]] = {}
         self.disconnected = False

@@ -151,23 +151,27 @@ async def test_a_send_that_waits_is_finished_only_once() -> None:
         tasks.cancel_scope.cancel()
 
 
-class FrameWriter:
-    """Takes frames while ``open``; records what it took."""
+class Transport:
+    """Takes frames while ``open``; otherwise its buffer holds something."""
 
     def __init__(self) -> None:
         self.open = True
         self.frames: list[bytes] = []
 
-    def __call__(self, frame: bytes) -> bool:
-        if self.open:
-            self.frames.append(frame)
-        return self.open
+    def get_write_buffer_size(self) -> int:
+        return 0 if self.open else 1
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, frame: bytes) -> None:
+        self.frames.append(frame)
 
 
 async def test_frames_go_direct_only_when_nothing_waits_before_them() -> None:
     hub, _ = await make_hub()
-    send, writer = RecordingSend(), FrameWriter()
-    sink = SocketSink(1 << 20, hub, lambda: None, send, writer)
+    send, writer = RecordingSend(), Transport()
+    sink = SocketSink(1 << 20, hub, lambda: None, send, writer)  # type: ignore[arg-type]
     messages = [Message(n, "update", "a", n, "}") for n in range(1, 6)]
     sink.push(messages[0])
     writer.open = False
