@@ -6,8 +6,8 @@ uvicorn's default WebSocket protocol (websockets-sansio) a server text frame
 is plain bytes that need no per-connection state unless an extension (such
 as permessage-deflate) was negotiated. So the frame is built once per message
 and written to each transport directly, as long as the connection is open,
-uncompressed and keeping up; whenever one of those does not hold, the writer
-says so and the message takes the ASGI ``send`` as usual.
+uncompressed and keeping up; whenever one of those does not hold,
+``write_frame`` declines and the message takes the ASGI ``send`` as usual.
 """
 
 from __future__ import annotations

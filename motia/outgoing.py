@@ -64,11 +64,6 @@ class Outgoing:
         self._waiting: PendingSend | None = None
         self._waiter: asyncio.Future[None] | None = None
 
-    @property
-    def idle(self) -> bool:
-        """Nothing queued or being sent: the next item may skip the queue."""
-        return not (self._queued or self._writing or self.closed)
-
     def _next_message(self) -> Message:
         """Take what goes out next off the queue, as one ASGI message."""
         raise NotImplementedError

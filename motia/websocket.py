@@ -102,8 +102,8 @@ class SocketSink(Outgoing):
         self.close(CLOSE_SLOW)
 
     def _out(self, text: str, shared: Message | None) -> None:
-        """Write ``text`` at once when nothing waits before it and the server takes it
-        (``shared``: the message whose frame it is); otherwise queue it."""
+        """Write ``text`` at once when nothing waits before it and the transport takes
+        it (``shared``: the message whose frame it is, built once); otherwise queue it."""
         transport = self._transport
         if transport is not None and not (self._queued or self._writing or self.closed):
             frame = shared.ws_frame() if shared is not None else text_frame(text)
