@@ -138,6 +138,9 @@ class QueueWorker:
             # The lease runs out and the delivery comes back: nothing is lost.
             log.exception("queue bookkeeping failed for delivery %s", delivery.id)
         finally:
+            # Leave ``running`` before waking the loop: the done callback comes later, and
+            # a loop that still counted this run as busy would sleep until ``idle_poll``.
+            self.running.discard(asyncio.current_task())
             self.wake.set()
 
     async def _attempt(self, delivery: Delivery) -> None:

@@ -196,6 +196,24 @@ async def test_concurrency_caps_parallel_runs_of_a_step() -> None:
     assert peak == 2
 
 
+async def test_a_worker_with_free_slots_claims_again_at_once() -> None:
+    """A finished run frees its slot before it wakes the worker: with one slot, a backlog
+    must not wait for the idle poll between messages."""
+    finished: list[int] = []
+
+    async def handler(data: Any) -> None:
+        finished.append(data["n"])
+
+    single = queue_step("Quick", "work", handler, config={"concurrency": 1})
+    async with running(single) as motia:
+        for worker in motia.runtime.queues.workers:
+            worker.idle_poll = 60.0
+        for n in range(5):
+            await motia.runtime.enqueue({"topic": "work", "data": {"n": n}})
+        await wait_until(lambda: len(finished) == 5)
+    assert sorted(finished) == list(range(5))
+
+
 async def test_fifo_keeps_order_within_a_group_and_runs_groups_in_parallel() -> None:
     seen: dict[str, list[int]] = {"a": [], "b": []}
     active = 0
