@@ -362,6 +362,36 @@ async def test_sync_handler_runs_in_a_worker_thread() -> None:
         assert (await client.get("/s")).json() == {"other_thread": True}
 
 
+async def post_raw(
+    app: Any,
+    path: str,
+    messages: list[dict[str, Any]],
+    headers: list[tuple[bytes, bytes]],
+    *,
+    http_version: str = "1.1",
+) -> list[Any]:
+    """POST straight to the ASGI app, feeding it ``messages``; returns what it sent."""
+    incoming = iter(messages)
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return next(incoming)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": http_version,
+        "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+        "query_string": b"", "root_path": "", "headers": headers,
+        "client": ("127.0.0.1", 1), "server": ("t", 80),
+    }  # fmt: skip
+    with anyio.fail_after(5):
+        async with app.router.lifespan_context(app):
+            await app(scope, receive, send)
+    return sent
+
+
 async def test_client_gone_mid_upload_does_not_run_the_handler_on_a_partial_body() -> None:
     called: list[Any] = []
 
@@ -373,30 +403,13 @@ async def test_client_gone_mid_upload_does_not_run_the_handler_on_a_partial_body
         steps=[step({"name": "Up", "triggers": [http("POST", "/up")]}, handler)],
         store="memory",
     ).asgi()
-    messages = iter(
-        [
-            {"type": "http.request", "body": b"a=1&b=", "more_body": True},
-            {"type": "http.disconnect"},
-        ]
-    )
-    sent: list[Any] = []
-
-    async def receive() -> Any:
-        return next(messages)
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/up", "raw_path": b"/up", "query_string": b"",
-        "root_path": "", "client": ("127.0.0.1", 1), "server": ("t", 80),
-        "headers": [(b"content-type", b"application/x-www-form-urlencoded"),
-                    (b"transfer-encoding", b"chunked")],
-    }  # fmt: skip
-    with anyio.fail_after(5):
-        async with app.router.lifespan_context(app):
-            await app(scope, receive, send)
+    messages = [
+        {"type": "http.request", "body": b"a=1&b=", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    headers = [(b"content-type", b"application/x-www-form-urlencoded"),
+               (b"transfer-encoding", b"chunked")]  # fmt: skip
+    sent = await post_raw(app, "/up", messages, headers)
     assert called == []
     assert sent == []
 
@@ -446,23 +459,8 @@ async def test_bodies_are_read_when_the_protocol_says_one_may_follow(
         steps_dir=None, steps=[step({"name": "R", "triggers": [http("POST", "/r")]}, handler)],
         store="memory",
     ).asgi()  # fmt: skip
-    messages = iter([{"type": "http.request", "body": b"abc", "more_body": False}])
-    sent: list[Any] = []
-
-    async def receive() -> Any:
-        return next(messages)
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": version, "method": "POST",
-        "scheme": "http", "path": "/r", "raw_path": b"/r", "query_string": b"", "root_path": "",
-        "headers": headers, "client": ("127.0.0.1", 1), "server": ("t", 80),
-    }  # fmt: skip
-    with anyio.fail_after(5):
-        async with app.router.lifespan_context(app):
-            await app(scope, receive, send)
+    messages = [{"type": "http.request", "body": b"abc", "more_body": False}]
+    sent = await post_raw(app, "/r", messages, headers, http_version=version)
     assert sent[-1]["body"] == expected
 
 
