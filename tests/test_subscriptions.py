@@ -111,8 +111,13 @@ async def test_socket_sink_closes_when_its_buffer_is_full() -> None:
     assert sink.close_code == 1008 and stopped == [True] and hub.stats.slow_closes == 1
 
 
+def message(n: int) -> Message:
+    """Update number ``n`` of item ``a``, stamped ``n``."""
+    return Message(n, "update", "a", n, "}")
+
+
 def texts(*numbers: int) -> list[str]:
-    return [Message(n, "update", "a", n, "}").text for n in numbers]
+    return [message(n).text for n in numbers]
 
 
 async def test_a_send_that_waits_moves_to_the_writer_in_order() -> None:
@@ -122,16 +127,16 @@ async def test_a_send_that_waits_moves_to_the_writer_in_order() -> None:
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(sink.write)
         for number in (1, 2, 3):
-            sink.push(Message(number, "update", "a", number, "}"))
+            sink.push(message(number))
         await next_turn()
         assert send.texts == texts(1)
-        sink.push(Message(4, "update", "a", 4, "}"))
+        sink.push(message(4))
         await next_turn()
         assert send.texts == texts(1)
         send.release.set()
         await next_turn()
         assert send.texts == texts(1, 2, 3, 4)
-        sink.push(Message(5, "update", "a", 5, "}"))
+        sink.push(message(5))
         await next_turn()
         assert send.texts == texts(1, 2, 3, 4, 5)
         tasks.cancel_scope.cancel()
@@ -141,7 +146,7 @@ async def test_a_send_that_waits_is_finished_only_once() -> None:
     hub, _ = await make_hub()
     send = RecordingSend(hold=texts(1)[0])
     sink = SocketSink(1 << 20, hub, lambda: None, send)
-    sink.push(Message(1, "update", "a", 1, "}"))
+    sink.push(message(1))
     await next_turn()
     send.release.set()
     async with anyio.create_task_group() as tasks:
@@ -172,7 +177,7 @@ async def test_frames_go_direct_only_when_nothing_waits_before_them() -> None:
     hub, _ = await make_hub()
     send, writer = RecordingSend(), Transport()
     sink = SocketSink(1 << 20, hub, lambda: None, send, writer)  # type: ignore[arg-type]
-    messages = [Message(n, "update", "a", n, "}") for n in range(1, 6)]
+    messages = [message(n) for n in range(1, 6)]
     sink.push(messages[0])
     writer.open = False
     sink.push(messages[1])
@@ -193,7 +198,7 @@ async def test_cancelling_the_writer_cancels_the_send_it_finishes() -> None:
     sink = SocketSink(1 << 20, hub, lambda: None, send)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(sink.write)
-        sink.push(Message(1, "update", "a", 1, "}"))
+        sink.push(message(1))
         await next_turn()
         tasks.cancel_scope.cancel()
     assert send.cancelled and send.texts == []
@@ -203,7 +208,7 @@ async def test_a_failed_send_marks_the_socket_broken() -> None:
     hub, _ = await make_hub()
     stopped: list[bool] = []
     sink = SocketSink(1 << 20, hub, lambda: stopped.append(True), RecordingSend(fail=True))
-    sink.push(Message(1, "update", "a", 1, "}"))
+    sink.push(message(1))
     await next_turn()
     assert sink.broken and stopped == [True]
 
