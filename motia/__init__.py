@@ -1,20 +1,22 @@
 """Motia-style steps served by a pure-Python ASGI runtime."""
 
+from motia._http.request import ApiRequest, MotiaHttpArgs, MotiaHttpRequest, RequestBody
+from motia._http.response import ApiResponse, MotiaHttpResponse, ResponseStartedError
+from motia._project.config import Enqueue, StepConfig
+from motia._project.queue_config import QueueConfig
+from motia._project.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
+from motia._realtime.auth import StreamAuthError, StreamAuthRequest
+from motia._runtime.context import FlowContext, TriggerInfo
+from motia._runtime.current import BoundStream, ModuleLogger, ModuleStateManager, enqueue
 from motia.app import Motia
-from motia.config import Enqueue, StepConfig
-from motia.context import FlowContext, TriggerInfo
-from motia.current import BoundStream, ModuleLogger, ModuleStateManager, enqueue
-from motia.errors import BuildError, StepError
+from motia.exceptions import BuildError, NonRetryableError, StepError
 from motia.multi_trigger import MultiTriggerStepBuilder, multi_trigger_step
-from motia.queue_config import QueueConfig
-from motia.queue_errors import NonRetryableError
-from motia.requests import ApiRequest, MotiaHttpArgs, MotiaHttpRequest, RequestBody
-from motia.responses import ApiResponse, MotiaHttpResponse, ResponseStartedError
 from motia.settings import Settings
+
+# Importing the submodule ``motia.step`` binds it as an attribute of ``motia``; the
+# function imported from it right after takes the name back, whatever a user imports first.
 from motia.step import Step, StepBuilder, StepDefinition, step
-from motia.stream_auth import StreamAuthError, StreamAuthRequest
 from motia.streams import StreamConfig
-from motia.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
 from motia.triggers import (
     ApiTrigger,
     CronTrigger,

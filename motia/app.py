@@ -16,26 +16,26 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from motia.application import MotiaStarlette
+from motia._http.asgi_app import MotiaStarlette
+from motia._http.endpoint import StepEndpoint
+from motia._http.health import health_routes
+from motia._http.mounting import mount_routes
+from motia._http.openapi import openapi_document, openapi_route
+from motia._project.config import ConfigError, parse_step_config
+from motia._project.loader import load_project, load_project_config
+from motia._project.registry import Registry
+from motia._project.step import Step, StepDefinition
+from motia._project.stream_config import StreamConfig
+from motia._realtime.routes import stream_routes
+from motia._runtime.lifespan import Runtime
+from motia._runtime.tracing import trace_id_from
 from motia.backends.base import Store
 from motia.backends.queue import QueueBackend
 from motia.backends.selection import build_store, database_path
 from motia.backends.sqlite import SQLiteStore
 from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
-from motia.config import ConfigError, parse_step_config
-from motia.errors import BuildError, StepError
-from motia.health import health_routes
-from motia.loader import load_project, load_project_config
-from motia.mounting import mount_routes
-from motia.openapi import openapi_document, openapi_route
-from motia.realtime import stream_routes
-from motia.registry import Registry
-from motia.routing import StepEndpoint
-from motia.runtime import Runtime
+from motia.exceptions import BuildError, StepError
 from motia.settings import Settings
-from motia.step import Step, StepDefinition
-from motia.streams import StreamConfig
-from motia.tracing import trace_id_from
 
 if TYPE_CHECKING:
     from motia.console import Console

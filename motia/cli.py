@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from motia.errors import BuildError
+from motia.exceptions import BuildError
 from motia.server import ServeError, ServeOptions, route_lines, serve
 
 __all__ = ["main"]
@@ -159,8 +159,8 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _flows(args: argparse.Namespace) -> int:
+    from motia._project.flows import flows_of, render_mermaid, render_text
     from motia.app import Motia
-    from motia.flows import flows_of, render_mermaid, render_text
 
     flows = flows_of(Motia(args.dir, project_dir=args.project, store="memory").registry)
     if args.mermaid is None:
@@ -177,7 +177,7 @@ def _queue_dlq(args: argparse.Namespace) -> int:
     import json
 
     from motia.backends.selection import redis_url
-    from motia.queue_admin import list_dead_letters, list_redis_dead_letters
+    from motia.queues.admin import list_dead_letters, list_redis_dead_letters
 
     if redis_url(args.redis_url):
         letters = list_redis_dead_letters(
@@ -202,7 +202,7 @@ def _queue_dlq(args: argparse.Namespace) -> int:
 
 def _queue_replay(args: argparse.Namespace) -> int:
     from motia.backends.selection import redis_url
-    from motia.queue_admin import replay_dead_letters, replay_redis_dead_letters
+    from motia.queues.admin import replay_dead_letters, replay_redis_dead_letters
 
     if bool(args.ids) == bool(args.all):
         print("motia queue replay: give dead letter id(s) or --all, not both", file=sys.stderr)
@@ -225,7 +225,7 @@ def _queue_replay(args: argparse.Namespace) -> int:
 
 
 def _queue_database(project: str) -> Path | None:
-    from motia.queue_admin import database_path
+    from motia.queues.admin import database_path
 
     path = database_path(project)
     if not path.exists():
@@ -235,7 +235,7 @@ def _queue_database(project: str) -> Path | None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from motia.scaffold import ProjectExistsError, create_project
+    from motia._scaffold import ProjectExistsError, create_project
 
     try:
         create_project(args.folder, args.name)

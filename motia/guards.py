@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from motia.triggers import CronTrigger, HttpTrigger, QueueTrigger, StateTrigger, StreamTrigger
+from motia._project.triggers import (
+    CronTrigger,
+    HttpTrigger,
+    QueueTrigger,
+    StateTrigger,
+    StreamTrigger,
+)
 
 __all__ = [
     "get_api_triggers",

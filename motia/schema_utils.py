@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from motia.schema import to_json_schema
+from motia._project.schema import to_json_schema
 
 __all__ = ["schema_to_json_schema"]
 

@@ -25,10 +25,10 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
+from motia._runtime.lifespan import shutdown_all
+from motia._runtime.logs import configure_logging
 from motia.app import Motia
 from motia.backends.selection import URL_ENV, store_name
-from motia.logs import configure_logging
-from motia.runtime import shutdown_all
 from motia.settings import Settings
 
 __all__ = [

@@ -1,14 +1,13 @@
 """Motia's ``motia.types`` import path: the public types, re-exported."""
 
-from motia.config import Enqueue, StepConfig
-from motia.context import FlowContext, TriggerInfo
-from motia.queue_config import QueueConfig
-from motia.requests import ApiRequest, MotiaHttpArgs, MotiaHttpRequest
-from motia.responses import ApiResponse, MotiaHttpResponse
-from motia.step import Step
-from motia.streams import StreamConfig
-from motia.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
-from motia.triggers import (
+from motia._http.request import ApiRequest, MotiaHttpArgs, MotiaHttpRequest
+from motia._http.response import ApiResponse, MotiaHttpResponse
+from motia._project.config import Enqueue, StepConfig
+from motia._project.queue_config import QueueConfig
+from motia._project.step import Step
+from motia._project.stream_config import StreamConfig
+from motia._project.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
+from motia._project.triggers import (
     ApiTrigger,
     CronTrigger,
     HttpTrigger,
@@ -18,6 +17,7 @@ from motia.triggers import (
     Trigger,
     TriggerCondition,
 )
+from motia._runtime.context import FlowContext, TriggerInfo
 
 TriggerConfig = Trigger
 

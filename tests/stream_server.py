@@ -17,15 +17,15 @@ import uvicorn
 from support import free_port
 
 from motia import Motia
+from motia._realtime.auth import StreamAuthError, StreamAuthRequest
 from motia.backends.memory import MemoryStore
-from motia.stream_auth import StreamAuthError, StreamAuthRequest
 
 HOOK_CALLS: list[tuple[str, str, str | None, str, Any]] = []
 AUTH_REQUESTS: list[StreamAuthRequest] = []
 
 TODO_STREAM = """
 from stream_server import HOOK_CALLS
-from motia.streams import StreamConfig
+from motia import StreamConfig
 
 async def on_join(subscription, ctx, auth_context):
     HOOK_CALLS.append(("join", subscription.groupId, subscription.id,
@@ -41,7 +41,7 @@ config = {"name": "todo", "onJoin": on_join, "onLeave": on_leave}
 """
 
 NOTES_STREAM = """
-from motia.streams import StreamConfig
+from motia import StreamConfig
 config = StreamConfig(name="notes")
 """
 

@@ -10,7 +10,7 @@ import pytest
 from redis_support import redis_store
 
 from motia.backends import Change, ChangeFeed, Ephemeral, MemoryStore, SQLiteStore, Store
-from motia.ops import InvalidUpdateOp, UnstorableValue
+from motia.backends.ops import InvalidUpdateOp, UnstorableValue
 
 pytestmark = pytest.mark.anyio
 

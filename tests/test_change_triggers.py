@@ -11,10 +11,9 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from motia import Motia, http, multi_trigger_step, queue, state, step, stream
-from motia.change_triggers import MAX_CHAIN
-from motia.streams import StreamConfig
-from motia.trigger_inputs import StateTriggerInput, StreamTriggerInput
+from motia import Motia, StreamConfig, http, multi_trigger_step, queue, state, step, stream
+from motia._project.trigger_inputs import StateTriggerInput, StreamTriggerInput
+from motia._runtime.change_triggers import MAX_CHAIN
 
 pytestmark = pytest.mark.anyio
 

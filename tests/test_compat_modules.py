@@ -8,8 +8,8 @@ import pytest
 from pydantic import BaseModel
 
 from motia import cron, http, queue, state, step, stream
-from motia.config import parse_step_config
-from motia.step import Step
+from motia._project.config import parse_step_config
+from motia._project.step import Step
 
 
 @pytest.mark.parametrize(

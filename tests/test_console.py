@@ -212,7 +212,7 @@ async def test_replay_refuses_a_cross_origin_request(client: httpx.AsyncClient) 
 
 
 async def test_streams_list_groups_items_and_subscriber_counts() -> None:
-    from motia.streams import StreamConfig
+    from motia import StreamConfig
 
     motia = Motia(
         None,

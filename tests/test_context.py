@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from motia import FlowContext, Motia, TriggerInfo, http, logger, step
-from motia.context import FlowContext as ContextClass
-from motia.logs import StepLogger
+from motia._runtime.context import FlowContext as ContextClass
+from motia._runtime.logs import StepLogger
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from motia import Motia, cron, http, queue, state, step
-from motia.flows import flows_of, render_mermaid, render_text
+from motia._project.flows import flows_of, render_mermaid, render_text
 
 
 def pipeline() -> Motia:

@@ -21,7 +21,7 @@ from stream_server import (
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from motia.frame_writer import text_frame
+from motia._realtime.frame_writer import text_frame
 from motia.settings import Settings
 
 pytestmark = pytest.mark.anyio

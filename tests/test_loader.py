@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from motia import BuildError, Motia
-from motia.loader import STEP_SUFFIXES, discover, load_project
+from motia._project.loader import STEP_SUFFIXES, discover, load_project
 
 pytestmark = pytest.mark.anyio
 

@@ -18,10 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from motia import Motia, http, queue, step
-from motia.mounting import prefixed
+from motia import Motia, StreamConfig, http, queue, step
+from motia._http.mounting import prefixed
 from motia.sse import SSEParser
-from motia.streams import StreamConfig
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,7 @@ import math
 import pytest
 from pydantic import BaseModel, Field
 
-from motia.ops import InvalidUpdateOp, UnstorableValue, apply_ops, ensure_json
+from motia.backends.ops import InvalidUpdateOp, UnstorableValue, apply_ops, ensure_json
 
 
 def test_set_a_key():

@@ -21,3 +21,14 @@ def test_every_public_name_imports() -> None:
 def test_importing_motia_starts_nothing() -> None:
     code = "import threading, motia; assert threading.active_count() == 1"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_step_function_wins_over_the_step_module_whatever_is_imported_first() -> None:
+    code = (
+        "import inspect, motia.step, motia.triggers, motia.streams, motia.multi_trigger\n"
+        "from motia import step\n"
+        "assert callable(step) and not inspect.ismodule(step)\n"
+        "from motia.step import step as twin\n"
+        "assert twin is step\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -46,7 +46,7 @@ async def handler(args, ctx):
 """
 
 TODO_STREAM = """
-from motia.streams import StreamConfig
+from motia import StreamConfig
 
 config = StreamConfig(name="todo")
 """

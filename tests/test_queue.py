@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from motia import Motia, QueueConfig, Settings, enqueue, http, queue, step
 from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
-from motia.queue_errors import EnqueueError, NonRetryableError
+from motia.exceptions import EnqueueError, NonRetryableError
 
 pytestmark = pytest.mark.anyio
 

@@ -18,8 +18,8 @@ import anyio
 import pytest
 
 from motia import Motia, QueueConfig, Settings, queue, step
-from motia.queue_admin import database_path, list_dead_letters, replay_dead_letters
-from motia.queue_errors import NonRetryableError
+from motia.exceptions import NonRetryableError
+from motia.queues.admin import database_path, list_dead_letters, replay_dead_letters
 
 pytestmark = pytest.mark.anyio
 

@@ -31,7 +31,7 @@ from motia import Motia, QueueConfig, queue, step
 from motia.backends.queue import Delivery, Subscriber
 from motia.backends.redis import RedisStore
 from motia.backends.redis_queue import RedisQueue
-from motia.queue_errors import NonRetryableError
+from motia.exceptions import NonRetryableError
 
 pytestmark = pytest.mark.anyio
 

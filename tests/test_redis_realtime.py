@@ -9,9 +9,8 @@ import pytest
 import websockets
 from redis_support import DisposableRedisStore, kill_feed_connection, require_redis, unique_prefix
 
-from motia import Motia
+from motia import Motia, StreamConfig
 from motia.backends.redis import RedisStore
-from motia.streams import StreamConfig
 
 pytestmark = pytest.mark.anyio
 

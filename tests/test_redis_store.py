@@ -13,9 +13,9 @@ from redis_support import DisposableRedisStore, private_redis, redis_url, requir
 
 from motia import Motia
 from motia.backends import MemoryStore, SQLiteStore
+from motia.backends.cron_lock import tick_claim
 from motia.backends.redis import RedisStore
 from motia.backends.selection import build_store, store_name
-from motia.cron_lock import tick_claim
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from motia import BuildError, Motia, http, queue, step
-from motia.registry import normalize_path
+from motia._project.registry import normalize_path
 
 
 async def noop(args, ctx):  # type: ignore[no-untyped-def]
@@ -77,7 +77,7 @@ def test_duplicates_across_files_name_both_files(tmp_path: Path) -> None:
 
 
 def test_starlette_converters_survive_path_normalization() -> None:
-    from motia.registry import normalize_path
+    from motia._project.registry import normalize_path
 
     assert normalize_path("/items/{item_id:int}") == "/items/{item_id:int}"
     assert normalize_path("/todo/:id/items/:item") == "/todo/{id}/items/{item}"

@@ -1,9 +1,9 @@
 import pytest
 from pydantic import BaseModel, Field
 
+from motia._runtime.state import StateManager
 from motia.backends import Change, MemoryStore, SQLiteStore
-from motia.ops import InvalidUpdateOp, UnstorableValue
-from motia.state import StateManager
+from motia.backends.ops import InvalidUpdateOp, UnstorableValue
 
 pytestmark = pytest.mark.anyio
 

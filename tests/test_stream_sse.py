@@ -174,9 +174,9 @@ async def test_shutdown_ends_the_body(tmp_path: Path) -> None:
 
 def test_slow_event_stream_is_ended(tmp_path: Path) -> None:
     """The sink drops its queue and ends once its client is too far behind."""
-    from motia.send_batch import SendBatch
-    from motia.stream_sse import EventStreamSink
-    from motia.subscriptions import Hub
+    from motia._realtime.hub import Hub
+    from motia._realtime.send_batch import SendBatch
+    from motia._realtime.stream_sse import EventStreamSink
 
     hub: Any = Hub.__new__(Hub)
     hub.stats = type("Stats", (), {"slow_closes": 0})()
@@ -205,8 +205,8 @@ class Recorder:
 
 
 def event_sink(send: Recorder) -> Any:
-    from motia.send_batch import SendBatch
-    from motia.stream_sse import EventStreamSink
+    from motia._realtime.send_batch import SendBatch
+    from motia._realtime.stream_sse import EventStreamSink
 
     hub: Any = type("Hub", (), {"batch": SendBatch(), "stats": None})()
     return EventStreamSink(1 << 20, hub, lambda: None, send)

@@ -1,9 +1,10 @@
 import pytest
 from pydantic import BaseModel
 
+from motia import StreamConfig
+from motia._project.schema import SchemaValidationError
+from motia._runtime.streams import Stream, Streams
 from motia.backends import Change, Ephemeral, MemoryStore, SQLiteStore
-from motia.schema import SchemaValidationError
-from motia.streams import Stream, StreamConfig, Streams
 
 pytestmark = pytest.mark.anyio
 

@@ -9,10 +9,11 @@ from typing import Any
 import anyio
 import pytest
 
+from motia import StreamConfig
+from motia._realtime.hub import Hub, Message
+from motia._realtime.websocket import SocketSink
+from motia._runtime.streams import Streams
 from motia.backends.memory import MemoryStore
-from motia.streams import StreamConfig, Streams
-from motia.subscriptions import Hub, Message
-from motia.websocket import SocketSink
 
 pytestmark = pytest.mark.anyio
 

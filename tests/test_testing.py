@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from motia import Motia, cron, http, queue, state, step, stream
-from motia.schema import SchemaValidationError
-from motia.streams import StreamConfig
+from motia import Motia, StreamConfig, cron, http, queue, state, step, stream
+from motia._project.schema import SchemaValidationError
+from motia._project.trigger_inputs import StateTriggerInput
 from motia.testing import (
     FakeContext,
     JoinRefused,
@@ -24,7 +24,6 @@ from motia.testing import (
     run_state,
     run_stream,
 )
-from motia.trigger_inputs import StateTriggerInput
 
 pytestmark = pytest.mark.anyio
 

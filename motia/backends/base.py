@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 
-from motia.ops import JSON
+from motia.backends.ops import JSON
 
 __all__ = [
     "Change",

@@ -11,7 +11,7 @@ import builtins
 from typing import Any
 
 from motia.backends.base import Change, ChangeKind, Store, UpdateCheck, dump_json, load_json
-from motia.ops import JSON, apply_ops, ensure_json
+from motia.backends.ops import JSON, apply_ops, ensure_json
 
 __all__ = ["MemoryStore"]
 

@@ -15,7 +15,7 @@ import abc
 from dataclasses import dataclass
 from typing import Any
 
-from motia.ops import JSON
+from motia.backends.ops import JSON
 
 __all__ = ["DeadLetter", "Delivery", "QueueBackend", "Subscriber"]
 

@@ -15,7 +15,7 @@ version order; a write returns once its change has been delivered here. Keys, al
     {prefix}order:{namespace}:{group}   zset of item ids by creating version
     {prefix}groups:{namespace}          set of non-empty group ids
     {prefix}feed                        the pub/sub channel
-    {prefix}cron:{tick}                 one lock per cron tick (``motia.cron_lock``)
+    {prefix}cron:{tick}                 one lock per cron tick (``motia.backends.cron_lock``)
 
 Namespaces and group ids are percent-encoded in key names.
 """
@@ -47,9 +47,9 @@ from motia.backends.base import (
     dump_json,
     load_json,
 )
+from motia.backends.cron_lock import claim_tick
+from motia.backends.ops import JSON, apply_ops, ensure_json
 from motia.backends.redis_feed import FeedListener, encode_ephemeral
-from motia.cron_lock import claim_tick
-from motia.ops import JSON, apply_ops, ensure_json
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "RedisStore", "UpdateConflict", "connect"]
 

@@ -31,7 +31,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from motia.backends.base import Change, ChangeFeed, ChangeKind, Ephemeral, Resync, dump_json
-from motia.ops import JSON
+from motia.backends.ops import JSON
 
 __all__ = ["FeedListener", "decode_message", "encode_ephemeral"]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from motia.backends.base import Change, ChangeKind, Store, UpdateCheck, dump_json, load_json
+from motia.backends.ops import JSON, apply_ops, ensure_json
 from motia.backends.sqlite_thread import SQLiteThread, transaction
-from motia.ops import JSON, apply_ops, ensure_json
 
 __all__ = ["SQLiteStore"]
 

@@ -5,7 +5,7 @@ IMMEDIATE`` transaction run by the queue's worker thread, so a message whose
 ``push`` returned survives a killed process, and several processes may share
 the file. ``MemoryQueue`` is the same queue in a private in-memory database.
 The ``sql_*`` functions take a connection, so tools can work on the file
-without an event loop (see ``motia.queue_admin``).
+without an event loop (see ``motia.queues.admin``).
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from motia._runtime.state import STATE_NAMESPACE
+from motia._runtime.streams import stream_namespace
 from motia.backends.base import Change, Ephemeral, FeedMessage, Store
 from motia.console.events import sse_frame
-from motia.state import STATE_NAMESPACE
-from motia.streams import stream_namespace
 
 __all__ = ["change_frame", "state_snapshot", "stream_snapshot", "subscriber_counts"]
 

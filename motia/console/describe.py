@@ -1,6 +1,6 @@
 """What the console knows about a project's steps: flows, triggers, schemas, endpoints.
 
-Plain JSON-ready dicts built from the registry (``motia.flows`` groups the
+Plain JSON-ready dicts built from the registry (``motia._project.flows`` groups the
 steps and draws the topic edges; schemas are shown as JSON Schema).
 """
 
@@ -10,13 +10,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from motia.config import Enqueue
+from motia._project.config import Enqueue
+from motia._project.flows import Edge, Flow, flows_of, trigger_label
+from motia._project.registry import Registry
+from motia._project.step import Step
+from motia._project.triggers import CronTrigger, HttpTrigger, QueueTrigger, StreamTrigger, Trigger
 from motia.console.examples import example_of
-from motia.flows import Edge, Flow, flows_of, trigger_label
-from motia.registry import Registry
 from motia.schema_utils import schema_to_json_schema
-from motia.step import Step
-from motia.triggers import CronTrigger, HttpTrigger, QueueTrigger, StreamTrigger, Trigger
 
 __all__ = ["describe_endpoints", "describe_flows", "describe_step", "describe_trigger"]
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from motia._project.step import Step
+from motia._project.triggers import QueueTrigger
+from motia._runtime.invoke import maybe_await
 from motia.console.runs import Run
-from motia.invoke import maybe_await
-from motia.step import Step
-from motia.triggers import QueueTrigger
 
 __all__ = ["queue_overview", "replay_dead_letters"]
 

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from motia._project.step import Step
+from motia._runtime.current import current_context
+from motia._runtime.invoke import is_async
 from motia.console.events import sse_frame
 from motia.console.fanout import Fanout
-from motia.current import current_context
-from motia.invoke import is_async
-from motia.step import Step
 
 __all__ = ["Run", "RunRecorder", "record_runs", "summarize"]
 

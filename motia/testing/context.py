@@ -19,14 +19,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from motia._project.stream_config import StreamConfig
+from motia._runtime.context import FlowContext, TriggerInfo
+from motia._runtime.logs import StepLogger
+from motia._runtime.state import STATE_NAMESPACE, StateManager
+from motia._runtime.streams import Stream, Streams, stream_namespace
 from motia.backends.base import Change, Ephemeral, FeedMessage
 from motia.backends.memory import MemoryStore
-from motia.context import FlowContext, TriggerInfo
-from motia.logs import StepLogger
-from motia.ops import JSON, UnstorableValue, ensure_json
-from motia.queue_errors import EnqueueError
-from motia.state import STATE_NAMESPACE, StateManager
-from motia.streams import Stream, StreamConfig, Streams, stream_namespace
+from motia.backends.ops import JSON, UnstorableValue, ensure_json
+from motia.exceptions import EnqueueError
 
 __all__ = [
     "FakeContext",

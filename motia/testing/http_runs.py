@@ -18,16 +18,16 @@ from urllib.parse import urlencode
 
 from starlette.types import Message
 
-from motia.registry import HttpRoute, normalize_path
-from motia.routing import StepEndpoint
-from motia.runtime import Runtime
+from motia._http.endpoint import StepEndpoint
+from motia._project.registry import HttpRoute, normalize_path
+from motia._project.triggers import HttpTrigger
+from motia._runtime.lifespan import Runtime
 from motia.settings import Settings
 from motia.sse import ServerSentEvent, SSEParser
 from motia.testing.context import FakeContext
 from motia.testing.failures import describe, fail
 from motia.testing.runs import FakeRuntime
 from motia.testing.steps import StepLike, resolve_step, triggers_of
-from motia.triggers import HttpTrigger
 
 __all__ = ["HttpResult", "run_http"]
 

@@ -11,18 +11,18 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from motia.context import TriggerInfo
-from motia.invoke import NO_INPUT
-from motia.responses import MotiaHttpResponse, StreamStats
-from motia.schema import compile_schema
+from motia._http.response import MotiaHttpResponse, StreamStats
+from motia._project.schema import compile_schema
+from motia._project.step import Step
+from motia._project.trigger_inputs import StateTriggerInput, StreamTriggerInput
+from motia._project.triggers import CronTrigger, QueueTrigger, StateTrigger, StreamTrigger
+from motia._runtime.context import TriggerInfo
+from motia._runtime.invoke import NO_INPUT
+from motia._runtime.step_runs import SKIPPED, run_step
 from motia.settings import Settings
-from motia.step import Step
-from motia.step_runs import SKIPPED, run_step
 from motia.testing.context import FakeContext
 from motia.testing.failures import fail
 from motia.testing.steps import StepLike, resolve_step, triggers_of
-from motia.trigger_inputs import StateTriggerInput, StreamTriggerInput
-from motia.triggers import CronTrigger, QueueTrigger, StateTrigger, StreamTrigger
 
 __all__ = ["FakeRuntime", "StepRun", "run_cron", "run_queue", "run_state", "run_stream"]
 

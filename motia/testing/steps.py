@@ -6,11 +6,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from motia.config import parse_step_config
-from motia.errors import BuildError
-from motia.loader import LoadResult, load_step_file
-from motia.step import Step, StepDefinition
-from motia.triggers import Trigger
+from motia._project.config import parse_step_config
+from motia._project.loader import LoadResult, load_step_file
+from motia._project.step import Step, StepDefinition
+from motia._project.triggers import Trigger
+from motia.exceptions import BuildError
 
 __all__ = ["StepLike", "load_step", "resolve_step", "triggers_of"]
 

@@ -1,0 +1,181 @@
+"""OpenAPI 3.1: the document describing an app's HTTP triggers, and the route serving it.
+
+Paths come from the triggers (Motia's ``/todo/:id`` is ``/todo/{id}``), bodies
+and responses from ``body_schema`` and ``response_schema``, tags from the
+step's flows, the operation id from the step's name. The runtime's own error
+responses (400, 413, 422, 500) are described once, in ``components``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from motia._http.openapi_errors import ERROR_RESPONSES, define_errors
+from motia._http.openapi_schemas import SchemaComponents
+from motia._project.registry import HttpRoute
+
+__all__ = ["OPENAPI_VERSION", "openapi_document", "openapi_route"]
+
+OPENAPI_VERSION = "3.1.0"
+
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
+_CONVERTOR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "str": {"type": "string"},
+    "path": {"type": "string"},
+    "int": {"type": "integer", "minimum": 0},
+    "float": {"type": "number", "minimum": 0},
+    "uuid": {"type": "string", "format": "uuid"},
+}
+
+
+def openapi_document(
+    routes: Iterable[HttpRoute],
+    *,
+    title: str = "Motia API",
+    version: str = "0.1.0",
+    servers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for ``routes`` (a registry's ``http_routes()``)."""
+    routes = list(routes)
+    components = SchemaComponents()
+    define_errors(components)
+    document: dict[str, Any] = {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": title, "version": version},
+    }
+    if servers:
+        document["servers"] = servers
+    flows = sorted({flow for route in routes for flow in route.step.config.flows})
+    if flows:
+        document["tags"] = [{"name": flow} for flow in flows]
+    document["paths"] = _paths(routes, components)
+    responses = copy.deepcopy(ERROR_RESPONSES)
+    document["components"] = {"schemas": components.schemas, "responses": responses}
+    return document
+
+
+def openapi_route(path: str, document: Callable[[str], dict[str, Any]]) -> Route:
+    """``GET path`` answering ``document(prefix)``, where ``prefix`` is where the app is mounted."""
+    cache: dict[str, dict[str, Any]] = {}
+
+    async def endpoint(request: Request) -> JSONResponse:
+        prefix = request.scope["path"].removesuffix(path)  # the ASGI path includes root_path
+        if prefix not in cache:
+            cache[prefix] = document(prefix)
+        return JSONResponse(cache[prefix])
+
+    return Route(path, endpoint, methods=["GET"], include_in_schema=False)
+
+
+def _paths(routes: list[HttpRoute], components: SchemaComponents) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route, operation_id in zip(routes, _operation_ids(routes), strict=True):
+        path, parameters = _path_parameters(route.path)
+        operation = _operation(route, operation_id, parameters, components)
+        paths.setdefault(path, {})[route.method.lower()] = operation
+    return paths
+
+
+def _operation_ids(routes: list[HttpRoute]) -> list[str]:
+    """The step's name; a step with several HTTP triggers adds the trigger index to later ones."""
+    seen: set[str] = set()
+    ids = []
+    for route in routes:
+        name = route.step.name
+        operation_id = f"{name}_{route.index}" if name in seen else name
+        seen.add(operation_id)
+        ids.append(operation_id)
+    return ids
+
+
+def _path_parameters(path: str) -> tuple[str, list[dict[str, Any]]]:
+    parameters = [
+        {
+            "name": match[1],
+            "in": "path",
+            "required": True,
+            "schema": dict(_CONVERTOR_SCHEMAS.get(match[2] or "str", {"type": "string"})),
+        }
+        for match in _PARAM.finditer(path)
+    ]
+    return _PARAM.sub(r"{\1}", path), parameters
+
+
+def _operation(
+    route: HttpRoute,
+    operation_id: str,
+    parameters: list[dict[str, Any]],
+    components: SchemaComponents,
+) -> dict[str, Any]:
+    config, trigger = route.step.config, route.trigger
+    operation: dict[str, Any] = {"operationId": operation_id, "summary": route.step.name}
+    if config.description:
+        operation["description"] = config.description
+    if config.flows:
+        operation["tags"] = list(config.flows)
+    parameters = parameters + _query_parameters(trigger.query_params or ())
+    if parameters:
+        operation["parameters"] = parameters
+    if trigger.body_schema is not None:
+        schema = components.add(trigger.body_schema, "validation")
+        content = {"application/json": {"schema": schema}}
+        operation["requestBody"] = {"required": True, "content": content}
+    operation["responses"] = _responses(route, components)
+    return operation
+
+
+def _query_parameters(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """Motia's ``[{"name": ..., "description": ...}]`` (or plain names); others are skipped."""
+    return [_query_parameter(item) for item in items if isinstance(_name_of(item), str)]
+
+
+def _name_of(item: Any) -> Any:
+    return item.get("name") if isinstance(item, dict) else item
+
+
+def _query_parameter(item: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(item, str):
+        return {"name": item, "in": "query", "required": False, "schema": {"type": "string"}}
+    parameter: dict[str, Any] = {"name": item["name"], "in": "query"}
+    if item.get("description"):
+        parameter["description"] = str(item["description"])
+    parameter["required"] = bool(item.get("required", False))
+    parameter["schema"] = item.get("schema") or {"type": "string"}
+    return parameter
+
+
+def _responses(route: HttpRoute, components: SchemaComponents) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, source in (route.trigger.response_schema or {}).items():
+        schema = components.add(source, "serialization")
+        responses[str(status)] = {
+            "description": _phrase(status),
+            "content": {"application/json": {"schema": schema}},
+        }
+    for code, name in _error_statuses(route):
+        responses.setdefault(code, {"$ref": f"#/components/responses/{name}"})
+    responses.setdefault("default", {"description": "The step's response"})
+    return dict(sorted(responses.items(), key=lambda item: (item[0] == "default", item[0])))
+
+
+def _error_statuses(route: HttpRoute) -> list[tuple[str, str]]:
+    errors = [("400", "BadRequest"), ("413", "PayloadTooLarge")]
+    if route.trigger.condition is not None:
+        errors.append(("422", "ConditionNotMet"))
+    errors.append(("500", "InternalServerError"))
+    return errors
+
+
+def _phrase(status: Any) -> str:
+    try:
+        return HTTPStatus(int(status)).phrase
+    except ValueError:
+        return f"Status {status}"

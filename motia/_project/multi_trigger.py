@@ -1,0 +1,65 @@
+"""``multi_trigger_step(config).on_http(fn).on_queue(fn)...handlers()``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from motia._project.config import StepConfig
+from motia._project.step import Handler, StepDefinition
+
+__all__ = ["MultiTriggerStepBuilder", "multi_trigger_step"]
+
+_NO_INPUT = frozenset({"cron"})
+
+
+class MultiTriggerStepBuilder:
+    def __init__(self, config: StepConfig | dict[str, Any]) -> None:
+        self.config = config
+        self._handlers: dict[str, Handler] = {}
+
+    def on_http(self, handler: Handler) -> MultiTriggerStepBuilder:
+        return self._on("http", handler)
+
+    def on_api(self, handler: Handler) -> MultiTriggerStepBuilder:
+        return self._on("http", handler)
+
+    def on_queue(self, handler: Handler) -> MultiTriggerStepBuilder:
+        return self._on("queue", handler)
+
+    def on_cron(self, handler: Handler) -> MultiTriggerStepBuilder:
+        return self._on("cron", handler)
+
+    def on_state(self, handler: Handler) -> MultiTriggerStepBuilder:
+        return self._on("state", handler)
+
+    def on_stream(self, handler: Handler) -> MultiTriggerStepBuilder:
+        return self._on("stream", handler)
+
+    def handlers(self, handlers: dict[str, Handler] | None = None) -> StepDefinition:
+        for kind, handler in (handlers or {}).items():
+            self._on("http" if kind == "api" else kind, handler)
+        return StepDefinition(self.config, self._dispatcher())
+
+    def _on(self, kind: str, handler: Handler) -> MultiTriggerStepBuilder:
+        self._handlers[kind] = handler
+        return self
+
+    def _dispatcher(self) -> Handler:
+        handlers = dict(self._handlers)
+
+        async def dispatch(input: Any, ctx: Any) -> Any:
+            from motia._runtime.invoke import call_handler
+
+            kind = ctx.trigger.type
+            handler = handlers.get(kind)
+            if handler is None:
+                raise RuntimeError(
+                    f"no handler for a {kind} trigger; this step has: {', '.join(handlers)}"
+                )
+            return await call_handler(handler, None if kind in _NO_INPUT else input, ctx)
+
+        return dispatch
+
+
+def multi_trigger_step(config: StepConfig | dict[str, Any]) -> MultiTriggerStepBuilder:
+    return MultiTriggerStepBuilder(config)

@@ -1,0 +1,245 @@
+"""The stream WebSocket endpoint (PROTOCOL.md), served at ``/`` and ``/streams``.
+
+Connection order: accept (echoing ``Authorization`` when subprotocols are
+offered: the official Node client crashes without an echo), run the app's
+``stream_auth`` hook, then either close with 4401 (refused, before any data)
+or serve frames. Each socket has one reader (the endpoint) and a bounded
+outgoing queue (``SocketSink``); a client that stops reading is closed with
+1008 once its queue is full. Every message is stamped from the socket's own clock so
+timestamps strictly increase; a shared message is re-stamped only when its
+topic's timestamp would not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from motia._realtime.auth import AUTH_SUBPROTOCOL, StreamAuthRequest, authenticate
+from motia._realtime.frame_writer import frame_transport, text_frame, write_frame
+from motia._realtime.hooks import StreamSubscription, call_on_join, call_on_leave
+from motia._realtime.hub import Hub, Member, Message, now_ms
+from motia._realtime.outgoing import DISCONNECTED, Outgoing
+from motia._realtime.protocol import FrameError, error_event, parse_frame
+
+__all__ = ["CLOSE_GOING_AWAY", "CLOSE_SLOW", "CLOSE_UNAUTHORIZED", "SocketSink", "StreamSocket"]
+
+log = logging.getLogger("motia.streams")
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_SLOW = 1008
+CLOSE_GOING_AWAY = 1001
+_CLOSE_TIMEOUT = 2.0
+
+
+class SocketSink(Outgoing):
+    """One socket's outgoing messages and clock; ``push`` never blocks.
+
+    A message for an idle socket is written at once, as a ready-made frame, when
+    the server gave a ``transport`` that takes them (see ``frame_writer``);
+    otherwise it is queued (``Outgoing``).
+    """
+
+    __slots__ = ("_last", "_transport", "clock", "close_code")
+
+    describes = "a stream WebSocket"
+
+    def __init__(
+        self,
+        max_buffer: int,
+        hub: Hub,
+        stop: Callable[[], None],
+        send: Send,
+        transport: asyncio.WriteTransport | None = None,
+    ) -> None:
+        super().__init__(max_buffer, hub, stop, send)
+        self.clock = 0
+        self.close_code: int | None = None
+        self._transport = transport
+        self._last: Message | None = None
+
+    @property
+    def writes_frames(self) -> bool:
+        """Whether messages can skip the ASGI ``send`` (see ``frame_writer``)."""
+        return self._transport is not None
+
+    def push(self, message: Message) -> None:
+        if message is self._last:
+            return  # the socket already has it through another of its subscriptions
+        self._last = message
+        if message.timestamp > self.clock:
+            self.clock = message.timestamp
+            self._out(message.text, message)
+        else:
+            self.clock += 1
+            self._out(message.stamped(self.clock), None)
+
+    def push_own(self, payload: dict[str, Any]) -> None:
+        self.clock = max(now_ms(), self.clock + 1)
+        self._out(json.dumps({"timestamp": self.clock, **payload}, separators=(",", ":")), None)
+
+    def reset(self, member: Member) -> None:
+        """Nothing to say first: the official clients take the fresh sync as it comes."""
+
+    def shutdown(self) -> None:
+        self.close(CLOSE_GOING_AWAY)
+
+    def close(self, code: int) -> None:
+        """Send nothing more; the session closes the socket with ``code``."""
+        if self.close_code is None:
+            self.close_code = code
+        self._end()
+
+    def _end_slow(self) -> None:
+        self.close(CLOSE_SLOW)
+
+    def _out(self, text: str, shared: Message | None) -> None:
+        """Write ``text`` at once when nothing waits before it and the transport takes
+        it (``shared``: the message whose frame it is, built once); otherwise queue it."""
+        transport = self._transport
+        if transport is not None and not (self._queued or self._writing or self.closed):
+            frame = shared.ws_frame() if shared is not None else text_frame(text)
+            if write_frame(transport, frame):
+                return
+        self._put(text)
+
+    def _next_message(self) -> dict[str, Any]:
+        text: str = self._queue.popleft()
+        self._queued -= len(text)
+        return {"type": "websocket.send", "text": text}
+
+
+class StreamSocket:
+    """ASGI app for one stream WebSocket connection."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        offered = list(scope.get("subprotocols") or [])
+        echo = AUTH_SUBPROTOCOL if AUTH_SUBPROTOCOL in offered else (offered or [None])[0]
+        await websocket.accept(subprotocol=echo)
+        hub: Hub = self.runtime.hub
+        if hub.closing:
+            await websocket.close(1012)
+            return
+        allowed, auth = await authenticate(
+            self.runtime.stream_auth, StreamAuthRequest.from_connection(websocket)
+        )
+        if not allowed:
+            await websocket.close(CLOSE_UNAUTHORIZED)
+            return
+        await _Session(self.runtime, hub, websocket, auth, send).run()
+
+
+class _Session:
+    def __init__(self, runtime: Any, hub: Hub, websocket: WebSocket, auth: Any, send: Send) -> None:
+        self.runtime = runtime
+        self.hub = hub
+        self.websocket = websocket
+        self.auth = auth
+        self.scope = anyio.CancelScope()
+        # The raw ASGI send: the hot path skips the WebSocket wrapper.
+        self.sink = SocketSink(
+            runtime.settings.max_stream_buffer, hub, self.scope.cancel, send, frame_transport(send)
+        )
+        self.members: dict[str, tuple[StreamSubscription, Member]] = {}
+        self.disconnected = False
+
+    async def run(self) -> None:
+        self.hub.sinks.add(self.sink)
+        try:
+            with self.scope:
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(self._writer)
+                    await self._reader()
+                    tasks.cancel_scope.cancel()
+        finally:
+            self.hub.sinks.discard(self.sink)
+            with anyio.CancelScope(shield=True):
+                await self._leave_all()
+                await self._close()
+
+    async def _writer(self) -> None:
+        try:
+            await self.sink.write()
+        except DISCONNECTED:
+            self.disconnected = True
+            self.scope.cancel()
+
+    async def _reader(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                self.disconnected = True
+                return
+            await self._handle(message.get("text"))
+
+    async def _handle(self, text: str | None) -> None:
+        try:
+            frame = parse_frame(text)
+        except FrameError as exc:
+            data = exc.data
+            self.sink.push_own(
+                error_event(
+                    "INVALID_MESSAGE",
+                    str(exc),
+                    data.get("streamName"),
+                    data.get("groupId"),
+                    data.get("id"),
+                )
+            )
+            return
+        if frame.type == "join":
+            await self._join(frame.subscription)
+        else:
+            await self._leave(frame.subscription.subscription_id)
+
+    async def _join(self, subscription: StreamSubscription) -> None:
+        await self._leave(subscription.subscription_id)
+        name, group, item = subscription.stream_name, subscription.group_id, subscription.item_id
+        config = self.hub.config(name)
+        if config is None:
+            error = error_event("STREAM_NOT_FOUND", f"Stream {name} not found", name, group, item)
+            self.sink.push_own(error)
+            return
+        if not await call_on_join(self.runtime, config, subscription, self.auth):
+            error = error_event("STREAM_ACCESS_DENIED", "Access denied", name, group, item)
+            self.sink.push_own(error)
+            return
+        member = await self.hub.join(self.sink, name, group, item)
+        self.members[subscription.subscription_id] = (subscription, member)
+
+    async def _leave(self, subscription_id: str) -> None:
+        entry = self.members.pop(subscription_id, None)
+        if entry is None:
+            return
+        subscription, member = entry
+        self.hub.leave(member)
+        config = self.hub.config(subscription.stream_name)
+        if config is not None:
+            await call_on_leave(self.runtime, config, subscription, self.auth)
+
+    async def _leave_all(self) -> None:
+        with anyio.move_on_after(self.runtime.settings.graceful_timeout):
+            for subscription_id in list(self.members):
+                await self._leave(subscription_id)
+        for _, member in self.members.values():
+            self.hub.leave(member)
+
+    async def _close(self) -> None:
+        if self.disconnected or self.sink.broken:
+            return
+        self.sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
+        with anyio.move_on_after(_CLOSE_TIMEOUT):
+            with contextlib.suppress(OSError, RuntimeError):
+                await self.websocket.close(self.sink.close_code or 1000)

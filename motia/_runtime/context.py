@@ -1,0 +1,109 @@
+"""``FlowContext``: what a handler gets besides its input, and ``TriggerInfo``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from motia._runtime.invoke import NO_INPUT, call_handler
+from motia._runtime.logs import StepLogger
+
+__all__ = ["FlowContext", "TriggerInfo"]
+
+T = TypeVar("T")
+TriggerType = Literal["http", "queue", "cron", "state", "stream"]
+
+
+class TriggerInfo(BaseModel):
+    """Which trigger fired: its kind, its position in ``config["triggers"]`` and its key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: TriggerType
+    index: int | None = None
+    path: str | None = None
+    method: str | None = None
+    topic: str | None = None
+    expression: str | None = None
+
+
+Enqueuer = Callable[[Any, "FlowContext[Any]"], Awaitable[Any]]
+"""Sends ``event`` on behalf of a context (which tells the step name and the trace id)."""
+
+
+class FlowContext(Generic[T]):
+    __slots__ = (
+        "_enqueuer", "_logger", "input_value", "state", "step_name", "streams", "trace_id",
+        "trigger",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        trace_id: str,
+        trigger: TriggerInfo,
+        enqueuer: Enqueuer,
+        step_name: str | None = None,
+        logger: StepLogger | None = None,
+        state: Any = None,
+        streams: Any = None,
+        input_value: Any = None,
+    ) -> None:
+        self.trace_id = trace_id
+        self.trigger = trigger
+        self.step_name = step_name
+        self._logger = logger
+        self._enqueuer = enqueuer
+        self.state = state
+        self.streams = streams
+        self.input_value = input_value
+
+    @property
+    def logger(self) -> StepLogger:
+        """Lines carrying the step name and the trace id (made on first use)."""
+        if self._logger is None:
+            self._logger = StepLogger(self.step_name, self.trace_id)
+        return self._logger
+
+    def enqueue(self, event: Any) -> Awaitable[Any]:
+        """Send ``{"topic", "data", "messageGroupId"?}``; awaiting gives the message id."""
+        return self._enqueuer(event, self)
+
+    def is_http(self) -> bool:
+        return self.trigger.type == "http"
+
+    is_api = is_http
+
+    def is_queue(self) -> bool:
+        return self.trigger.type == "queue"
+
+    def is_cron(self) -> bool:
+        return self.trigger.type == "cron"
+
+    def is_state(self) -> bool:
+        return self.trigger.type == "state"
+
+    def is_stream(self) -> bool:
+        return self.trigger.type == "stream"
+
+    def get_data(self) -> Any:
+        """The payload whatever the trigger: the HTTP body, the queue data, None for cron."""
+        if self.is_cron():
+            return None
+        request = getattr(self.input_value, "request", None)
+        if request is not None:
+            return request.body
+        return self.input_value
+
+    async def match(self, handlers: dict[str, Callable[..., Any]]) -> Any:
+        """Run the handler registered for the trigger that fired (``default`` otherwise)."""
+        kind = self.trigger.type
+        handler = handlers.get(kind) or (handlers.get("api") if kind == "http" else None)
+        handler = handler or handlers.get("default")
+        if handler is None:
+            known = ", ".join(k for k in handlers if k != "default") or "none"
+            raise RuntimeError(f"no handler matched trigger type {kind!r}; handlers: {known}")
+        input = NO_INPUT if kind == "cron" else self.input_value
+        return await call_handler(handler, input, self)

@@ -1,0 +1,140 @@
+"""``Runtime``: owns everything long-lived an app needs while it serves.
+
+Backends, open streaming responses and background work live here, started by
+the app's lifespan and stopped in order: open streams are ended first so that
+no stream holds up a shutdown or a reload, then background work, then
+backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from motia._http.response import MotiaHttpResponse, StreamStats
+from motia._project.registry import Registry
+from motia._project.stream_config import StreamConfig
+from motia._realtime.hub import Hub
+from motia._runtime.change_triggers import ChangeTriggers
+from motia._runtime.context import FlowContext, TriggerInfo
+from motia._runtime.cron import CronScheduler
+from motia._runtime.cron_steps import cron_jobs
+from motia._runtime.state import StateManager
+from motia._runtime.streams import Streams
+from motia.backends.base import Store
+from motia.backends.cron_lock import tick_claim
+from motia.backends.queue import QueueBackend
+from motia.backends.sqlite_queue import MemoryQueue
+from motia.queues.service import QueueService
+from motia.settings import Settings
+
+__all__ = ["Runtime", "shutdown_all"]
+
+log = logging.getLogger("motia.runtime")
+_running: weakref.WeakSet[Runtime] = weakref.WeakSet()
+
+
+def shutdown_all() -> None:
+    """Called by the server on SIGINT/SIGTERM: end every open stream of every app."""
+    for runtime in list(_running):
+        runtime.end_streams()
+
+
+class Runtime:
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        store: Store,
+        stream_auth: Any = None,
+        queue: QueueBackend | None = None,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.store = store
+        self.stream_auth = stream_auth
+        self.stats = StreamStats()
+        self.responses: set[MotiaHttpResponse] = set()
+        self.triggers = ChangeTriggers(self, registry.steps)
+        on_change = self.triggers.on_change if self.triggers else None
+        self.state = StateManager(store, on_change)
+        configs: list[StreamConfig] = list(registry.streams.values())
+        self.streams = Streams.from_configs(configs, store, on_change)
+        self.cron = CronScheduler(cron_jobs(self, registry.steps), claim=tick_claim(store))
+        self.hub = Hub(store, self.streams)
+        self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, self.context)
+        self.started = False
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        self._loop = asyncio.get_running_loop()
+        await self.store.open()
+        await self.queues.start()
+        self.hub.start()
+        _running.add(self)
+        self.cron.start()
+        self.started = True
+        try:
+            yield
+        finally:
+            self.end_streams()
+            await self._wait_streams_closed()
+            await self.cron.stop(self.settings.graceful_timeout)
+            await self.triggers.drain(self.settings.graceful_timeout)
+            await self.queues.stop()
+            _running.discard(self)
+            self.started = False
+            self.hub.stop()
+            await self.store.close()
+
+    def end_streams(self) -> None:
+        """End every open streaming response (thread-safe: signal handlers call it)."""
+        loop = getattr(self, "_loop", None)
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._end_streams)
+
+    def _end_streams(self) -> None:
+        self.hub.shutdown()
+        if self.responses:
+            log.info("ending %d open stream(s) for shutdown", len(self.responses))
+        for response in list(self.responses):
+            response.shutdown()
+
+    async def _wait_streams_closed(self) -> None:
+        deadline = self.settings.graceful_timeout
+        try:
+            async with asyncio.timeout(deadline):
+                while self.responses or self.hub.sinks:
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            still_open = len(self.responses) + len(self.hub.sinks)
+            log.warning("%d stream(s) still open after %.1fs", still_open, deadline)
+
+    # -- what handlers get ------------------------------------------------------------
+
+    def context(self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any) -> Any:
+        return FlowContext(
+            trace_id=trace_id,
+            trigger=trigger,
+            step_name=step_name,
+            enqueuer=self._enqueue_for,
+            state=self.state,
+            streams=self.streams,
+            input_value=input,
+        )
+
+    async def enqueue(
+        self, event: Any, *, step: str | None = None, trace_id: str | None = None
+    ) -> str:
+        """Queue ``event`` for every subscriber of its topic; return the message id."""
+        return await self.queues.enqueue(event, step=step, trace_id=trace_id)
+
+    def _enqueue_for(self, event: Any, ctx: FlowContext[Any]) -> Awaitable[str]:
+        return self.enqueue(event, step=ctx.step_name, trace_id=ctx.trace_id)

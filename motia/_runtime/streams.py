@@ -1,0 +1,167 @@
+"""Streams: schema-checked items by group and id, pushed to subscribers as they change.
+
+``Stream`` is the handle behind ``ctx.streams.<name>`` and ``Streams`` is that container.
+Items live in the app's store under the namespace ``"stream:<name>"``; the
+network side (WebSocket and SSE subscribers) reads the store's change feed.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from motia._project.stream_config import StreamConfig
+from motia._runtime.state import ChangeHook
+from motia.backends.base import Ephemeral, Store
+from motia.backends.ops import JSON, ensure_json
+
+__all__ = ["Stream", "Streams", "stream_namespace"]
+
+
+def stream_namespace(name: str) -> str:
+    return f"stream:{name}"
+
+
+class Stream:
+    """``ctx.streams.<name>``: read and write one stream's items, send ephemeral events."""
+
+    def __init__(
+        self, config: StreamConfig, store: Store, on_change: ChangeHook | None = None
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._on_change = on_change or (lambda change: None)
+        self.namespace = stream_namespace(config.name)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def __repr__(self) -> str:
+        return f"Stream({self.name!r})"
+
+    async def get(self, group_id: str, item_id: str) -> JSON | None:
+        return await self.store.get(self.namespace, group_id, item_id)
+
+    async def set(self, group_id: str, item_id: str, data: Any) -> JSON:
+        """Validate ``data`` (with ``id`` set to ``item_id``), store it and return the item."""
+        item = self._checked_item(item_id, data)
+        change = await self.store.set(self.namespace, group_id, item_id, item)
+        self._on_change(change)
+        return ensure_json(change.new_value)
+
+    async def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> JSON:
+        """Apply update ops atomically; a result the schema refuses is not written."""
+        change = await self.store.update(
+            self.namespace,
+            group_id,
+            item_id,
+            ops,
+            check=lambda value: self._checked_item(item_id, value),
+        )
+        self._on_change(change)
+        return ensure_json(change.new_value)
+
+    async def delete(self, group_id: str, item_id: str) -> JSON | None:
+        """Remove the item; returns it, or None when there was none."""
+        change = await self.store.delete(self.namespace, group_id, item_id)
+        if change is not None:
+            self._on_change(change)
+        return None if change is None else ensure_json(change.old_value)
+
+    async def get_group(self, group_id: str) -> builtins.list[JSON]:
+        return [item for _, item in await self.store.list(self.namespace, group_id)]
+
+    async def list(self, group_id: str) -> builtins.list[JSON]:
+        return await self.get_group(group_id)
+
+    async def list_groups(self) -> builtins.list[str]:
+        return await self.store.list_groups(self.namespace)
+
+    async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+        """Send ``{"type": name, "data": any}`` to ``{"groupId": g, "id": optional}``, unstored."""
+        group_id, item_id = _channel(channel)
+        event_type, data = _event(event)
+        await self.store.publish(Ephemeral(self.namespace, group_id, item_id, event_type, data))
+
+    def _checked_item(self, item_id: str, data: Any) -> dict[str, JSON]:
+        item = ensure_json(data)
+        if not isinstance(item, dict):
+            raise TypeError(
+                f"stream {self.name!r}: an item must be an object, got {type(item).__name__}"
+            )
+        item["id"] = item_id
+        schema = self.config.compiled_schema
+        if schema is None:
+            return item
+        checked = ensure_json(schema.validate(item))
+        if not isinstance(checked, dict):
+            raise TypeError(f"stream {self.name!r}: the schema must describe an object")
+        return {**checked, "id": item_id}
+
+
+def _channel(channel: Mapping[str, Any]) -> tuple[str, str | None]:
+    group_id = (
+        channel.get("groupId", channel.get("group_id")) if isinstance(channel, Mapping) else None
+    )
+    if not isinstance(group_id, str):
+        raise ValueError(
+            f"a stream channel must be {{'groupId': str, 'id': str | None}}, got {channel!r}"
+        )
+    item_id = channel.get("id")
+    if item_id is not None and not isinstance(item_id, str):
+        raise ValueError(f"a stream channel's 'id' must be a str or None, got {item_id!r}")
+    return group_id, item_id
+
+
+def _event(event: Mapping[str, Any]) -> tuple[str, JSON]:
+    if not isinstance(event, Mapping) or not isinstance(event.get("type"), str):
+        raise ValueError(f"a stream event must be {{'type': str, 'data': any}}, got {event!r}")
+    return event["type"], ensure_json(event.get("data"))
+
+
+class Streams:
+    """The streams an app knows by name: ``streams.todo`` or ``streams["todo"]``."""
+
+    def __init__(self, streams: Mapping[str, Stream] | None = None) -> None:
+        self._streams: dict[str, Stream] = dict(streams or {})
+
+    @classmethod
+    def from_configs(
+        cls,
+        configs: Iterable[StreamConfig],
+        store: Store,
+        on_change: ChangeHook | None = None,
+    ) -> Streams:
+        return cls({config.name: Stream(config, store, on_change) for config in configs})
+
+    def __getitem__(self, name: str) -> Stream:
+        try:
+            return self._streams[name]
+        except KeyError:
+            raise KeyError(self._unknown(name)) from None
+
+    def __getattr__(self, name: str) -> Stream:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._streams[name]
+        except KeyError:
+            raise AttributeError(self._unknown(name)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._streams
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._streams)
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def __repr__(self) -> str:
+        return f"Streams({sorted(self._streams)!r})"
+
+    def _unknown(self, name: str) -> str:
+        known = ", ".join(sorted(self._streams)) or "none"
+        return f"unknown stream {name!r}; known streams: {known}"

@@ -1,0 +1,160 @@
+"""``QueueService``: ``enqueue`` with fan-out to every subscriber, the workers, dead letters.
+
+The app's runtime owns one service. ``enqueue`` stores one delivery per
+subscribing queue trigger (each step gets its own copy) and wakes the
+workers of this process; ``start``/``stop`` run one ``QueueWorker`` per queue
+trigger. Dead letters can be listed and replayed while the app runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from motia._project.step import Step
+from motia._runtime.tracing import new_trace_id
+from motia.backends.ops import UnstorableValue, ensure_json
+from motia.backends.queue import DeadLetter, Delivery, QueueBackend
+from motia.exceptions import EnqueueError
+from motia.queues.topics import Subscription, declared_topics, subscriptions, topic_warnings
+from motia.queues.worker import ContextFactory, QueueWorker
+from motia.settings import Settings
+
+__all__ = ["QueueService"]
+
+log = logging.getLogger("motia.queue")
+_GROUP_KEYS = ("messageGroupId", "message_group_id")
+
+
+class QueueService:
+    def __init__(
+        self,
+        steps: Iterable[Step],
+        backend: QueueBackend,
+        settings: Settings,
+        make_context: ContextFactory,
+        *,
+        idle_poll: float = 1.0,
+    ) -> None:
+        steps = list(steps)
+        self.backend = backend
+        self.settings = settings
+        self.workers = [
+            QueueWorker(sub, backend, make_context, idle_poll=idle_poll)
+            for sub in subscriptions(steps)
+        ]
+        self._by_topic: dict[str, list[QueueWorker]] = defaultdict(list)
+        for worker in self.workers:
+            self._by_topic[worker.subscription.topic].append(worker)
+        self._declared = {step.name: declared_topics(step.config) for step in steps}
+        self._warned: set[tuple[str, str]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        for warning in topic_warnings(steps):
+            log.warning("%s", warning)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.backend.open()
+        self._tasks = [asyncio.create_task(worker.run()) for worker in self.workers]
+
+    async def stop(self) -> None:
+        """Stop claiming, drain running handlers for ``graceful_timeout``, close the backend."""
+        grace = self.settings.graceful_timeout
+        await asyncio.gather(*(worker.stop(grace) for worker in self.workers))
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.backend.close()
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def enqueue(
+        self, event: Any, *, step: str | None = None, trace_id: str | None = None
+    ) -> str:
+        """Store ``event`` for every subscriber of its topic; return the message id."""
+        topic, data, group_id = _parse_event(event)
+        if step is not None:
+            self._check_declared(step, topic)
+        workers = self._by_topic.get(topic, [])
+        if group_id is None and any(w.subscription.fifo for w in workers):
+            fifo = [w.subscription.step.name for w in workers if w.subscription.fifo]
+            raise EnqueueError(
+                f'topic "{topic}" has FIFO subscriber(s) {fifo}: enqueue needs a '
+                '"messageGroupId", e.g. {"topic": ..., "data": ..., "messageGroupId": "order-1"}'
+            )
+        message_id, trace_id = uuid.uuid4().hex, trace_id or new_trace_id()
+        deliveries = [
+            _delivery(w.subscription, message_id, data, trace_id, group_id) for w in workers
+        ]
+        if not deliveries:
+            log.debug('message %s to topic "%s" has no subscriber', message_id, topic)
+            return message_id
+        await self.backend.push(deliveries)
+        for worker in workers:
+            worker.wake.set()
+        return message_id
+
+    def _check_declared(self, step: str, topic: str) -> None:
+        declared = self._declared.get(step)
+        if declared is None or topic in declared or (step, topic) in self._warned:
+            return
+        self._warned.add((step, topic))
+        log.warning(
+            'step "%s" enqueued to topic "%s", which is not in its config["enqueues"]; '
+            "add it there (the message is delivered anyway)",
+            step,
+            topic,
+        )
+
+    # -- dead letters -----------------------------------------------------------------------
+
+    async def dead_letters(self, topic: str | None = None) -> list[DeadLetter]:
+        return await self.backend.dead_letters(topic)
+
+    async def stats(self) -> dict[str, dict[str, int]]:
+        """Per topic: waiting messages (``depth``), ``in_flight`` and ``retries``."""
+        return await self.backend.stats()
+
+    async def replay(self, ids: list[str] | None = None) -> list[str]:
+        """Send dead letters back to their step (all of them when ``ids`` is None)."""
+        replayed = await self.backend.replay(ids)
+        for worker in self.workers:
+            worker.wake.set()
+        return replayed
+
+
+def _parse_event(event: Any) -> tuple[str, Any, str | None]:
+    if not isinstance(event, dict) or not isinstance(event.get("topic"), str):
+        raise EnqueueError(
+            'enqueue() takes {"topic": "name", "data": {...}, "messageGroupId": optional}, '
+            f"got {event!r}"
+        )
+    topic: str = event["topic"]
+    group_id = next((event[k] for k in _GROUP_KEYS if event.get(k) is not None), None)
+    if group_id is not None and not isinstance(group_id, str):
+        raise EnqueueError(f"messageGroupId must be a string, got {group_id!r}")
+    try:
+        data = ensure_json(event.get("data"))
+    except UnstorableValue as exc:
+        raise EnqueueError(f'data for topic "{topic}" cannot be queued: {exc}') from None
+    return topic, data, group_id
+
+
+def _delivery(
+    sub: Subscription, message_id: str, data: Any, trace_id: str, group_id: str | None
+) -> Delivery:
+    return Delivery(
+        id=uuid.uuid4().hex,
+        message_id=message_id,
+        topic=sub.topic,
+        subscriber=sub.subscriber,
+        data=data,
+        trace_id=trace_id,
+        group_id=group_id,
+        available_at=time.time() + sub.config.delay_seconds,
+    )

@@ -1,0 +1,212 @@
+"""``QueueWorker``: runs one queue trigger's handler on the deliveries of its topic.
+
+A worker claims deliveries while it has free slots (``concurrency``), runs
+each in its own task bounded by ``visibility_timeout``, and records the
+outcome: done, retried after a backoff, or moved to the dead-letter queue. It
+never busy-polls: it sleeps until woken (an enqueue in this process, a
+finished run) or until the next delivery is due, at most ``idle_poll``
+seconds so that deliveries written by other processes are seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from motia._project.queue_config import QueueConfig
+from motia._project.schema import SchemaValidationError
+from motia._runtime.context import TriggerInfo
+from motia._runtime.current import current_context
+from motia._runtime.invoke import call_handler, condition_met
+from motia.backends.queue import Delivery, QueueBackend
+from motia.exceptions import NonRetryableError
+from motia.queues.topics import Subscription
+
+__all__ = ["DEFAULT_CONCURRENCY", "ContextFactory", "QueueWorker", "backoff_seconds"]
+
+log = logging.getLogger("motia.queue")
+
+DEFAULT_CONCURRENCY = 10
+_LEASE_MARGIN = 1.0
+"""Seconds a lease outlives the visibility timeout, so a cancelled run is recorded first."""
+_MAX_BACKOFF = 300.0
+
+ContextFactory = Callable[[str, TriggerInfo, str, Any], Any]
+
+
+def backoff_seconds(config: QueueConfig, attempt: int) -> float:
+    """Delay before retrying after failed attempt number ``attempt`` (1-based)."""
+    base = (config.backoff_delay_ms if config.backoff_delay_ms is not None else 1000) / 1000
+    if config.backoff_type == "fixed":
+        return base
+    return float(min(base * 2 ** (attempt - 1), _MAX_BACKOFF))
+
+
+class QueueWorker:
+    def __init__(
+        self,
+        subscription: Subscription,
+        backend: QueueBackend,
+        make_context: ContextFactory,
+        *,
+        idle_poll: float = 1.0,
+    ) -> None:
+        self.subscription = subscription
+        self.backend = backend
+        self.make_context = make_context
+        self.idle_poll = idle_poll
+        self.wake = asyncio.Event()
+        self.running: set[asyncio.Task[None]] = set()
+        self.limit = subscription.config.concurrency or DEFAULT_CONCURRENCY
+        self._stopping = False
+        self._trigger = TriggerInfo(
+            type="queue", index=subscription.index, topic=subscription.topic
+        )
+
+    @property
+    def lease(self) -> float:
+        return self.subscription.config.visibility_timeout + _LEASE_MARGIN
+
+    # -- the claiming loop -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self.wake.clear()
+            timeout = self.idle_poll
+            free = self.limit - len(self.running)
+            if free > 0:
+                try:
+                    if await self._claim(free):
+                        continue
+                    timeout = await self._until_due()
+                except Exception:
+                    log.exception('queue worker of step "%s" failed', self.subscription.step.name)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
+
+    async def _claim(self, limit: int) -> list[Delivery]:
+        sub = self.subscription
+        claimed = await self.backend.claim(
+            sub.subscriber, limit=limit, lease=self.lease, fifo=sub.fifo
+        )
+        for delivery in claimed:
+            if self._stopping:
+                await self.backend.release(delivery)
+                continue
+            task = asyncio.create_task(self._process(delivery))
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
+        return claimed
+
+    async def _until_due(self) -> float:
+        due = await self.backend.next_due(self.subscription.subscriber, fifo=self.subscription.fifo)
+        if due is None:
+            return self.idle_poll
+        return min(self.idle_poll, max(due - time.time(), 0.005))
+
+    async def stop(self, grace: float) -> None:
+        """Stop claiming; give running handlers ``grace`` seconds, then hand theirs back."""
+        self._stopping = True
+        self.wake.set()
+        if not self.running:
+            return
+        _, pending = await asyncio.wait(set(self.running), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning(
+                '%d run(s) of step "%s" unfinished at shutdown; they stay queued',
+                len(pending),
+                self.subscription.step.name,
+            )
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- one delivery ----------------------------------------------------------------------
+
+    async def _process(self, delivery: Delivery) -> None:
+        try:
+            await self._attempt(delivery)
+        except asyncio.CancelledError:
+            await asyncio.shield(self.backend.release(delivery))
+            raise
+        except Exception:
+            # The lease runs out and the delivery comes back: nothing is lost.
+            log.exception("queue bookkeeping failed for delivery %s", delivery.id)
+        finally:
+            # Leave ``running`` before waking the loop: the done callback comes later, and
+            # a loop that still counted this run as busy would sleep until ``idle_poll``.
+            self.running.discard(asyncio.current_task())
+            self.wake.set()
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        sub = self.subscription
+        try:
+            input = sub.schema.validate(delivery.data) if sub.schema is not None else delivery.data
+        except SchemaValidationError as exc:
+            await self._bury(delivery, f"invalid input: {exc}")
+            return
+        ctx = self.make_context(sub.step.name, self._trigger, delivery.trace_id, input)
+        token = current_context.set(ctx)
+        try:
+            error = await self._run_handler(input, ctx, delivery)
+        finally:
+            current_context.reset(token)
+        await self._record(delivery, error)
+
+    async def _run_handler(self, input: Any, ctx: Any, delivery: Delivery) -> BaseException | None:
+        sub = self.subscription
+        timeout = asyncio.timeout(sub.config.visibility_timeout)
+        try:
+            async with timeout:
+                if not await condition_met(self.subscription.trigger.condition, input, ctx):
+                    log.debug(
+                        'step "%s" skipped message %s: condition not met',
+                        sub.step.name,
+                        delivery.message_id,
+                    )
+                    return None
+                await call_handler(sub.step.handler, input, ctx)
+        except TimeoutError as exc:
+            if timeout.expired():
+                return TimeoutError(
+                    f"visibility timeout of {sub.config.visibility_timeout}s exceeded"
+                )
+            return exc
+        except Exception as exc:
+            return exc
+        return None
+
+    async def _record(self, delivery: Delivery, error: BaseException | None) -> None:
+        if error is None:
+            await self.backend.ack(delivery)
+            return
+        message = f"{type(error).__name__}: {error}"
+        retryable = not isinstance(error, NonRetryableError)
+        if retryable and delivery.attempts <= self.subscription.config.max_retries:
+            delay = backoff_seconds(self.subscription.config, delivery.attempts)
+            await self.backend.retry(delivery, at=time.time() + delay, error=message)
+            log.warning(
+                'step "%s" failed on message %s (attempt %d), retrying in %.3gs: %s',
+                self.subscription.step.name,
+                delivery.message_id,
+                delivery.attempts,
+                delay,
+                message,
+            )
+            return
+        await self._bury(delivery, message)
+
+    async def _bury(self, delivery: Delivery, error: str) -> None:
+        await self.backend.bury(delivery, error=error)
+        log.error(
+            'step "%s": message %s moved to the dead-letter queue after %d attempt(s): %s',
+            self.subscription.step.name,
+            delivery.message_id,
+            delivery.attempts,
+            error,
+        )
