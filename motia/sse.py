@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from motia._core.json import dumps
+
 __all__ = ["PING", "SSEParser", "ServerSentEvent", "encode_event"]
 
 PING = b": ping\n\n"
@@ -37,7 +39,7 @@ def encode_event(
             raise ValueError(f"retry must be a non-negative integer (milliseconds), got {retry!r}")
         parts.append(f"retry: {retry}\n")
     if data is not None:
-        text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+        text = data if isinstance(data, str) else dumps(data)
         parts.extend(f"data: {line}\n" for line in _lines(text))
     parts.append("\n")
     return "".join(parts).encode()

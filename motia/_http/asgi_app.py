@@ -16,7 +16,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from motia._http.asgi import Receive, Scope, Send
+from motia._core.asgi import Receive, Scope, Send
 from motia._http.endpoint import StepEndpoint
 from motia._realtime.websocket import StreamSocket
 

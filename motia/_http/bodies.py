@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 import pydantic_core
 
-from motia._http.asgi import Receive
+from motia._core.asgi import Receive
 
 __all__ = [
     "BodyTooLarge",

@@ -16,7 +16,7 @@ from typing import Any
 import pydantic_core
 from pydantic import BaseModel
 
-from motia._http.asgi import Receive, Scope, Send, decode_headers, encode_headers, end_to_end
+from motia._core.asgi import Receive, Scope, Send, decode_headers, encode_headers, end_to_end
 from motia._http.bodies import (
     BodyTooLarge,
     ClientGone,

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from motia._http.asgi import Receive, Send
+from motia._core.asgi import Receive, Send
 from motia._http.response_stream import HIGH_WATER, BodyStream, StreamStats
 from motia.sse import encode_event
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import anyio
 
-from motia._http.asgi import Receive, Send, encode_headers, end_to_end
+from motia._core.asgi import Receive, Send, encode_headers, end_to_end
 from motia.sse import PING
 
 __all__ = ["HIGH_WATER", "BodyStream", "StreamStats", "Waiters"]

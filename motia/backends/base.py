@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 
+from motia._core.json import dumps
 from motia.backends.ops import JSON
 
 __all__ = [
@@ -86,7 +87,7 @@ UpdateCheck = Callable[[JSON], JSON]
 
 def dump_json(value: JSON) -> str:
     """Compact JSON text for storage (``value`` must already be JSON-safe)."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return dumps(value)
 
 
 def load_json(text: str) -> JSON:
