@@ -28,7 +28,8 @@ from motia._realtime.frame_writer import frame_transport, text_frame, write_fram
 from motia._realtime.hooks import StreamSubscription, call_on_join, call_on_leave
 from motia._realtime.hub import Hub, Member, Message, now_ms
 from motia._realtime.outgoing import DISCONNECTED, Outgoing
-from motia._realtime.protocol import FrameError, error_event, parse_frame
+from motia._realtime.protocol import error_event, parse_frame
+from motia.exceptions import FrameError
 
 __all__ = ["CLOSE_GOING_AWAY", "CLOSE_SLOW", "CLOSE_UNAUTHORIZED", "SocketSink", "StreamSocket"]
 
