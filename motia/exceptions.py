@@ -1,8 +1,10 @@
-"""Every error the runtime raises, in one tree under ``MotiaError``.
+"""Every error class motia defines, in one tree under ``MotiaError``.
 
-``except motia.MotiaError`` catches anything Motia raised on purpose. Each class keeps the
-builtin base it had before the tree existed (``EnqueueError`` is still a ``ValueError``,
-``UpdateConflict`` a ``RuntimeError``...), so code that catches the builtin keeps working.
+``except motia.MotiaError`` catches every error below; a wrong argument to an API
+(a stream event without ``type``, a bad ``StreamConfig``) still raises a plain
+``TypeError`` or ``ValueError``. Each class keeps the builtin base it had before the
+tree existed (``EnqueueError`` is still a ``ValueError``, ``UpdateConflict`` a
+``RuntimeError``...), so code that catches the builtin keeps working.
 
 The hierarchy, grouped by who meets each error::
 
@@ -23,7 +25,7 @@ The hierarchy, grouped by who meets each error::
     │   raised by user code for the runtime to act on
     ├── NonRetryableError
     ├── StreamAuthError
-    │   a client's bad input, answered with a 4xx response or an error event
+    │   a client's bad input (answered with a 4xx or an error event) or departure
     ├── BodyTooLarge
     ├── MalformedBody (ValueError)
     ├── MalformedJSON (ValueError)
@@ -191,7 +193,7 @@ class StreamAuthError(MotiaError):
     """Raise from a ``stream_auth`` hook to refuse a stream connection."""
 
 
-# --- a client's bad input -------------------------------------------------------------------
+# --- a client's bad input or departure -----------------------------------------------------
 
 
 class BodyTooLarge(MotiaError):
