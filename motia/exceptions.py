@@ -182,7 +182,7 @@ class ResponseStartedError(MotiaError, RuntimeError):
     """Status or headers changed after the first body byte was written."""
 
 
-# --- raised by user code --------------------------------------------------------------------
+# --- raised by user code ------------------------------------------------------------------
 
 
 class NonRetryableError(MotiaError):
@@ -193,7 +193,7 @@ class StreamAuthError(MotiaError):
     """Raise from a ``stream_auth`` hook to refuse a stream connection."""
 
 
-# --- a client's bad input or departure -----------------------------------------------------
+# --- a client's bad input or departure ----------------------------------------------------
 
 
 class BodyTooLarge(MotiaError):
