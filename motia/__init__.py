@@ -1,15 +1,29 @@
 """Motia-style steps served by a pure-Python ASGI runtime."""
 
 from motia._http.request import ApiRequest, MotiaHttpArgs, MotiaHttpRequest, RequestBody
-from motia._http.response import ApiResponse, MotiaHttpResponse, ResponseStartedError
+from motia._http.response import ApiResponse, MotiaHttpResponse
 from motia._project.config import Enqueue, StepConfig
 from motia._project.queue_config import QueueConfig
 from motia._project.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
-from motia._realtime.auth import StreamAuthError, StreamAuthRequest
+from motia._realtime.auth import StreamAuthRequest
 from motia._runtime.context import FlowContext, TriggerInfo
 from motia._runtime.current import BoundStream, ModuleLogger, ModuleStateManager, enqueue
 from motia.app import Motia
-from motia.exceptions import BuildError, NonRetryableError, StepError
+from motia.exceptions import (
+    BuildError,
+    ConfigError,
+    EnqueueError,
+    FieldError,
+    InvalidUpdateOp,
+    MotiaError,
+    NonRetryableError,
+    ResponseStartedError,
+    SchemaValidationError,
+    StepError,
+    StreamAuthError,
+    UnstorableValue,
+    UpdateConflict,
+)
 from motia.multi_trigger import MultiTriggerStepBuilder, multi_trigger_step
 from motia.settings import Settings
 
@@ -43,11 +57,16 @@ __all__ = [
     "ApiResponse",
     "ApiTrigger",
     "BuildError",
+    "ConfigError",
     "CronTrigger",
     "Enqueue",
+    "EnqueueError",
+    "FieldError",
     "FlowContext",
     "HttpTrigger",
+    "InvalidUpdateOp",
     "Motia",
+    "MotiaError",
     "MotiaHttpArgs",
     "MotiaHttpRequest",
     "MotiaHttpResponse",
@@ -57,6 +76,7 @@ __all__ = [
     "QueueTrigger",
     "RequestBody",
     "ResponseStartedError",
+    "SchemaValidationError",
     "Settings",
     "StateTrigger",
     "StateTriggerInput",
@@ -73,6 +93,8 @@ __all__ = [
     "StreamTrigger",
     "StreamTriggerInput",
     "TriggerInfo",
+    "UnstorableValue",
+    "UpdateConflict",
     "api",
     "cron",
     "enqueue",

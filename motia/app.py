@@ -21,7 +21,7 @@ from motia._http.endpoint import StepEndpoint
 from motia._http.health import health_routes
 from motia._http.mounting import mount_routes
 from motia._http.openapi import openapi_document, openapi_route
-from motia._project.config import ConfigError, parse_step_config
+from motia._project.config import parse_step_config
 from motia._project.loader import load_project, load_project_config
 from motia._project.registry import Registry
 from motia._project.step import Step, StepDefinition
@@ -34,7 +34,7 @@ from motia.backends.queue import QueueBackend
 from motia.backends.selection import build_store, database_path
 from motia.backends.sqlite import SQLiteStore
 from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
-from motia.exceptions import BuildError, StepError
+from motia.exceptions import BuildError, ConfigError, StepError
 from motia.settings import Settings
 
 if TYPE_CHECKING:

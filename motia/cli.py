@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from motia.exceptions import BuildError
-from motia.server import ServeError, ServeOptions, route_lines, serve
+from motia.exceptions import BuildError, ProjectExistsError, ServeError
+from motia.server import ServeOptions, route_lines, serve
 
 __all__ = ["main"]
 
@@ -235,7 +235,7 @@ def _queue_database(project: str) -> Path | None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from motia._scaffold import ProjectExistsError, create_project
+    from motia._scaffold import create_project
 
     try:
         create_project(args.folder, args.name)

@@ -29,6 +29,7 @@ from motia._runtime.lifespan import shutdown_all
 from motia._runtime.logs import configure_logging
 from motia.app import Motia
 from motia.backends.selection import URL_ENV, store_name
+from motia.exceptions import ServeError
 from motia.settings import Settings
 
 __all__ = [
@@ -82,10 +83,6 @@ class MotiaServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         shutdown_all()
         super().handle_exit(sig, frame)
-
-
-class ServeError(Exception):
-    """Serving options that cannot work together; the message says how to fix them."""
 
 
 def app_from_env() -> Any:

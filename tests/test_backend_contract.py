@@ -9,8 +9,8 @@ import anyio
 import pytest
 from redis_support import redis_store
 
+from motia import InvalidUpdateOp, UnstorableValue
 from motia.backends import Change, ChangeFeed, Ephemeral, MemoryStore, SQLiteStore, Store
-from motia.backends.ops import InvalidUpdateOp, UnstorableValue
 
 pytestmark = pytest.mark.anyio
 

@@ -6,8 +6,9 @@ import pytest
 from pydantic import BaseModel
 
 from motia import StepConfig, api, cron, http, queue
-from motia._project.config import ConfigError, Enqueue, parse_step_config
+from motia._project.config import Enqueue, parse_step_config
 from motia._project.triggers import HttpTrigger
+from motia.exceptions import ConfigError
 
 
 class Item(BaseModel):
@@ -107,8 +108,6 @@ def test_every_http_method_is_accepted() -> None:
 
 
 def test_query_params_must_be_names_or_name_dicts() -> None:
-    from motia._project.config import ConfigError, parse_step_config
-
     good = [http("GET", "/a", query_params=["q", {"name": "page", "description": "n"}])]
     assert parse_step_config({"name": "A", "triggers": good}).triggers[0].query_params
     with pytest.raises(ConfigError, match=r"query_params must be a list of names"):

@@ -15,6 +15,9 @@ import pytest
 from motia import FlowContext, Motia, TriggerInfo, http, logger, step
 from motia._runtime.context import FlowContext as ContextClass
 from motia._runtime.logs import StepLogger
+from motia._runtime.state import StateManager
+from motia._runtime.streams import Streams
+from motia.backends.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio
 
@@ -27,6 +30,15 @@ async def serve(*definitions: Any) -> AsyncIterator[httpx.AsyncClient]:
             transport = httpx.ASGITransport(app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 yield client
+
+
+def bare_context(input_value: Any) -> ContextClass[Any]:
+    """A context built by hand: no app, nothing enqueued."""
+    return ContextClass(
+        trace_id="t", trigger=TriggerInfo(type="http"), logger=StepLogger(),
+        enqueuer=None, input_value=input_value,  # type: ignore[arg-type]
+        state=StateManager(MemoryStore()), streams=Streams(),
+    )  # fmt: skip
 
 
 def step_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -109,10 +121,7 @@ async def test_get_data_and_match() -> None:
 
 
 async def test_match_api_alias_default_and_no_match() -> None:
-    ctx = ContextClass(
-        trace_id="t", trigger=TriggerInfo(type="http"), logger=StepLogger(),
-        enqueuer=None, input_value="input",  # type: ignore[arg-type]
-    )  # fmt: skip
+    ctx = bare_context("input")
     assert await ctx.match({"api": lambda data: f"api:{data}"}) == "api:input"
     assert await ctx.match({"queue": lambda d: 1, "default": lambda d, c: c.trace_id}) == "t"
     with pytest.raises(
@@ -171,10 +180,7 @@ async def test_unhashable_callable_object_as_handler() -> None:
 
 
 async def test_functions_made_per_call_are_not_kept_alive() -> None:
-    ctx = ContextClass(
-        trace_id="t", trigger=TriggerInfo(type="http"), logger=StepLogger(),
-        enqueuer=None, input_value=1,  # type: ignore[arg-type]
-    )  # fmt: skip
+    ctx = bare_context(1)
     handler = lambda data: data  # noqa: E731
     first = weakref.ref(handler)
     result = await ctx.match({"http": handler})

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from motia import BuildError, Motia, cron, step
-from motia._runtime.cron import CronSchedule, InvalidCronExpression
+from motia._runtime.cron import CronSchedule
+from motia.exceptions import InvalidCronExpression
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,8 @@ import math
 import pytest
 from pydantic import BaseModel, Field
 
-from motia.backends.ops import InvalidUpdateOp, UnstorableValue, apply_ops, ensure_json
+from motia.backends.ops import apply_ops, ensure_json
+from motia.exceptions import InvalidUpdateOp, UnstorableValue
 
 
 def test_set_a_key():

@@ -24,7 +24,8 @@ from redis_support import (
 )
 
 from motia.backends.redis import RedisStore
-from motia.server import ServeError, ServeOptions, check_workers
+from motia.exceptions import ServeError
+from motia.server import ServeOptions, check_workers
 
 TICK_STEP = """
 import os

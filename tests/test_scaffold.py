@@ -11,7 +11,8 @@ import httpx
 import pytest
 from support import motia_process
 
-from motia._scaffold import ProjectExistsError, create_project
+from motia._scaffold import create_project
+from motia.exceptions import ProjectExistsError
 
 
 def test_create_writes_every_file_with_the_project_name(tmp_path: Path) -> None:

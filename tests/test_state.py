@@ -1,9 +1,9 @@
 import pytest
 from pydantic import BaseModel, Field
 
+from motia import InvalidUpdateOp, UnstorableValue
 from motia._runtime.state import StateManager
 from motia.backends import Change, MemoryStore, SQLiteStore
-from motia.backends.ops import InvalidUpdateOp, UnstorableValue
 
 pytestmark = pytest.mark.anyio
 

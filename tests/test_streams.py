@@ -1,8 +1,7 @@
 import pytest
 from pydantic import BaseModel
 
-from motia import StreamConfig
-from motia._project.schema import SchemaValidationError
+from motia import SchemaValidationError, StreamConfig
 from motia._runtime.streams import Stream, Streams
 from motia.backends import Change, Ephemeral, MemoryStore, SQLiteStore
 

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from motia import Motia, StreamConfig, cron, http, queue, state, step, stream
-from motia._project.schema import SchemaValidationError
+from motia import Motia, SchemaValidationError, StreamConfig, cron, http, queue, state, step, stream
 from motia._project.trigger_inputs import StateTriggerInput
 from motia.testing import (
     FakeContext,

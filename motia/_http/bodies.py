@@ -8,11 +8,9 @@ from urllib.parse import parse_qsl
 import pydantic_core
 
 from motia._core.asgi import Receive
+from motia.exceptions import BodyTooLarge, ClientGone, MalformedBody
 
 __all__ = [
-    "BodyTooLarge",
-    "ClientGone",
-    "MalformedBody",
     "has_body",
     "is_json",
     "media_type",
@@ -20,20 +18,6 @@ __all__ = [
     "parse_query",
     "read_body",
 ]
-
-
-class BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(f"request body is larger than {limit} bytes")
-
-
-class MalformedBody(ValueError):
-    pass
-
-
-class ClientGone(Exception):
-    """The client disconnected before sending the whole body."""
 
 
 async def read_body(receive: Receive, limit: int, declared: str | None) -> list[bytes]:

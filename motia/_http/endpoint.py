@@ -17,27 +17,24 @@ import pydantic_core
 from pydantic import BaseModel
 
 from motia._core.asgi import Receive, Scope, Send, decode_headers, encode_headers, end_to_end
-from motia._http.bodies import (
-    BodyTooLarge,
-    ClientGone,
-    MalformedBody,
-    has_body,
-    is_json,
-    media_type,
-    parse_body,
-    parse_query,
-    read_body,
-)
+from motia._http.bodies import has_body, is_json, media_type, parse_body, parse_query, read_body
 from motia._http.cancellation import HandlerCancellation
+from motia._http.host import HttpHost
 from motia._http.request import MotiaHttpArgs, MotiaHttpRequest, RequestBody
 from motia._http.response import ApiResponse, MotiaHttpResponse, StreamOptions
 from motia._project.registry import HttpRoute
-from motia._project.schema import MalformedJSON, Schema, SchemaValidationError, compile_schema
+from motia._project.schema import Schema, compile_schema
 from motia._runtime.context import TriggerInfo
 from motia._runtime.current import current_context
 from motia._runtime.invoke import caller, condition_met, maybe_await
-from motia._runtime.lifespan import Runtime
 from motia._runtime.tracing import trace_id_from
+from motia.exceptions import (
+    BodyTooLarge,
+    ClientGone,
+    MalformedBody,
+    MalformedJSON,
+    SchemaValidationError,
+)
 
 __all__ = ["StepEndpoint", "send_json"]
 
@@ -47,7 +44,7 @@ _JSON = b"application/json"
 
 
 class StepEndpoint:
-    def __init__(self, route: HttpRoute, runtime: Runtime) -> None:
+    def __init__(self, route: HttpRoute, runtime: HttpHost) -> None:
         trigger = route.trigger
         self.step_name = route.step.name
         self.call = caller(route.step.handler)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Generic, TypeVar
 
+from motia._http.response import MotiaHttpResponse
+
 __all__ = ["ApiRequest", "MotiaHttpArgs", "MotiaHttpRequest", "RequestBody"]
 
 B = TypeVar("B")
@@ -43,7 +45,7 @@ class MotiaHttpRequest(Generic[B]):
         path_params: dict[str, str],
         query_params: dict[str, str | list[str]],
         headers: dict[str, str],
-        body: Any,
+        body: B,
         request_body: RequestBody,
     ) -> None:
         self.method = method
@@ -63,12 +65,12 @@ class MotiaHttpArgs(Generic[B]):
 
     __slots__ = ("request", "response")
 
-    def __init__(self, request: MotiaHttpRequest[B], response: Any) -> None:
+    def __init__(self, request: MotiaHttpRequest[B], response: MotiaHttpResponse) -> None:
         self.request = request
         self.response = response
 
     @property
-    def body(self) -> Any:
+    def body(self) -> B:
         return self.request.body
 
     @property

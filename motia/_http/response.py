@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from motia._core.asgi import Receive, Send
 from motia._http.response_stream import HIGH_WATER, BodyStream, StreamStats
+from motia.exceptions import ResponseStartedError
 from motia.sse import encode_event
 
 __all__ = [
     "ApiResponse",
     "MotiaHttpResponse",
-    "ResponseStartedError",
     "StreamOptions",
     "StreamStats",
 ]
@@ -35,10 +35,6 @@ class ApiResponse(BaseModel):
     status: int = 200
     body: Any = None
     headers: dict[str, str] = Field(default_factory=dict)
-
-
-class ResponseStartedError(RuntimeError):
-    """Status or headers changed after the first body byte was written."""
 
 
 @dataclass(frozen=True, slots=True)

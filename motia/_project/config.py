@@ -15,15 +15,12 @@ from motia import triggers as t
 from motia._project.names import snake_keys
 from motia._project.queue_config import QueueConfig
 from motia._project.schema import compile_schema
-from motia._runtime.cron import CronSchedule, InvalidCronExpression
+from motia._runtime.cron import CronSchedule
+from motia.exceptions import ConfigError, InvalidCronExpression
 
-__all__ = ["HTTP_METHODS", "ConfigError", "Enqueue", "StepConfig", "parse_step_config"]
+__all__ = ["HTTP_METHODS", "Enqueue", "StepConfig", "parse_step_config"]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
-
-
-class ConfigError(ValueError):
-    """A config is not of the expected shape; the message says what to change."""
 
 
 @dataclass(slots=True)

@@ -20,9 +20,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from motia._project.config import ConfigError, parse_step_config
+from motia._project.config import parse_step_config
 from motia._project.step import Step, StepDefinition
-from motia.exceptions import StepError
+from motia.exceptions import ConfigError, StepError
 
 __all__ = [
     "PROJECT_CONFIG",

@@ -8,45 +8,21 @@ a pydantic model, the data itself for JSON Schema) or raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from motia.exceptions import FieldError, MalformedJSON, SchemaValidationError
+
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 __all__ = [
-    "FieldError",
-    "MalformedJSON",
     "Schema",
-    "SchemaValidationError",
     "compile_schema",
     "to_json_schema",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    path: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
-
-
-class SchemaValidationError(ValueError):
-    def __init__(self, errors: list[FieldError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{e.path or '<root>'}: {e.message}" for e in errors))
-
-    def as_list(self) -> list[dict[str, str]]:
-        return [error.as_dict() for error in self.errors]
-
-
-class MalformedJSON(ValueError):
-    """The bytes given to ``validate_json`` are not JSON."""
 
 
 class Schema:

@@ -18,10 +18,10 @@ from typing import Any
 from starlette.requests import HTTPConnection
 
 from motia._runtime.invoke import maybe_await
+from motia.exceptions import StreamAuthError
 
 __all__ = [
     "AUTH_SUBPROTOCOL",
-    "StreamAuthError",
     "StreamAuthRequest",
     "authenticate",
     "extract_token",
@@ -31,10 +31,6 @@ __all__ = [
 log = logging.getLogger("motia.streams")
 
 AUTH_SUBPROTOCOL = "Authorization"
-
-
-class StreamAuthError(Exception):
-    """Raise from a ``stream_auth`` hook to refuse a stream connection."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,21 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from motia._realtime.hooks import StreamSubscription
+from motia.exceptions import FrameError
 
-__all__ = ["ClientFrame", "FrameError", "error_event", "parse_frame"]
+__all__ = ["ClientFrame", "error_event", "parse_frame"]
 
 _SHAPE = (
     '{"type": "join" | "leave", "data": {"streamName": str, "groupId": str, '
     '"id"?: str, "subscriptionId": str}}'
 )
-
-
-class FrameError(ValueError):
-    """A frame that is not JSON, has the wrong shape or an unknown type."""
-
-    def __init__(self, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.data = data if isinstance(data, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,17 +6,16 @@ take a full URL); SSE subscriptions on ``/streams/<name>/<group>[/<id>]``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from motia._realtime.host import StreamHost
 from motia._realtime.stream_sse import StreamEvents
 from motia._realtime.websocket import StreamSocket
 
 __all__ = ["stream_routes"]
 
 
-def stream_routes(runtime: Any) -> list[BaseRoute]:
+def stream_routes(runtime: StreamHost) -> list[BaseRoute]:
     socket = StreamSocket(runtime)
     events = StreamEvents(runtime)
     return [

@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from motia._realtime.auth import StreamAuthRequest, authenticate
 from motia._realtime.hooks import StreamSubscription, call_on_join, call_on_leave
+from motia._realtime.host import StreamHost
 from motia._realtime.hub import Hub, Member, Message
 from motia._realtime.outgoing import DISCONNECTED, Outgoing
 from motia.sse import PING
@@ -96,7 +97,7 @@ class EventStreamSink(Outgoing):
 class StreamEvents:
     """ASGI app answering one SSE subscription request."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: StreamHost) -> None:
         self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -138,7 +139,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 class _EventStream:
     def __init__(
         self,
-        runtime: Any,
+        runtime: StreamHost,
         hub: Hub,
         subscription: StreamSubscription,
         auth: Any,

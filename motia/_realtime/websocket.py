@@ -26,9 +26,11 @@ from starlette.websockets import WebSocket
 from motia._realtime.auth import AUTH_SUBPROTOCOL, StreamAuthRequest, authenticate
 from motia._realtime.frame_writer import frame_transport, text_frame, write_frame
 from motia._realtime.hooks import StreamSubscription, call_on_join, call_on_leave
+from motia._realtime.host import StreamHost
 from motia._realtime.hub import Hub, Member, Message, now_ms
 from motia._realtime.outgoing import DISCONNECTED, Outgoing
-from motia._realtime.protocol import FrameError, error_event, parse_frame
+from motia._realtime.protocol import error_event, parse_frame
+from motia.exceptions import FrameError
 
 __all__ = ["CLOSE_GOING_AWAY", "CLOSE_SLOW", "CLOSE_UNAUTHORIZED", "SocketSink", "StreamSocket"]
 
@@ -120,7 +122,7 @@ class SocketSink(Outgoing):
 class StreamSocket:
     """ASGI app for one stream WebSocket connection."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: StreamHost) -> None:
         self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -142,7 +144,9 @@ class StreamSocket:
 
 
 class _Session:
-    def __init__(self, runtime: Any, hub: Hub, websocket: WebSocket, auth: Any, send: Send) -> None:
+    def __init__(
+        self, runtime: StreamHost, hub: Hub, websocket: WebSocket, auth: Any, send: Send
+    ) -> None:
         self.runtime = runtime
         self.hub = hub
         self.websocket = websocket

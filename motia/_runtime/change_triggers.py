@@ -24,6 +24,7 @@ from motia._project.step import Step
 from motia._project.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
 from motia._project.triggers import StateTrigger, StreamTrigger
 from motia._runtime.context import TriggerInfo
+from motia._runtime.protocol import StepHost
 from motia._runtime.state import STATE_NAMESPACE
 from motia._runtime.step_runs import run_step
 from motia.backends.base import Change
@@ -44,7 +45,7 @@ class _Binding:
 
 
 class ChangeTriggers:
-    def __init__(self, runtime: Any, steps: list[Step]) -> None:
+    def __init__(self, runtime: StepHost, steps: list[Step]) -> None:
         self.runtime = runtime
         self.state_bindings: list[_Binding] = []
         self.stream_bindings: dict[str, list[_Binding]] = {}

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 from motia._runtime.invoke import NO_INPUT, call_handler
 from motia._runtime.logs import StepLogger
+from motia._runtime.state import StateManager
+from motia._runtime.streams import Streams
 
 __all__ = ["FlowContext", "TriggerInfo"]
 
@@ -45,10 +47,10 @@ class FlowContext(Generic[T]):
         trace_id: str,
         trigger: TriggerInfo,
         enqueuer: Enqueuer,
+        state: StateManager,
+        streams: Streams,
         step_name: str | None = None,
         logger: StepLogger | None = None,
-        state: Any = None,
-        streams: Any = None,
         input_value: Any = None,
     ) -> None:
         self.trace_id = trace_id

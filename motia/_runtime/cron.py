@@ -16,15 +16,13 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
-__all__ = ["CronJob", "CronSchedule", "CronScheduler", "InvalidCronExpression"]
+from motia.exceptions import InvalidCronExpression
+
+__all__ = ["CronJob", "CronSchedule", "CronScheduler"]
 
 log = logging.getLogger("motia.cron")
 
 Claim = Callable[[str], Awaitable[bool]]
-
-
-class InvalidCronExpression(ValueError):
-    pass
 
 
 class CronSchedule:

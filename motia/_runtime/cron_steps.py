@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from motia._project.step import Step
 from motia._project.triggers import CronTrigger
 from motia._runtime.context import TriggerInfo
 from motia._runtime.cron import CronJob, CronSchedule
 from motia._runtime.invoke import NO_INPUT
+from motia._runtime.protocol import StepHost
 from motia._runtime.step_runs import run_step
 
 __all__ = ["cron_jobs"]
 
 
-def cron_jobs(runtime: Any, steps: list[Step]) -> list[CronJob]:
+def cron_jobs(runtime: StepHost, steps: list[Step]) -> list[CronJob]:
     """One job per cron trigger of every step."""
     jobs: list[CronJob] = []
     for step in steps:
@@ -26,6 +26,6 @@ def cron_jobs(runtime: Any, steps: list[Step]) -> list[CronJob]:
     return jobs
 
 
-async def _run_cron_step(runtime: Any, step: Step, index: int, trigger: CronTrigger) -> None:
+async def _run_cron_step(runtime: StepHost, step: Step, index: int, trigger: CronTrigger) -> None:
     info = TriggerInfo(type="cron", index=index, expression=trigger.expression)
     await run_step(runtime, step, info, NO_INPUT, condition=trigger.condition)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import Coroutine
+from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
+from motia._runtime.context import FlowContext
 from motia._runtime.logs import StepLogger
+from motia._runtime.state import StateManager
+from motia._runtime.streams import Stream
 
 __all__ = [
     "BoundStream",
@@ -26,14 +29,14 @@ __all__ = [
     "require_context",
 ]
 
-current_context: ContextVar[Any] = ContextVar("motia_context", default=None)
+current_context: ContextVar[FlowContext[Any] | None] = ContextVar("motia_context", default=None)
 _pending: set[asyncio.Future[Any]] = set()
 """Enqueues nobody awaits: held here until done, since the loop keeps only weak references."""
 _FALLBACK = StepLogger()
 T = TypeVar("T")
 
 
-def require_context(what: str) -> Any:
+def require_context(what: str) -> FlowContext[Any]:
     ctx = current_context.get()
     if ctx is None:
         raise RuntimeError(f"{what} can only be used while a step handler is running")
@@ -48,12 +51,12 @@ class ModuleLogger:
         return getattr(ctx.logger if ctx is not None else _FALLBACK, name)
 
 
-def enqueue(event: dict[str, Any]) -> asyncio.Future[None]:
+def enqueue(event: dict[str, Any]) -> asyncio.Future[Any]:
     """Start enqueueing now; awaiting the result waits for it (an un-awaited call still runs)."""
     return _start(require_context("enqueue()").enqueue(event))
 
 
-def _start(work: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+def _start(work: Awaitable[T]) -> asyncio.Future[T]:
     future: asyncio.Future[T] = asyncio.ensure_future(work)
     _pending.add(future)
     future.add_done_callback(_pending.discard)
@@ -64,7 +67,7 @@ class ModuleStateManager:
     """``from motia import stateManager``: the running app's ``ctx.state``."""
 
     @staticmethod
-    def _state() -> Any:
+    def _state() -> StateManager:
         return require_context("stateManager").state
 
     async def get(self, group_id: str, key: str) -> Any:
@@ -99,7 +102,7 @@ class BoundStream(Generic[T]):
     def __init__(self, stream_name: str) -> None:
         self.stream_name = stream_name
 
-    def _stream(self) -> Any:
+    def _stream(self) -> Stream:
         return require_context(f"Stream({self.stream_name!r})").streams[self.stream_name]
 
     async def get(self, group_id: str, item_id: str) -> T | None:

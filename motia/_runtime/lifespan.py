@@ -119,7 +119,9 @@ class Runtime:
 
     # -- what handlers get ------------------------------------------------------------
 
-    def context(self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any) -> Any:
+    def context(
+        self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any
+    ) -> FlowContext[Any]:
         return FlowContext(
             trace_id=trace_id,
             trigger=trigger,

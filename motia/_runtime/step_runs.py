@@ -8,6 +8,7 @@ from motia._project.step import Step
 from motia._runtime.context import TriggerInfo
 from motia._runtime.current import current_context
 from motia._runtime.invoke import call_handler, condition_met
+from motia._runtime.protocol import StepHost
 from motia._runtime.tracing import new_trace_id
 
 __all__ = ["SKIPPED", "run_step"]
@@ -17,7 +18,7 @@ SKIPPED: Any = object()
 
 
 async def run_step(
-    runtime: Any,
+    runtime: StepHost,
     step: Step,
     info: TriggerInfo,
     input: Any,

@@ -7,14 +7,12 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-__all__ = ["ProjectExistsError", "create_project"]
+from motia.exceptions import ProjectExistsError
+
+__all__ = ["create_project"]
 
 _TEMPLATE_SUFFIX = ".tmpl"
 _RENAMED = {"gitignore": ".gitignore"}
-
-
-class ProjectExistsError(FileExistsError):
-    pass
 
 
 def create_project(target: str | Path, name: str | None = None) -> list[Path]:

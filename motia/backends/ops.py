@@ -17,11 +17,11 @@ from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
+from motia.exceptions import InvalidUpdateOp, UnstorableValue
+
 __all__ = [
     "JSON",
     "OP_TYPES",
-    "InvalidUpdateOp",
-    "UnstorableValue",
     "apply_ops",
     "ensure_json",
 ]
@@ -30,19 +30,6 @@ JSON: TypeAlias = Any
 """Any value JSON can represent: dict (str keys), list, str, int, float, bool or None."""
 
 OP_TYPES = ("set", "merge", "increment", "decrement", "remove")
-
-
-class InvalidUpdateOp(ValueError):
-    """An update op is malformed or cannot apply to the current value."""
-
-
-class UnstorableValue(ValueError):
-    """A value (or a part of it, named by ``path``) is not representable as JSON."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"value at {path} cannot be stored as JSON: {reason}")
 
 
 # --- ensure_json -----------------------------------------------------------------------------

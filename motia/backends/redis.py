@@ -50,17 +50,14 @@ from motia.backends.base import (
 from motia.backends.cron_lock import claim_tick
 from motia.backends.ops import JSON, apply_ops, ensure_json
 from motia.backends.redis_feed import FeedListener, encode_ephemeral
+from motia.exceptions import UpdateConflict
 
-__all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "RedisStore", "UpdateConflict", "connect"]
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "RedisStore", "connect"]
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "motia:"
 _MAX_ATTEMPTS = 1000
 _POOL_WAIT = 30.0  # seconds a command may wait for a free connection
-
-
-class UpdateConflict(RuntimeError):
-    """An update lost its compare-and-set to other writers too many times in a row."""
 
 
 class RedisStore(Store):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Awaitable
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
@@ -166,7 +167,7 @@ class RedisQueue(QueueBackend):
         await self._call("BURY", delivery.id, str(delivery.attempts), error)
 
     async def dead_letters(self, topic: str | None = None) -> list[DeadLetter]:
-        entries = await self.client.xrange(self.namespace + "dead")
+        entries = await _stream_entries(self.client, self.namespace + "dead")
         ids = [fields["id"] for _, fields in entries]
         async with self.client.pipeline(transaction=False) as pipe:
             for letter_id in ids:
@@ -193,6 +194,14 @@ class RedisQueue(QueueBackend):
             raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
         run = self._scripts[script]
         return await run(args=[self.namespace, repr(time.time()), *args])
+
+
+async def _stream_entries(client: Redis, key: str) -> list[tuple[str, dict[str, str]]]:
+    """Every entry of the stream at ``key``, as ``(entry id, fields)``."""
+    # The client decodes replies (decode_responses=True), but redis-py types every
+    # reply as bytes | str, and an entry's fields as possibly None.
+    entries = cast("Awaitable[list[tuple[str, dict[str, str]]]]", client.xrange(key))
+    return await entries
 
 
 def _sub(subscriber: Subscriber) -> str:

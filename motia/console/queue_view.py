@@ -19,7 +19,7 @@ from motia.console.runs import Run
 __all__ = ["queue_overview", "replay_dead_letters"]
 
 
-async def queue_overview(runtime: Any, steps: list[Step], runs: list[Run]) -> dict[str, Any]:
+async def queue_overview(runtime: object, steps: list[Step], runs: list[Run]) -> dict[str, Any]:
     service = getattr(runtime, "queues", None)
     if service is None or not hasattr(service, "dead_letters"):
         return {"available": False, "topics": [], "dead_letters": []}
@@ -42,7 +42,7 @@ async def queue_overview(runtime: Any, steps: list[Step], runs: list[Run]) -> di
             "dead_letters": letters}  # fmt: skip
 
 
-async def replay_dead_letters(runtime: Any, ids: list[str] | None) -> list[str]:
+async def replay_dead_letters(runtime: object, ids: list[str] | None) -> list[str]:
     service = getattr(runtime, "queues", None)
     if service is None or not hasattr(service, "replay"):
         return []

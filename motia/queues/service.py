@@ -18,9 +18,9 @@ from typing import Any
 
 from motia._project.step import Step
 from motia._runtime.tracing import new_trace_id
-from motia.backends.ops import UnstorableValue, ensure_json
+from motia.backends.ops import ensure_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend
-from motia.exceptions import EnqueueError
+from motia.exceptions import EnqueueError, UnstorableValue
 from motia.queues.topics import Subscription, declared_topics, subscriptions, topic_warnings
 from motia.queues.worker import ContextFactory, QueueWorker
 from motia.settings import Settings

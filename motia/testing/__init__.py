@@ -39,6 +39,7 @@ stream writes, ephemeral events and log lines::
     assert result.status == 201 and result.ctx.stream_writes[0].kind == "create"
 """
 
+from motia.exceptions import JoinRefused, StreamClosed
 from motia.sse import ServerSentEvent
 from motia.testing.client import MotiaClient
 from motia.testing.context import (
@@ -56,7 +57,7 @@ from motia.testing.running import RunningApp
 from motia.testing.runs import StepRun, run_cron, run_queue, run_state, run_stream
 from motia.testing.server import LiveServer
 from motia.testing.steps import load_step
-from motia.testing.stream_client import JoinRefused, StreamClient, StreamClosed
+from motia.testing.stream_client import StreamClient
 from motia.testing.transport import StreamingASGITransport
 
 __all__ = [

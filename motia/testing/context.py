@@ -26,8 +26,8 @@ from motia._runtime.state import STATE_NAMESPACE, StateManager
 from motia._runtime.streams import Stream, Streams, stream_namespace
 from motia.backends.base import Change, Ephemeral, FeedMessage
 from motia.backends.memory import MemoryStore
-from motia.backends.ops import JSON, UnstorableValue, ensure_json
-from motia.exceptions import EnqueueError
+from motia.backends.ops import JSON, ensure_json
+from motia.exceptions import EnqueueError, UnstorableValue
 
 __all__ = [
     "FakeContext",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.types import Message
@@ -21,7 +21,6 @@ from starlette.types import Message
 from motia._http.endpoint import StepEndpoint
 from motia._project.registry import HttpRoute, normalize_path
 from motia._project.triggers import HttpTrigger
-from motia._runtime.lifespan import Runtime
 from motia.settings import Settings
 from motia.sse import ServerSentEvent, SSEParser
 from motia.testing.context import FakeContext
@@ -89,8 +88,7 @@ async def run_http(
     resolved = resolve_step(step, HttpTrigger(method or "POST", path or "/"))
     index, trigger = _trigger(resolved, method, path)
     ctx = ctx or FakeContext(step_name=resolved.name)
-    runtime = cast(Runtime, FakeRuntime(ctx, settings))
-    endpoint = StepEndpoint(HttpRoute(resolved, trigger, index), runtime)
+    endpoint = StepEndpoint(HttpRoute(resolved, trigger, index), FakeRuntime(ctx, settings))
     result = HttpResult(ctx)
     raw, scope = _scope(trigger, ctx.trace_id, body, content, path_params or {}, query, headers)
     exchange = _Exchange(result, raw, max_events)

@@ -37,7 +37,7 @@ class StepRun:
 
 
 class FakeRuntime:
-    """What the runtime's step runners need from it, answered by one ``FakeContext``."""
+    """A ``StepHost`` (and an ``HttpHost``) whose every firing gets one ``FakeContext``."""
 
     def __init__(self, ctx: FakeContext, settings: Settings | None = None) -> None:
         self.ctx = ctx
@@ -45,7 +45,9 @@ class FakeRuntime:
         self.stats = StreamStats()
         self.responses: set[MotiaHttpResponse] = set()
 
-    def context(self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any) -> Any:
+    def context(
+        self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any
+    ) -> FakeContext:
         self.ctx.trigger = trigger
         self.ctx.input_value = input
         return self.ctx

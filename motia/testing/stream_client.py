@@ -22,30 +22,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from motia.exceptions import JoinRefused, StreamClosed
 from motia.testing.failures import describe, fail
 
-__all__ = ["JoinRefused", "StreamClient", "StreamClosed"]
+__all__ = ["StreamClient"]
 
 StreamMessage = dict[str, Any]
 _Key = tuple[str, str, str | None]
-
-
-class JoinRefused(Exception):
-    """The server refused a join (``STREAM_ACCESS_DENIED``, ``STREAM_NOT_FOUND``...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
-class StreamClosed(ConnectionError):
-    """The server closed the socket; ``code`` and ``reason`` say why."""
-
-    def __init__(self, code: int | None, reason: str) -> None:
-        super().__init__(f"the server closed the stream socket ({code}) {reason}".rstrip())
-        self.code = code
-        self.reason = reason
 
 
 class StreamClient:

@@ -1,0 +1,22 @@
+"""``HttpHost``: what an HTTP endpoint needs from the runtime, beyond any step host.
+
+Streaming responses register with their host while they are open, so that the
+runtime can end them at shutdown, and share its counters. The app's ``Runtime``
+and the test kit's ``FakeRuntime`` both satisfy this protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from motia._http.response import MotiaHttpResponse, StreamStats
+from motia._runtime.protocol import StepHost
+
+__all__ = ["HttpHost"]
+
+
+class HttpHost(StepHost, Protocol):
+    """A step host that also keeps the open streaming responses and their counters."""
+
+    stats: StreamStats
+    responses: set[MotiaHttpResponse]
