@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from motia._core.tracing import trace_id_from
 from motia._http.asgi_app import MotiaStarlette
 from motia._http.endpoint import StepEndpoint
 from motia._http.health import health_routes
@@ -28,7 +29,6 @@ from motia._project.step import Step, StepDefinition
 from motia._project.stream_config import StreamConfig
 from motia._realtime.routes import stream_routes
 from motia._runtime.lifespan import Runtime
-from motia._runtime.tracing import trace_id_from
 from motia.backends.base import Store
 from motia.backends.queue import QueueBackend
 from motia.backends.selection import build_store, database_path

@@ -6,8 +6,7 @@ import functools
 from typing import Any
 
 from motia._project.step import Step
-from motia._project.triggers import CronTrigger
-from motia._runtime.context import TriggerInfo
+from motia._project.triggers import CronTrigger, TriggerInfo
 from motia._runtime.cron import CronJob, CronSchedule
 from motia._runtime.invoke import NO_INPUT
 from motia._runtime.step_runs import run_step

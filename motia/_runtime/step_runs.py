@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from motia._core.tracing import new_trace_id
 from motia._project.step import Step
-from motia._runtime.context import TriggerInfo
+from motia._project.triggers import TriggerInfo
 from motia._runtime.current import current_context
 from motia._runtime.invoke import call_handler, condition_met
-from motia._runtime.tracing import new_trace_id
 
 __all__ = ["SKIPPED", "run_step"]
 

@@ -16,8 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from motia._core.tracing import new_trace_id
 from motia._project.step import Step
-from motia._runtime.tracing import new_trace_id
 from motia.backends.ops import UnstorableValue, ensure_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend
 from motia.exceptions import EnqueueError

@@ -15,8 +15,13 @@ from motia._http.response import MotiaHttpResponse, StreamStats
 from motia._project.schema import compile_schema
 from motia._project.step import Step
 from motia._project.trigger_inputs import StateTriggerInput, StreamTriggerInput
-from motia._project.triggers import CronTrigger, QueueTrigger, StateTrigger, StreamTrigger
-from motia._runtime.context import TriggerInfo
+from motia._project.triggers import (
+    CronTrigger,
+    QueueTrigger,
+    StateTrigger,
+    StreamTrigger,
+    TriggerInfo,
+)
 from motia._runtime.invoke import NO_INPUT
 from motia._runtime.step_runs import SKIPPED, run_step
 from motia.settings import Settings
