@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from motia import BuildError, Motia, cron, step
-from motia._runtime.cron import CronSchedule, InvalidCronExpression
+from motia._project.cron_schedule import CronSchedule, InvalidCronExpression
 
 pytestmark = pytest.mark.anyio
 

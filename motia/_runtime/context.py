@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+from motia._project.handlers import NO_INPUT, call_handler
 from motia._project.triggers import TriggerInfo
-from motia._runtime.invoke import NO_INPUT, call_handler
 from motia._runtime.logs import StepLogger
 
 # TriggerInfo lives in motia._project.triggers; listed here for modules that still import it

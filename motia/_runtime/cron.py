@@ -1,6 +1,5 @@
-"""Cron steps: expressions, and the scheduler that fires them.
+"""The cron scheduler: fires each cron job at the ticks of its schedule.
 
-Expressions have 5 fields (minute first) or 6 (seconds first, as in Motia 1.0).
 Each cron trigger gets one sleeping task that wakes at the next tick. A run
 still going when the next tick comes is not doubled (the tick is skipped and
 logged); ticks missed while the process was down are not replayed. A
@@ -14,39 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from croniter import croniter
+from motia._project.cron_schedule import CronSchedule
 
-__all__ = ["CronJob", "CronSchedule", "CronScheduler", "InvalidCronExpression"]
+__all__ = ["CronJob", "CronScheduler"]
 
 log = logging.getLogger("motia.cron")
 
 Claim = Callable[[str], Awaitable[bool]]
-
-
-class InvalidCronExpression(ValueError):
-    pass
-
-
-class CronSchedule:
-    def __init__(self, expression: str) -> None:
-        fields = expression.split() if isinstance(expression, str) else []
-        if len(fields) not in (5, 6):
-            raise InvalidCronExpression(
-                f"cron expression {expression!r} must have 5 fields (minute first, "
-                'e.g. "*/5 * * * *") or 6 (seconds first, e.g. "*/10 * * * * *")'
-            )
-        self.expression = expression
-        self._seconds_first = len(fields) == 6
-        if not croniter.is_valid(expression, second_at_beginning=self._seconds_first):
-            raise InvalidCronExpression(
-                f"cron expression {expression!r} is not valid: check each field's range "
-                "(seconds 0-59, minutes 0-59, hours 0-23, day 1-31, month 1-12, weekday 0-6)"
-            )
-
-    def next_after(self, moment: datetime) -> datetime:
-        iterator = croniter(self.expression, moment, second_at_beginning=self._seconds_first)
-        following: datetime = iterator.get_next(datetime)
-        return following
 
 
 class CronJob:

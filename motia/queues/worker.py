@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from motia._project.handlers import call_handler
 from motia._project.queue_config import QueueConfig
 from motia._project.schema import SchemaValidationError
 from motia._runtime.context import TriggerInfo
 from motia._runtime.current import current_context
-from motia._runtime.invoke import call_handler, condition_met
+from motia._runtime.invoke import condition_met
 from motia.backends.queue import Delivery, QueueBackend
 from motia.exceptions import NonRetryableError
 from motia.queues.topics import Subscription

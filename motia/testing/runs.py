@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from motia._http.response import MotiaHttpResponse, StreamStats
+from motia._project.handlers import NO_INPUT
 from motia._project.schema import compile_schema
 from motia._project.step import Step
 from motia._project.trigger_inputs import StateTriggerInput, StreamTriggerInput
@@ -22,7 +23,6 @@ from motia._project.triggers import (
     StreamTrigger,
     TriggerInfo,
 )
-from motia._runtime.invoke import NO_INPUT
 from motia._runtime.step_runs import SKIPPED, run_step
 from motia.settings import Settings
 from motia.testing.context import FakeContext
