@@ -9,6 +9,7 @@ backends.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable
@@ -25,6 +26,7 @@ from motia._runtime.context import FlowContext
 from motia._runtime.cron import CronScheduler
 from motia._runtime.cron_steps import cron_jobs
 from motia._runtime.state import StateManager
+from motia._runtime.step_runs import run_step
 from motia._runtime.streams import Streams
 from motia.backends.base import Store
 from motia.backends.cron_lock import tick_claim
@@ -67,7 +69,8 @@ class Runtime:
         self.streams = Streams.from_configs(configs, store, on_change)
         self.cron = CronScheduler(cron_jobs(self, registry.steps), claim=tick_claim(store))
         self.hub = Hub(store, self.streams)
-        self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, self.context)
+        run_queued = functools.partial(run_step, self)
+        self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, run_queued)
         self.started = False
 
     # -- lifecycle ------------------------------------------------------------------
