@@ -11,7 +11,6 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from motia._http.response import MotiaHttpResponse, StreamStats
 from motia._project.handlers import NO_INPUT
 from motia._project.schema import compile_schema
 from motia._project.step import Step
@@ -23,6 +22,8 @@ from motia._project.triggers import (
     StreamTrigger,
     TriggerInfo,
 )
+from motia._runtime.open_streams import OpenStreams
+from motia._runtime.stats import StreamStats
 from motia._runtime.step_runs import SKIPPED, run_step
 from motia.settings import Settings
 from motia.testing.context import FakeContext
@@ -48,7 +49,7 @@ class FakeRuntime:
         self.ctx = ctx
         self.settings = settings or Settings(dev=True, heartbeat_interval=0)
         self.stats = StreamStats()
-        self.responses: set[MotiaHttpResponse] = set()
+        self.responses = OpenStreams()
 
     def context(self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any) -> Any:
         self.ctx.trigger = trigger
