@@ -191,7 +191,7 @@ class Motia:
 def _console(motia: Motia) -> Console:
     from motia.console import Console  # only apps that serve the console load it
 
-    return Console(motia)
+    return Console(motia.registry, motia.runtime, motia.project_dir)
 
 
 def _stream_socket(streams: list[BaseRoute]) -> ASGIApp:
