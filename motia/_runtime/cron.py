@@ -4,6 +4,7 @@ Each cron trigger gets one sleeping task that wakes at the next tick. A run
 still going when the next tick comes is not doubled (the tick is skipped and
 logged); ticks missed while the process was down are not replayed. A
 ``claim(key)`` hook decides which process runs a tick when several share work.
+Time comes from a ``Clock``: the system's, or a test's.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from motia._project.cron_schedule import CronSchedule
+from motia._runtime.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["CronJob", "CronScheduler"]
 
@@ -42,7 +44,7 @@ class CronScheduler:
         jobs: list[CronJob],
         *,
         claim: Claim = _local_claim,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.jobs = jobs
         self.claim = claim
@@ -65,11 +67,11 @@ class CronScheduler:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def _loop(self, job: CronJob) -> None:
-        tick = job.schedule.next_after(self.clock())
+        tick = job.schedule.next_after(self.clock.now())
         while True:
-            await asyncio.sleep(max(0.0, (tick - self.clock()).total_seconds()))
+            await self.clock.sleep_until(tick)
             await self._fire(job, tick)
-            tick = job.schedule.next_after(max(tick, self.clock()))
+            tick = job.schedule.next_after(max(tick, self.clock.now()))
 
     async def _fire(self, job: CronJob, tick: datetime) -> None:
         if job.running is not None and not job.running.done():
