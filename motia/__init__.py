@@ -5,8 +5,9 @@ from motia._http.response import ApiResponse, MotiaHttpResponse
 from motia._project.config import Enqueue, StepConfig
 from motia._project.queue_config import QueueConfig
 from motia._project.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
+from motia._project.triggers import TriggerInfo
 from motia._realtime.auth import StreamAuthRequest
-from motia._runtime.context import FlowContext, TriggerInfo
+from motia._runtime.context import FlowContext
 from motia._runtime.current import BoundStream, ModuleLogger, ModuleStateManager, enqueue
 from motia.app import Motia
 from motia.exceptions import (

@@ -14,8 +14,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp
 
+from motia._core.tracing import trace_id_from
 from motia._http.asgi_app import MotiaStarlette
 from motia._http.endpoint import StepEndpoint
 from motia._http.health import health_routes
@@ -28,7 +30,6 @@ from motia._project.step import Step, StepDefinition
 from motia._project.stream_config import StreamConfig
 from motia._realtime.routes import stream_routes
 from motia._runtime.lifespan import Runtime
-from motia._runtime.tracing import trace_id_from
 from motia.backends.base import Store
 from motia.backends.queue import QueueBackend
 from motia.backends.selection import build_store, database_path
@@ -118,13 +119,16 @@ class Motia:
 
     def routes(self) -> list[BaseRoute]:
         """Starlette routes for every HTTP trigger (methods listed once per route)."""
+        return self._routes(stream_routes(self.runtime))
+
+    def _routes(self, streams: list[BaseRoute]) -> list[BaseRoute]:
         http_routes = sorted(self.registry.http_routes(), key=lambda r: r.method != "HEAD")
         step_routes: list[BaseRoute] = [
             Route(r.path, StepEndpoint(r, self.runtime), methods=[r.method]) for r in http_routes
         ]
         if self.openapi_url:
             step_routes.append(openapi_route(self.openapi_url, self._served_openapi))
-        routes = health_routes(self.runtime) + step_routes + stream_routes(self.runtime)
+        routes = health_routes(self.runtime) + step_routes + streams
         return routes if self.console is None else [*self.console.routes(), *routes]
 
     def mount(self, app: Starlette, prefix: str = "") -> None:
@@ -151,8 +155,10 @@ class Motia:
     def asgi(self) -> Starlette:
         """The app as a Starlette application with its lifespan (built once)."""
         if self._app is None:
+            streams = stream_routes(self.runtime)
             self._app = MotiaStarlette(
-                routes=self.routes(),
+                routes=self._routes(streams),
+                stream_socket=_stream_socket(streams),
                 lifespan=self._lifespan,
                 exception_handlers={HTTPException: _http_error},
             )
@@ -185,7 +191,12 @@ class Motia:
 def _console(motia: Motia) -> Console:
     from motia.console import Console  # only apps that serve the console load it
 
-    return Console(motia)
+    return Console(motia.registry, motia.runtime, motia.project_dir)
+
+
+def _stream_socket(streams: list[BaseRoute]) -> ASGIApp:
+    """The WebSocket endpoint the stream routes share (``/`` and ``/streams``)."""
+    return next(route.app for route in streams if isinstance(route, WebSocketRoute))
 
 
 def _roots(project_dir: Path, steps_dir: str | Path | None) -> list[Path]:

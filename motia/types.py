@@ -16,8 +16,9 @@ from motia._project.triggers import (
     StreamTrigger,
     Trigger,
     TriggerCondition,
+    TriggerInfo,
 )
-from motia._runtime.context import FlowContext, TriggerInfo
+from motia._runtime.context import FlowContext
 
 TriggerConfig = Trigger
 

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import pytest
 import websockets
+from starlette.routing import WebSocketRoute
 from stream_server import (
     AUTH_REQUESTS,
     HOOK_CALLS,
@@ -25,6 +26,8 @@ from stream_server import (
 )
 from websockets.exceptions import ConnectionClosed
 
+from motia import Motia
+from motia._http.asgi_app import direct_routes
 from motia.backends.memory import MemoryStore
 from motia.settings import Settings
 
@@ -35,6 +38,15 @@ pytestmark = pytest.mark.anyio
 def server(tmp_path: Path) -> Any:
     with ServerThread(build_app(tmp_path)) as running:
         yield running
+
+
+def test_the_stream_socket_skips_the_router_once_handed_over() -> None:
+    routes = Motia(steps_dir=None, store="memory").routes()
+    socket = next(route.app for route in routes if isinstance(route, WebSocketRoute))
+    assert direct_routes(routes) == {}
+    direct = {("WEBSOCKET", "/"): socket, ("WEBSOCKET", "/streams"): socket}
+    assert direct_routes(routes, socket) == direct
+    assert Motia(steps_dir=None, store="memory").asgi()._direct.keys() == direct.keys()
 
 
 def connect(server: ServerThread, path: str = "/", **kwargs: Any) -> Any:

@@ -1,1 +1,1 @@
-"""What every layer shares: the JSON policy and the ASGI types. Imports nothing of motia."""
+"""What every layer shares: the JSON policy, the ASGI types, trace ids. Imports nothing of motia."""

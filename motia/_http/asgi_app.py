@@ -3,9 +3,10 @@
 A request for a step on a fixed path (no path parameters), and a stream
 WebSocket, goes straight to its endpoint, skipping Starlette's error middleware
 and route scan: the endpoint answers every error itself, and the stream socket
-gets the server's own ``send`` (see ``frame_writer``). Any route listed
-earlier keeps its precedence, and once a user adds middleware every request
-takes the usual path, so the middleware sees all of them.
+gets the server's own ``send`` (see ``frame_writer``). The composer hands over
+the stream socket as a plain ASGI app, so HTTP needs nothing of real time. Any
+route listed earlier keeps its precedence, and once a user adds middleware
+every request takes the usual path, so the middleware sees all of them.
 """
 
 from __future__ import annotations
@@ -15,18 +16,24 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from motia._core.asgi import Receive, Scope, Send
 from motia._http.endpoint import StepEndpoint
-from motia._realtime.websocket import StreamSocket
 
 __all__ = ["MotiaStarlette", "direct_routes"]
 
 
 class MotiaStarlette(Starlette):
-    def __init__(self, *, routes: Sequence[BaseRoute], **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        routes: Sequence[BaseRoute],
+        stream_socket: ASGIApp | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(routes=routes, **options)
-        self._direct = direct_routes(routes)
+        self._direct = direct_routes(routes, stream_socket)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -40,17 +47,20 @@ class MotiaStarlette(Starlette):
         await super().__call__(scope, receive, send)
 
 
-DirectApp = StepEndpoint | StreamSocket
-
-
-def direct_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], DirectApp]:
-    """(method, path) -> app for the fixed-path step routes and stream sockets the router
-    would pick; a WebSocket's method is ``WEBSOCKET``."""
-    first: dict[tuple[str, str], Any] = {}
+def direct_routes(
+    routes: Sequence[BaseRoute], stream_socket: ASGIApp | None = None
+) -> dict[tuple[str, str], ASGIApp]:
+    """(method, path) -> app for the fixed-path step routes and ``stream_socket`` routes
+    the router would pick; a WebSocket's method is ``WEBSOCKET``."""
+    first: dict[tuple[str, str], ASGIApp] = {}
     for route in routes:
         if isinstance(route, Route) and "{" not in route.path:
             for method in route.methods or ():
                 first.setdefault((method, route.path), route.app)
         elif isinstance(route, WebSocketRoute) and "{" not in route.path:
             first.setdefault(("WEBSOCKET", route.path), route.app)
-    return {key: app for key, app in first.items() if isinstance(app, DirectApp)}
+    return {
+        key: app
+        for key, app in first.items()
+        if isinstance(app, StepEndpoint) or app is stream_socket
+    }

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from motia._http.response import MotiaHttpResponse, StreamStats
+from motia._runtime.open_streams import OpenStreams
 from motia._runtime.protocol import StepHost
+from motia._runtime.stats import StreamStats
 
 __all__ = ["HttpHost"]
 
@@ -19,4 +20,4 @@ class HttpHost(StepHost, Protocol):
     """A step host that also keeps the open streaming responses and their counters."""
 
     stats: StreamStats
-    responses: set[MotiaHttpResponse]
+    responses: OpenStreams

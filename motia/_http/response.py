@@ -17,7 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from motia._core.asgi import Receive, Send
-from motia._http.response_stream import HIGH_WATER, BodyStream, StreamStats
+from motia._http.response_stream import HIGH_WATER, BodyStream
+from motia._runtime.open_streams import OpenStreams
+from motia._runtime.stats import StreamStats
 from motia.exceptions import ResponseStartedError
 from motia.sse import encode_event
 
@@ -44,7 +46,7 @@ class StreamOptions:
     heartbeat_interval: float
     max_buffer: int
     stats: StreamStats
-    open_responses: set[Any]
+    open_responses: OpenStreams
     """Responses streaming right now (the runtime ends them at shutdown)."""
 
 

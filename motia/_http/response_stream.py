@@ -19,9 +19,10 @@ from collections.abc import Callable
 import anyio
 
 from motia._core.asgi import Receive, Send, encode_headers, end_to_end
+from motia._runtime.stats import StreamStats
 from motia.sse import PING
 
-__all__ = ["HIGH_WATER", "BodyStream", "StreamStats", "Waiters"]
+__all__ = ["HIGH_WATER", "BodyStream", "Waiters"]
 
 log = logging.getLogger("motia.http")
 
@@ -29,15 +30,6 @@ HIGH_WATER = 64 * 1024
 """Buffered bytes past which ``send()`` waits for the client."""
 
 _SEND_FAILURES = (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError)
-
-
-class StreamStats:
-    """Counters shared by every response of an app (for logs, health and tests)."""
-
-    def __init__(self) -> None:
-        self.open_streams = 0
-        self.slow_client_closes = 0
-        self.dropped_writes = 0
 
 
 class Waiters:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from motia import triggers as t
+from motia._project.cron_schedule import CronSchedule
 from motia._project.names import snake_keys
 from motia._project.queue_config import QueueConfig
 from motia._project.schema import compile_schema
-from motia._runtime.cron import CronSchedule
 from motia.exceptions import ConfigError, InvalidCronExpression
 
 __all__ = ["HTTP_METHODS", "Enqueue", "StepConfig", "parse_step_config"]

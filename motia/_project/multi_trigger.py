@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from motia._project.config import StepConfig
+from motia._project.handlers import Caller, caller
 from motia._project.step import Handler, StepDefinition
 
 __all__ = ["MultiTriggerStepBuilder", "multi_trigger_step"]
@@ -45,18 +46,16 @@ class MultiTriggerStepBuilder:
         return self
 
     def _dispatcher(self) -> Handler:
-        handlers = dict(self._handlers)
+        callers: dict[str, Caller] = {kind: caller(h) for kind, h in self._handlers.items()}
 
         async def dispatch(input: Any, ctx: Any) -> Any:
-            from motia._runtime.invoke import call_handler
-
             kind = ctx.trigger.type
-            handler = handlers.get(kind)
-            if handler is None:
+            call = callers.get(kind)
+            if call is None:
                 raise RuntimeError(
-                    f"no handler for a {kind} trigger; this step has: {', '.join(handlers)}"
+                    f"no handler for a {kind} trigger; this step has: {', '.join(callers)}"
                 )
-            return await call_handler(handler, None if kind in _NO_INPUT else input, ctx)
+            return await call(None if kind in _NO_INPUT else input, ctx)
 
         return dispatch
 

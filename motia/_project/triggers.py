@@ -2,6 +2,7 @@
 
 Pure data. Each trigger also accepts Motia's dict spelling through
 ``parse_trigger`` (``{"type": "http", "method": "GET", "path": "/x"}``).
+``TriggerInfo`` tells a handler which of them fired.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from motia._project.queue_config import QueueConfig
 
@@ -22,6 +25,8 @@ __all__ = [
     "StreamTrigger",
     "Trigger",
     "TriggerCondition",
+    "TriggerInfo",
+    "TriggerType",
     "api",
     "cron",
     "http",
@@ -31,6 +36,20 @@ __all__ = [
 ]
 
 TriggerCondition = Callable[..., bool | Awaitable[bool]]
+TriggerType = Literal["http", "queue", "cron", "state", "stream"]
+
+
+class TriggerInfo(BaseModel):
+    """Which trigger fired: its kind, its position in ``config["triggers"]`` and its key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: TriggerType
+    index: int | None = None
+    path: str | None = None
+    method: str | None = None
+    topic: str | None = None
+    expression: str | None = None
 
 
 @dataclass(slots=True)

@@ -22,8 +22,7 @@ from typing import Any
 
 from motia._project.step import Step
 from motia._project.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
-from motia._project.triggers import StateTrigger, StreamTrigger
-from motia._runtime.context import TriggerInfo
+from motia._project.triggers import StateTrigger, StreamTrigger, TriggerInfo
 from motia._runtime.protocol import StepHost
 from motia._runtime.state import STATE_NAMESPACE
 from motia._runtime.step_runs import run_step

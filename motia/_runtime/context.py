@@ -1,36 +1,21 @@
-"""``FlowContext``: what a handler gets besides its input, and ``TriggerInfo``."""
+"""``FlowContext``: what a handler gets besides its input."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
-
-from motia._runtime.invoke import NO_INPUT, call_handler
+from motia._project.handlers import NO_INPUT, call_handler
+from motia._project.triggers import TriggerInfo
 from motia._runtime.logs import StepLogger
 from motia._runtime.state import StateManager
 from motia._runtime.streams import Streams
 
+# TriggerInfo lives in motia._project.triggers; listed here for modules that still import it
+# from this one (motia._realtime.hooks, motia._http.endpoint).
 __all__ = ["FlowContext", "TriggerInfo"]
 
 T = TypeVar("T")
-TriggerType = Literal["http", "queue", "cron", "state", "stream"]
-
-
-class TriggerInfo(BaseModel):
-    """Which trigger fired: its kind, its position in ``config["triggers"]`` and its key."""
-
-    model_config = ConfigDict(frozen=True)
-
-    type: TriggerType
-    index: int | None = None
-    path: str | None = None
-    method: str | None = None
-    topic: str | None = None
-    expression: str | None = None
-
-
 Enqueuer = Callable[[Any, "FlowContext[Any]"], Awaitable[Any]]
 """Sends ``event`` on behalf of a context (which tells the step name and the trace id)."""
 

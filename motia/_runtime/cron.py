@@ -1,10 +1,10 @@
-"""Cron steps: expressions, and the scheduler that fires them.
+"""The cron scheduler: fires each cron job at the ticks of its schedule.
 
-Expressions have 5 fields (minute first) or 6 (seconds first, as in Motia 1.0).
 Each cron trigger gets one sleeping task that wakes at the next tick. A run
 still going when the next tick comes is not doubled (the tick is skipped and
 logged); ticks missed while the process was down are not replayed. A
 ``claim(key)`` hook decides which process runs a tick when several share work.
+Time comes from a ``Clock``: the system's, or a test's.
 """
 
 from __future__ import annotations
@@ -12,39 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
-from croniter import croniter
+from motia._project.cron_schedule import CronSchedule
+from motia._runtime.clock import SYSTEM_CLOCK, Clock
 
-from motia.exceptions import InvalidCronExpression
-
-__all__ = ["CronJob", "CronSchedule", "CronScheduler"]
+__all__ = ["CronJob", "CronScheduler"]
 
 log = logging.getLogger("motia.cron")
 
 Claim = Callable[[str], Awaitable[bool]]
-
-
-class CronSchedule:
-    def __init__(self, expression: str) -> None:
-        fields = expression.split() if isinstance(expression, str) else []
-        if len(fields) not in (5, 6):
-            raise InvalidCronExpression(
-                f"cron expression {expression!r} must have 5 fields (minute first, "
-                'e.g. "*/5 * * * *") or 6 (seconds first, e.g. "*/10 * * * * *")'
-            )
-        self.expression = expression
-        self._seconds_first = len(fields) == 6
-        if not croniter.is_valid(expression, second_at_beginning=self._seconds_first):
-            raise InvalidCronExpression(
-                f"cron expression {expression!r} is not valid: check each field's range "
-                "(seconds 0-59, minutes 0-59, hours 0-23, day 1-31, month 1-12, weekday 0-6)"
-            )
-
-    def next_after(self, moment: datetime) -> datetime:
-        iterator = croniter(self.expression, moment, second_at_beginning=self._seconds_first)
-        following: datetime = iterator.get_next(datetime)
-        return following
 
 
 class CronJob:
@@ -67,7 +44,7 @@ class CronScheduler:
         jobs: list[CronJob],
         *,
         claim: Claim = _local_claim,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.jobs = jobs
         self.claim = claim
@@ -90,11 +67,11 @@ class CronScheduler:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def _loop(self, job: CronJob) -> None:
-        tick = job.schedule.next_after(self.clock())
+        tick = job.schedule.next_after(self.clock.now())
         while True:
-            await asyncio.sleep(max(0.0, (tick - self.clock()).total_seconds()))
+            await self.clock.sleep_until(tick)
             await self._fire(job, tick)
-            tick = job.schedule.next_after(max(tick, self.clock()))
+            tick = job.schedule.next_after(max(tick, self.clock.now()))
 
     async def _fire(self, job: CronJob, tick: datetime) -> None:
         if job.running is not None and not job.running.done():

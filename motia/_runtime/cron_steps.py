@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 
+from motia._project.cron_schedule import CronSchedule
+from motia._project.handlers import NO_INPUT
 from motia._project.step import Step
-from motia._project.triggers import CronTrigger
-from motia._runtime.context import TriggerInfo
-from motia._runtime.cron import CronJob, CronSchedule
-from motia._runtime.invoke import NO_INPUT
+from motia._project.triggers import CronTrigger, TriggerInfo
+from motia._runtime.cron import CronJob
 from motia._runtime.protocol import StepHost
 from motia._runtime.step_runs import run_step
 

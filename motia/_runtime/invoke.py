@@ -1,39 +1,16 @@
-"""Calling a user handler: by its arity, async directly, sync in a worker thread."""
+"""Calling user hooks and trigger conditions, which may be sync or async."""
 
 from __future__ import annotations
 
-import functools
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
-import anyio.to_thread
+from motia._project.handlers import NO_INPUT, caller
 
-__all__ = [
-    "NO_INPUT",
-    "Caller",
-    "call_handler",
-    "caller",
-    "condition_met",
-    "is_async",
-    "maybe_await",
-    "positional_arity",
-]
-
-_T = TypeVar("_T")
-
-NO_INPUT: Any = object()
-"""Input of triggers that carry none (cron): the handler may take ``()`` or ``(ctx)``."""
-
-
-async def call_handler(handler: Callable[..., Any], input: Any, ctx: Any) -> Any:
-    args = _arguments(positional_arity(handler), input, ctx)
-    if is_async(handler):
-        return await handler(*args)
-    result = await anyio.to_thread.run_sync(functools.partial(handler, *args))
-    if inspect.isawaitable(result):
-        return await result
-    return result
+# caller lives in motia._project.handlers; listed here for motia._http.endpoint, which
+# still imports it from this module.
+__all__ = ["caller", "condition_met", "maybe_await"]
 
 
 async def maybe_await(value: Any) -> Any:
@@ -46,68 +23,3 @@ async def condition_met(condition: Callable[..., Any] | None, input: Any, ctx: A
     if condition is None:
         return True
     return bool(await maybe_await(condition(None if input is NO_INPUT else input, ctx)))
-
-
-Caller = Callable[[Any, Any], Awaitable[Any]]
-
-
-def caller(handler: Callable[..., Any]) -> Caller:
-    """``call(input, ctx)`` for ``handler``, its arity worked out once (for hot paths).
-
-    An async handler is called straight away, so awaiting adds no coroutine of ours.
-    """
-    if not is_async(handler):
-        return functools.partial(call_handler, handler)
-    arity = positional_arity(handler)
-    if arity >= 2:
-        return lambda input, ctx: handler(input, ctx)
-    if arity == 1:
-        return lambda input, ctx: handler(input)
-    return lambda input, ctx: handler()
-
-
-def _arguments(arity: int, input: Any, ctx: Any) -> tuple[Any, ...]:
-    if input is NO_INPUT:
-        return ((), (ctx,), (None, ctx))[min(arity, 2)]
-    return ((), (input,), (input, ctx))[min(arity, 2)]
-
-
-def positional_arity(handler: Callable[..., Any]) -> int:
-    """How many positional arguments the handler takes (a ``*args`` counts as two)."""
-    return _memo(_cached_arity, _arity, handler)
-
-
-def is_async(handler: Callable[..., Any]) -> bool:
-    return _memo(_cached_is_async, _is_async, handler)
-
-
-def _memo(cached: Callable[[Any], _T], compute: Callable[[Any], _T], handler: Any) -> _T:
-    # Bounded, since ctx.match() may get new functions on every call; callable objects
-    # such as dataclass instances may be unhashable and are then inspected every time.
-    try:
-        return cached(handler)
-    except TypeError:
-        return compute(handler)
-
-
-def _arity(handler: Callable[..., Any]) -> int:
-    try:
-        parameters = inspect.signature(handler).parameters.values()
-    except (TypeError, ValueError):
-        return 2
-    count = 0
-    for parameter in parameters:
-        if parameter.kind is parameter.VAR_POSITIONAL:
-            return 2
-        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
-            count += 1
-    return count
-
-
-def _is_async(handler: Callable[..., Any]) -> bool:
-    call = getattr(handler, "__call__", None)  # noqa: B004 - callable objects
-    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)
-
-
-_cached_arity = functools.lru_cache(maxsize=512)(_arity)
-_cached_is_async = functools.lru_cache(maxsize=512)(_is_async)

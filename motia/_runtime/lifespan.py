@@ -9,21 +9,25 @@ backends.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from motia._http.response import MotiaHttpResponse, StreamStats
 from motia._project.registry import Registry
 from motia._project.stream_config import StreamConfig
+from motia._project.triggers import TriggerInfo
 from motia._realtime.hub import Hub
 from motia._runtime.change_triggers import ChangeTriggers
-from motia._runtime.context import FlowContext, TriggerInfo
+from motia._runtime.context import FlowContext
 from motia._runtime.cron import CronScheduler
 from motia._runtime.cron_steps import cron_jobs
+from motia._runtime.open_streams import OpenStreams
 from motia._runtime.state import StateManager
+from motia._runtime.stats import StreamStats
+from motia._runtime.step_runs import run_step
 from motia._runtime.streams import Streams
 from motia.backends.base import Store
 from motia.backends.cron_lock import tick_claim
@@ -58,7 +62,7 @@ class Runtime:
         self.store = store
         self.stream_auth = stream_auth
         self.stats = StreamStats()
-        self.responses: set[MotiaHttpResponse] = set()
+        self.responses = OpenStreams()
         self.triggers = ChangeTriggers(self, registry.steps)
         on_change = self.triggers.on_change if self.triggers else None
         self.state = StateManager(store, on_change)
@@ -66,7 +70,8 @@ class Runtime:
         self.streams = Streams.from_configs(configs, store, on_change)
         self.cron = CronScheduler(cron_jobs(self, registry.steps), claim=tick_claim(store))
         self.hub = Hub(store, self.streams)
-        self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, self.context)
+        run_queued = functools.partial(run_step, self)
+        self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, run_queued)
         self.started = False
 
     # -- lifecycle ------------------------------------------------------------------
@@ -104,8 +109,7 @@ class Runtime:
         self.hub.shutdown()
         if self.responses:
             log.info("ending %d open stream(s) for shutdown", len(self.responses))
-        for response in list(self.responses):
-            response.shutdown()
+        self.responses.shutdown()
 
     async def _wait_streams_closed(self) -> None:
         deadline = self.settings.graceful_timeout

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from motia._core.tracing import new_trace_id
+from motia._project.handlers import call_handler
 from motia._project.step import Step
-from motia._runtime.context import TriggerInfo
+from motia._project.triggers import TriggerCondition, TriggerInfo
 from motia._runtime.current import current_context
-from motia._runtime.invoke import call_handler, condition_met
+from motia._runtime.invoke import condition_met
 from motia._runtime.protocol import StepHost
-from motia._runtime.tracing import new_trace_id
 
 __all__ = ["SKIPPED", "run_step"]
 
@@ -23,7 +24,7 @@ async def run_step(
     info: TriggerInfo,
     input: Any,
     *,
-    condition: Any = None,
+    condition: TriggerCondition | None = None,
     trace_id: str | None = None,
 ) -> Any:
     """Run ``step``'s handler for one firing; exceptions reach the caller."""

@@ -1,28 +1,9 @@
-"""Trace ids: taken from ``x-trace-id`` or a W3C ``traceparent``, else made anew."""
+"""Trace ids moved to ``motia._core.tracing``, where the queues can import them too.
 
-from __future__ import annotations
+Kept for the modules that still import them from here (``motia._http.endpoint``,
+``motia._realtime.hooks``); delete once those import ``motia._core.tracing``.
+"""
 
-import random
-import re
+from motia._core.tracing import new_trace_id, trace_id_from
 
 __all__ = ["new_trace_id", "trace_id_from"]
-
-_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
-
-
-def new_trace_id() -> str:
-    # Trace ids need to be unique, not secret: the fast PRNG serves (W3C trace-context).
-    return f"{random.getrandbits(128):032x}"
-
-
-def trace_id_from(headers: dict[str, str]) -> str:
-    given = headers.get("x-trace-id")
-    if given and _SAFE_ID.fullmatch(given):
-        return given
-    parent = headers.get("traceparent")
-    if parent:
-        match = _TRACEPARENT.fullmatch(parent.strip().lower())
-        if match and match.group(1) != "0" * 32:
-            return match.group(1)
-    return new_trace_id()

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -22,6 +22,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from motia._project.registry import Registry
+from motia._runtime.lifespan import Runtime
 from motia.console.data import change_frame, state_snapshot, stream_snapshot, subscriber_counts
 from motia.console.describe import describe_endpoints, describe_flows
 from motia.console.events import event_response, sse_frame
@@ -29,9 +31,6 @@ from motia.console.fanout import Fanout
 from motia.console.log_feed import LogFeed
 from motia.console.queue_view import queue_overview, replay_dead_letters
 from motia.console.runs import RunRecorder, record_runs
-
-if TYPE_CHECKING:
-    from motia.app import Motia
 
 __all__ = ["PREFIX", "Console"]
 
@@ -43,14 +42,15 @@ _LOGGER = "motia"
 class Console:
     """The console of one app: its log and change feeds, recorded runs, and routes."""
 
-    def __init__(self, motia: Motia) -> None:
-        self.motia = motia
-        self.runtime = motia.runtime
+    def __init__(self, registry: Registry, runtime: Runtime, project_dir: Path) -> None:
+        self.registry = registry
+        self.runtime = runtime
+        self.project_dir = project_dir
         self.events = Fanout()
         self.changes = Fanout()
         self.logs = LogFeed(self.events)
         self.runs = RunRecorder(self.events)
-        record_runs(motia.registry.steps, self.runs)
+        record_runs(registry.steps, self.runs)
         self._restore_level: int | None = None
         self._unsubscribe: Any = None
 
@@ -117,10 +117,10 @@ class Console:
         return HTMLResponse(html, headers={"cache-control": "no-store"})
 
     async def flows(self, request: Request) -> Response:
-        return JSONResponse(describe_flows(self.motia.registry, self.motia.project_dir))
+        return JSONResponse(describe_flows(self.registry, self.project_dir))
 
     async def endpoints(self, request: Request) -> Response:
-        return JSONResponse(describe_endpoints(self.motia.registry))
+        return JSONResponse(describe_endpoints(self.registry))
 
     async def log_lines(self, request: Request) -> Response:
         lines = self.logs.recent(request.query_params.get("trace_id"))
@@ -151,7 +151,7 @@ class Console:
         return JSONResponse(await state_snapshot(self.runtime.store))
 
     async def streams(self, request: Request) -> Response:
-        names = sorted(self.motia.registry.streams)
+        names = sorted(self.registry.streams)
         hub = getattr(self.runtime, "hub", None)
         return JSONResponse(await stream_snapshot(self.runtime.store, names, hub))
 
@@ -162,7 +162,7 @@ class Console:
         return event_response(self.changes, list, self._hub())
 
     async def queues(self, request: Request) -> Response:
-        steps, runs = self.motia.registry.steps, self.runs.all_runs()
+        steps, runs = self.registry.steps, self.runs.all_runs()
         return JSONResponse(await queue_overview(self.runtime, steps, runs))
 
     async def replay(self, request: Request) -> Response:

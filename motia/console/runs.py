@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from motia._project.handlers import is_async
 from motia._project.step import Step
 from motia._runtime.current import current_context
-from motia._runtime.invoke import is_async
 from motia.console.events import sse_frame
 from motia.console.fanout import Fanout
 

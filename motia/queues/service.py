@@ -16,13 +16,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from motia._core.tracing import new_trace_id
 from motia._project.step import Step
-from motia._runtime.tracing import new_trace_id
 from motia.backends.ops import ensure_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend
 from motia.exceptions import EnqueueError, UnstorableValue
 from motia.queues.topics import Subscription, declared_topics, subscriptions, topic_warnings
-from motia.queues.worker import ContextFactory, QueueWorker
+from motia.queues.worker import QueueWorker, StepRunner
 from motia.settings import Settings
 
 __all__ = ["QueueService"]
@@ -37,7 +37,7 @@ class QueueService:
         steps: Iterable[Step],
         backend: QueueBackend,
         settings: Settings,
-        make_context: ContextFactory,
+        run_step: StepRunner,
         *,
         idle_poll: float = 1.0,
     ) -> None:
@@ -45,8 +45,7 @@ class QueueService:
         self.backend = backend
         self.settings = settings
         self.workers = [
-            QueueWorker(sub, backend, make_context, idle_poll=idle_poll)
-            for sub in subscriptions(steps)
+            QueueWorker(sub, backend, run_step, idle_poll=idle_poll) for sub in subscriptions(steps)
         ]
         self._by_topic: dict[str, list[QueueWorker]] = defaultdict(list)
         for worker in self.workers:

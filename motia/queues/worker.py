@@ -5,7 +5,9 @@ each in its own task bounded by ``visibility_timeout``, and records the
 outcome: done, retried after a backoff, or moved to the dead-letter queue. It
 never busy-polls: it sleeps until woken (an enqueue in this process, a
 finished run) or until the next delivery is due, at most ``idle_poll``
-seconds so that deliveries written by other processes are seen.
+seconds so that deliveries written by other processes are seen. How a handler
+runs (its context, its condition) is the runtime's business: it hands the
+worker a ``StepRunner``.
 """
 
 from __future__ import annotations
@@ -14,18 +16,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from motia._project.queue_config import QueueConfig
-from motia._runtime.context import TriggerInfo
-from motia._runtime.current import current_context
-from motia._runtime.invoke import call_handler, condition_met
+from motia._project.step import Step
+from motia._project.triggers import TriggerCondition, TriggerInfo
 from motia.backends.queue import Delivery, QueueBackend
 from motia.exceptions import NonRetryableError, SchemaValidationError
 from motia.queues.topics import Subscription
 
-__all__ = ["DEFAULT_CONCURRENCY", "ContextFactory", "QueueWorker", "backoff_seconds"]
+__all__ = ["DEFAULT_CONCURRENCY", "QueueWorker", "StepRunner", "backoff_seconds"]
 
 log = logging.getLogger("motia.queue")
 
@@ -34,7 +35,22 @@ _LEASE_MARGIN = 1.0
 """Seconds a lease outlives the visibility timeout, so a cancelled run is recorded first."""
 _MAX_BACKOFF = 300.0
 
-ContextFactory = Callable[[str, TriggerInfo, str, Any], Any]
+
+class StepRunner(Protocol):
+    """Runs ``step``'s handler once: makes its context, checks ``condition``, calls it.
+
+    Exceptions reach the worker, which records them as the delivery's failure.
+    """
+
+    def __call__(
+        self,
+        step: Step,
+        trigger: TriggerInfo,
+        input: Any,
+        *,
+        condition: TriggerCondition | None,
+        trace_id: str,
+    ) -> Awaitable[Any]: ...
 
 
 def backoff_seconds(config: QueueConfig, attempt: int) -> float:
@@ -50,13 +66,13 @@ class QueueWorker:
         self,
         subscription: Subscription,
         backend: QueueBackend,
-        make_context: ContextFactory,
+        run_step: StepRunner,
         *,
         idle_poll: float = 1.0,
     ) -> None:
         self.subscription = subscription
         self.backend = backend
-        self.make_context = make_context
+        self.run_step = run_step
         self.idle_poll = idle_poll
         self.wake = asyncio.Event()
         self.running: set[asyncio.Task[None]] = set()
@@ -149,27 +165,20 @@ class QueueWorker:
         except SchemaValidationError as exc:
             await self._bury(delivery, f"invalid input: {exc}")
             return
-        ctx = self.make_context(sub.step.name, self._trigger, delivery.trace_id, input)
-        token = current_context.set(ctx)
-        try:
-            error = await self._run_handler(input, ctx, delivery)
-        finally:
-            current_context.reset(token)
-        await self._record(delivery, error)
+        await self._record(delivery, await self._run_handler(input, delivery))
 
-    async def _run_handler(self, input: Any, ctx: Any, delivery: Delivery) -> BaseException | None:
+    async def _run_handler(self, input: Any, delivery: Delivery) -> BaseException | None:
         sub = self.subscription
         timeout = asyncio.timeout(sub.config.visibility_timeout)
         try:
             async with timeout:
-                if not await condition_met(self.subscription.trigger.condition, input, ctx):
-                    log.debug(
-                        'step "%s" skipped message %s: condition not met',
-                        sub.step.name,
-                        delivery.message_id,
-                    )
-                    return None
-                await call_handler(sub.step.handler, input, ctx)
+                await self.run_step(
+                    sub.step,
+                    self._trigger,
+                    input,
+                    condition=sub.trigger.condition,
+                    trace_id=delivery.trace_id,
+                )
         except TimeoutError as exc:
             if timeout.expired():
                 return TimeoutError(

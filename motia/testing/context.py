@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from motia._project.stream_config import StreamConfig
-from motia._runtime.context import FlowContext, TriggerInfo
+from motia._project.triggers import TriggerInfo
+from motia._runtime.context import FlowContext
 from motia._runtime.logs import StepLogger
 from motia._runtime.state import STATE_NAMESPACE, StateManager
 from motia._runtime.streams import Stream, Streams, stream_namespace

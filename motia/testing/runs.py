@@ -11,13 +11,19 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from motia._http.response import MotiaHttpResponse, StreamStats
+from motia._project.handlers import NO_INPUT
 from motia._project.schema import compile_schema
 from motia._project.step import Step
 from motia._project.trigger_inputs import StateTriggerInput, StreamTriggerInput
-from motia._project.triggers import CronTrigger, QueueTrigger, StateTrigger, StreamTrigger
-from motia._runtime.context import TriggerInfo
-from motia._runtime.invoke import NO_INPUT
+from motia._project.triggers import (
+    CronTrigger,
+    QueueTrigger,
+    StateTrigger,
+    StreamTrigger,
+    TriggerInfo,
+)
+from motia._runtime.open_streams import OpenStreams
+from motia._runtime.stats import StreamStats
 from motia._runtime.step_runs import SKIPPED, run_step
 from motia.settings import Settings
 from motia.testing.context import FakeContext
@@ -43,7 +49,7 @@ class FakeRuntime:
         self.ctx = ctx
         self.settings = settings or Settings(dev=True, heartbeat_interval=0)
         self.stats = StreamStats()
-        self.responses: set[MotiaHttpResponse] = set()
+        self.responses = OpenStreams()
 
     def context(
         self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any
