@@ -5,7 +5,7 @@ from motia._http.response import ApiResponse, MotiaHttpResponse, ResponseStarted
 from motia._project.config import Enqueue, StepConfig
 from motia._project.queue_config import QueueConfig
 from motia._project.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
-from motia._realtime.auth import StreamAuthError, StreamAuthRequest
+from motia._realtime.access import StreamAuthError, StreamAuthRequest
 from motia._runtime.context import FlowContext, TriggerInfo
 from motia._runtime.current import BoundStream, ModuleLogger, ModuleStateManager, enqueue
 from motia.app import Motia

@@ -16,8 +16,7 @@ import anyio
 import uvicorn
 from support import free_port
 
-from motia import Motia
-from motia._realtime.auth import StreamAuthError, StreamAuthRequest
+from motia import Motia, StreamAuthError, StreamAuthRequest
 from motia.backends.memory import MemoryStore
 
 HOOK_CALLS: list[tuple[str, str, str | None, str, Any]] = []

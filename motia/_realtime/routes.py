@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from motia._realtime.stream_sse import StreamEvents
+from motia._realtime.sse_subscriptions import StreamEvents
 from motia._realtime.websocket import StreamSocket
 
 __all__ = ["stream_routes"]
