@@ -26,6 +26,7 @@ from starlette.requests import HTTPConnection
 from motia._project.stream_config import StreamConfig
 from motia._runtime.context import TriggerInfo
 from motia._runtime.invoke import maybe_await
+from motia._runtime.lifespan import Runtime
 from motia._runtime.tracing import new_trace_id
 
 __all__ = [
@@ -150,7 +151,7 @@ class StreamSubscription:
 
 
 async def call_on_join(
-    runtime: Any, config: StreamConfig, subscription: StreamSubscription, auth: Any
+    runtime: Runtime, config: StreamConfig, subscription: StreamSubscription, auth: Any
 ) -> bool:
     """True when the subscription may go ahead."""
     if config.on_join is None:
@@ -164,7 +165,7 @@ async def call_on_join(
 
 
 async def call_on_leave(
-    runtime: Any, config: StreamConfig, subscription: StreamSubscription, auth: Any
+    runtime: Runtime, config: StreamConfig, subscription: StreamSubscription, auth: Any
 ) -> None:
     if config.on_leave is None:
         return
@@ -175,7 +176,11 @@ async def call_on_leave(
 
 
 async def _call(
-    runtime: Any, config: StreamConfig, hook_name: str, subscription: StreamSubscription, auth: Any
+    runtime: Runtime,
+    config: StreamConfig,
+    hook_name: str,
+    subscription: StreamSubscription,
+    auth: Any,
 ) -> Any:
     hook = getattr(config, hook_name)
     ctx = runtime.context(f"{config.name}.{hook_name}", _TRIGGER, new_trace_id(), subscription)

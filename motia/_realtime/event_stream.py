@@ -30,7 +30,7 @@ HEADERS = [
 _END_TIMEOUT = 1.0
 
 
-class EventSender(Sender):
+class EventSender(Sender[bytes]):
     """One SSE response's outgoing frames; ``put`` never blocks.
 
     Frames queued together go out joined in one body chunk. ``heartbeat`` sends a

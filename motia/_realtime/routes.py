@@ -6,17 +6,16 @@ take a full URL); SSE subscriptions on ``/streams/<name>/<group>[/<id>]``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from motia._realtime.sse_subscriptions import StreamEvents
 from motia._realtime.websocket import StreamSocket
+from motia._runtime.lifespan import Runtime
 
 __all__ = ["stream_routes"]
 
 
-def stream_routes(runtime: Any) -> list[BaseRoute]:
+def stream_routes(runtime: Runtime) -> list[BaseRoute]:
     socket = StreamSocket(runtime)
     events = StreamEvents(runtime)
     return [

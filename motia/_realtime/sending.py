@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from motia._core.asgi import Message, Send
 from motia._runtime.send_stats import SendStats
@@ -29,13 +29,16 @@ DISCONNECTED = (OSError, RuntimeError)
 """What a send raises once the client is gone (uvicorn's ClientDisconnected is an OSError)."""
 
 
+Item = TypeVar("Item", str, bytes)
+
+
 class SendBatch:
     """Connections with something to send, flushed together on the next loop turn."""
 
     def __init__(self) -> None:
-        self._ready: list[Sender] = []
+        self._ready: list[Sender[Any]] = []
 
-    def add(self, sender: Sender) -> None:
+    def add(self, sender: Sender[Any]) -> None:
         if not self._ready:
             asyncio.get_running_loop().call_soon(self._flush)
         self._ready.append(sender)
@@ -58,8 +61,8 @@ class SendPolicy:
         self.batch = SendBatch()
 
 
-class Sender:
-    """One connection's queued items (``str`` or ``bytes``), sent in order."""
+class Sender(Generic[Item]):
+    """One connection's queued items (WebSocket texts or body bytes), sent in order."""
 
     __slots__ = (
         "_batch",
@@ -85,7 +88,7 @@ class Sender:
         self.broken = False
         self.sent = 0
         self.queued = 0
-        self._queue: deque[Any] = deque()
+        self._queue: deque[Item] = deque()
         self._policy = policy
         self._batch = policy.batch
         self._stop = stop
@@ -99,7 +102,7 @@ class Sender:
         """Take what goes out next off the queue, as one ASGI message."""
         raise NotImplementedError
 
-    def put(self, item: str | bytes) -> None:
+    def put(self, item: Item) -> None:
         if self.closed:
             return
         self._queue.append(item)

@@ -28,6 +28,7 @@ from motia._realtime.access import (
 from motia._realtime.event_stream import EventSender, EventStream
 from motia._realtime.sending import SendPolicy
 from motia._runtime.hub import Hub, Member, Message
+from motia._runtime.lifespan import Runtime
 from motia.sse import encode_event
 
 __all__ = ["StreamEvents", "SubscriptionSender", "reset_frame", "sse_frame"]
@@ -65,7 +66,7 @@ class SubscriptionSender(EventSender):
 class StreamEvents:
     """ASGI app answering one SSE subscription request."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
 

@@ -35,6 +35,7 @@ from motia._realtime.frame_writer import frame_transport, text_frame, write_fram
 from motia._realtime.protocol import FrameError, error_event, parse_frame
 from motia._realtime.sending import DISCONNECTED, Sender, SendPolicy
 from motia._runtime.hub import Hub, Member, Message, now_ms
+from motia._runtime.lifespan import Runtime
 
 __all__ = ["CLOSE_GOING_AWAY", "CLOSE_SLOW", "CLOSE_UNAUTHORIZED", "SocketSink", "StreamSocket"]
 
@@ -51,7 +52,7 @@ def ws_frame(message: Message) -> bytes:
     return text_frame(message.text)
 
 
-class SocketSink(Sender):
+class SocketSink(Sender[str]):
     """One socket's outgoing messages and clock; ``push`` never blocks.
 
     A message for an idle socket is written at once, as a ready-made frame, when
@@ -122,7 +123,7 @@ class SocketSink(Sender):
         self.put(text)
 
     def _next_message(self) -> dict[str, Any]:
-        text: str = self._queue.popleft()
+        text = self._queue.popleft()
         self.queued -= len(text)
         return {"type": "websocket.send", "text": text}
 
@@ -130,7 +131,7 @@ class SocketSink(Sender):
 class StreamSocket:
     """ASGI app for one stream WebSocket connection."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
 
