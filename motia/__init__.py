@@ -6,7 +6,7 @@ from motia._project.config import Enqueue, StepConfig
 from motia._project.queue_config import QueueConfig
 from motia._project.trigger_inputs import StateTriggerInput, StreamEvent, StreamTriggerInput
 from motia._project.triggers import TriggerInfo
-from motia._realtime.auth import StreamAuthRequest
+from motia._realtime.access import StreamAuthRequest
 from motia._runtime.context import FlowContext
 from motia._runtime.current import BoundStream, ModuleLogger, ModuleStateManager, enqueue
 from motia.app import Motia

@@ -8,15 +8,19 @@ import threading
 import time
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from pydantic import BaseModel
 
 from motia import Motia, http, queue, step
+from motia._realtime.event_stream import EventSender
+from motia._realtime.sending import SendPolicy
+from motia._runtime.send_stats import SendStats
 from motia.cli import _parser
 from motia.console import PREFIX
+from motia.console.events import LiveView
 from motia.console.examples import example_of
-from motia.console.fanout import Fanout
 from motia.console.log_feed import LogFeed
 from motia.settings import Settings
 from motia.sse import SSEParser
@@ -282,52 +286,79 @@ async def test_log_lines_and_changes_are_pushed_live(live_server: Any) -> None:
     }  # fmt: skip
 
 
-# -- the bound on fan-out: a slow viewer loses lines, the app never waits -----------------
+# -- the bound on live views: a slow page is ended, the app never waits ------------------
 
 
-async def test_a_slow_viewer_drops_lines_and_the_logger_never_blocks() -> None:
-    fanout = Fanout(capacity=50)
-    feed = LogFeed(fanout, history=100)
+class Page:
+    """A page's ASGI send: records bodies, or never finishes one (``stalled``)."""
+
+    def __init__(self, stalled: bool = False) -> None:
+        self.bodies: list[bytes] = []
+        self.stalled = stalled
+
+    async def __call__(self, message: Any) -> None:
+        if self.stalled:
+            await asyncio.Event().wait()
+        self.bodies.append(message["body"])
+
+
+def open_page(view: LiveView, page: Page, limit: int = 1 << 20) -> tuple[EventSender, SendStats]:
+    stats = SendStats()
+    stopped: list[bool] = []
+    sender = EventSender(SendPolicy(limit, stats), lambda: stopped.append(True), page)
+    view.senders.add(sender)
+    return sender, stats
+
+
+async def test_a_slow_page_is_ended_and_the_logger_never_blocks() -> None:
+    view = LiveView()
+    view.start()
+    feed = LogFeed(view, history=100)
     logger = logging.getLogger("motia.test.console")
     logger.addHandler(feed)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    stalled = fanout.join()  # a viewer that never reads
+    stalled, stats = open_page(view, Page(stalled=True), limit=50_000)
     try:
         started = time.perf_counter()
         for n in range(20_000):
             logger.info("line %d", n, extra={"step": "S", "trace_id": "t"})
+            if n % 1000 == 0:
+                await asyncio.sleep(0)  # the send batch runs: the page's send never finishes
         elapsed = time.perf_counter() - started
     finally:
         logger.removeHandler(feed)
-    assert len(stalled.queue) == 50
-    assert stalled.dropped == 20_000 - 50
+    assert stalled.closed and stats.slow_closes == 1
     assert len(feed.lines) == 100
     assert '"msg":"line 19999"' in feed.recent()[-1]
     assert elapsed < 5.0
 
 
-async def test_lines_logged_from_worker_threads_reach_a_waiting_viewer() -> None:
-    fanout = Fanout(capacity=10)
-    viewer = fanout.join()
-    threads = [threading.Thread(target=fanout.publish, args=(f"m{n}",)) for n in range(25)]
+async def test_frames_published_from_worker_threads_reach_a_page() -> None:
+    view = LiveView()
+    view.start()
+    page = Page()
+    open_page(view, page)
+    threads = [
+        threading.Thread(target=view.publish, args=(b"data: %d\n\n" % n,)) for n in range(25)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=5)
-    await viewer.wait(1.0)
-    assert len(list(viewer.drain())) == 10
-    assert viewer.take_dropped() == 15
-    assert viewer.take_dropped() == 0
+    with anyio.fail_after(2):
+        while b"".join(page.bodies).count(b"data: ") < 25:
+            await asyncio.sleep(0.01)
+    frames = b"".join(page.bodies).split(b"\n\n")[:-1]
+    assert sorted(frames) == sorted(b"data: %d" % n for n in range(25))
 
 
-async def test_shutdown_wakes_a_waiting_viewer() -> None:
-    fanout = Fanout()
-    viewer = fanout.join()
-    asyncio.get_running_loop().call_later(0.05, fanout.shutdown)
-    async with asyncio.timeout(2):
-        await viewer.wait(30)
-    assert viewer.closed
+async def test_shutdown_ends_every_page() -> None:
+    view = LiveView()
+    view.start()
+    sender, _ = open_page(view, Page())
+    view.shutdown()
+    assert sender.closed
 
 
 # -- example bodies -----------------------------------------------------------------------
@@ -380,4 +411,4 @@ async def test_runs_of_sync_handlers_are_recorded_with_their_trigger() -> None:
     assert response.json() == {"ok": True}
     [run] = trace["runs"]
     assert (run["step"], run["status"], run["trigger"]["method"]) == ("SyncHello", "ok", "GET")
-    assert run["result"] == '200 {"status": 200, "body": {"ok": true}}'
+    assert run["result"] == '200 {"status":200,"body":{"ok":true}}'

@@ -173,25 +173,23 @@ async def test_shutdown_ends_the_body(tmp_path: Path) -> None:
 
 
 def test_slow_event_stream_is_ended(tmp_path: Path) -> None:
-    """The sink drops its queue and ends once its client is too far behind."""
-    from motia._realtime.hub import Hub
-    from motia._realtime.send_batch import SendBatch
-    from motia._realtime.stream_sse import EventStreamSink
+    """The sender drops its queue and ends once its client is too far behind."""
+    from motia._realtime.event_stream import EventSender
+    from motia._realtime.sending import SendPolicy
+    from motia._runtime.send_stats import SendStats
 
-    hub: Any = Hub.__new__(Hub)
-    hub.stats = type("Stats", (), {"slow_closes": 0})()
-    hub.batch = SendBatch()
+    policy = SendPolicy(100, SendStats())
     stopped: list[bool] = []
 
     async def run() -> None:
         async def send(message: Any) -> None:
             raise AssertionError("nothing is sent: the buffer fills within one loop turn")
 
-        sink = EventStreamSink(100, hub, lambda: stopped.append(True), send)
-        sink.push_frame(b"x" * 60)
-        sink.push_frame(b"x" * 60)
-        sink.push_frame(b"x" * 60)
-        assert sink.closed and stopped == [True] and hub.stats.slow_closes == 1
+        sender = EventSender(policy, lambda: stopped.append(True), send)
+        sender.put(b"x" * 60)
+        sender.put(b"x" * 60)
+        sender.put(b"x" * 60)
+        assert sender.closed and stopped == [True] and policy.stats.slow_closes == 1
 
     anyio.run(run)
 
@@ -205,20 +203,20 @@ class Recorder:
 
 
 def event_sink(send: Recorder) -> Any:
-    from motia._realtime.send_batch import SendBatch
-    from motia._realtime.stream_sse import EventStreamSink
+    from motia._realtime.event_stream import EventSender
+    from motia._realtime.sending import SendPolicy
+    from motia._runtime.send_stats import SendStats
 
-    hub: Any = type("Hub", (), {"batch": SendBatch(), "stats": None})()
-    return EventStreamSink(1 << 20, hub, lambda: None, send)
+    return EventSender(SendPolicy(1 << 20, SendStats()), lambda: None, send)
 
 
 async def test_frames_queued_together_go_out_in_one_chunk() -> None:
     send = Recorder()
     sink = event_sink(send)
     for index in range(3):
-        sink.push_frame(b"data: %d\n\n" % index)
+        sink.put(b"data: %d\n\n" % index)
     await anyio.sleep(0)
-    sink.push_frame(b"data: 3\n\n")
+    sink.put(b"data: 3\n\n")
     await anyio.sleep(0)
     assert send.bodies == [b"data: 0\n\ndata: 1\n\ndata: 2\n\n", b"data: 3\n\n"]
 
@@ -229,7 +227,7 @@ async def test_a_ping_only_after_a_silent_interval() -> None:
     sink.heartbeat(0.3)
     try:
         for _ in range(20):  # a frame every 20 ms, far busier than the heartbeat: no ping
-            sink.push_frame(b"data: x\n\n")
+            sink.put(b"data: x\n\n")
             await anyio.sleep(0.02)
         assert b": ping\n\n" not in send.bodies
         with anyio.fail_after(2):

@@ -10,8 +10,10 @@ import anyio
 import pytest
 
 from motia import StreamConfig
-from motia._realtime.hub import Hub, Message
-from motia._realtime.websocket import SocketSink
+from motia._realtime.sending import SendPolicy
+from motia._realtime.sse_subscriptions import sse_frame
+from motia._realtime.websocket import SocketSink, ws_frame
+from motia._runtime.hub import Hub, Message
 from motia._runtime.streams import Streams
 from motia.backends.memory import MemoryStore
 
@@ -46,7 +48,27 @@ async def test_each_change_is_encoded_once_and_shared() -> None:
     assert first.messages[-1] is second.messages[-1]
     message = first.messages[-1]
     assert json.loads(message.text)["event"] == {"type": "create", "data": {"id": "a", "n": 1}}
-    assert message.frame().startswith(f"event: create\nid: {message.timestamp}\n".encode())
+    assert (
+        message.encoded(sse_frame)
+        == f"event: create\nid: {message.timestamp}\ndata: {message.text}\n\n".encode()
+    )
+
+
+async def test_a_message_is_encoded_once_per_wire_format_for_every_subscriber() -> None:
+    hub, todo = await make_hub()
+    sinks = [ListSink() for _ in range(50)]
+    for sink in sinks:
+        await hub.join(sink, "todo", "g", None)
+    await todo.set("g", "a", {"n": 1})
+    calls: list[Message] = []
+
+    def counting(message: Message) -> bytes:
+        calls.append(message)
+        return b"wire"
+
+    frames = {sink.messages[-1].encoded(counting) for sink in sinks}
+    assert frames == {b"wire"} and len(calls) == 1
+    assert sinks[0].messages[-1].encoded(ws_frame) is sinks[1].messages[-1].encoded(ws_frame)
 
 
 async def test_item_members_and_group_members_filter() -> None:
@@ -92,7 +114,7 @@ async def next_turn() -> None:
 async def test_socket_sink_restamps_only_when_needed() -> None:
     hub, _ = await make_hub()
     send = RecordingSend()
-    sink = SocketSink(1 << 20, hub, lambda: None, send)
+    sink = SocketSink(SendPolicy(1 << 20, hub.stats), lambda: None, send)
     shared = Message(1000, "update", "a", 1, ',"event":{}}')
     sink.push(shared)
     sink.push(shared)
@@ -106,7 +128,7 @@ async def test_socket_sink_restamps_only_when_needed() -> None:
 async def test_socket_sink_closes_when_its_buffer_is_full() -> None:
     hub, _ = await make_hub()
     stopped: list[bool] = []
-    sink = SocketSink(100, hub, lambda: stopped.append(True), RecordingSend())
+    sink = SocketSink(SendPolicy(100, hub.stats), lambda: stopped.append(True), RecordingSend())
     for index in range(5):
         sink.push(Message(index + 1, "update", "a", index, ',"x":"' + "y" * 30 + '"}'))
     assert sink.close_code == 1008 and stopped == [True] and hub.stats.slow_closes == 1
@@ -124,7 +146,7 @@ def texts(*numbers: int) -> list[str]:
 async def test_a_send_that_waits_moves_to_the_writer_in_order() -> None:
     hub, _ = await make_hub()
     send = RecordingSend(hold=texts(2)[0])
-    sink = SocketSink(1 << 20, hub, lambda: None, send)
+    sink = SocketSink(SendPolicy(1 << 20, hub.stats), lambda: None, send)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(sink.write)
         for number in (1, 2, 3):
@@ -146,7 +168,7 @@ async def test_a_send_that_waits_moves_to_the_writer_in_order() -> None:
 async def test_a_send_that_waits_is_finished_only_once() -> None:
     hub, _ = await make_hub()
     send = RecordingSend(hold=texts(1)[0])
-    sink = SocketSink(1 << 20, hub, lambda: None, send)
+    sink = SocketSink(SendPolicy(1 << 20, hub.stats), lambda: None, send)
     sink.push(message(1))
     await next_turn()
     send.release.set()
@@ -177,7 +199,7 @@ class Transport:
 async def test_frames_go_direct_only_when_nothing_waits_before_them() -> None:
     hub, _ = await make_hub()
     send, writer = RecordingSend(), Transport()
-    sink = SocketSink(1 << 20, hub, lambda: None, send, writer)  # type: ignore[arg-type]
+    sink = SocketSink(SendPolicy(1 << 20, hub.stats), lambda: None, send, writer)  # type: ignore[arg-type]
     messages = [message(n) for n in range(1, 6)]
     sink.push(messages[0])
     writer.open = False
@@ -190,13 +212,13 @@ async def test_frames_go_direct_only_when_nothing_waits_before_them() -> None:
     wire = [frame[2:].decode() for frame in writer.frames]
     assert wire[0] == messages[0].text and send.texts == texts(2, 3)
     assert wire[1] == messages[3].text and json.loads(wire[2])["type"] == "own"
-    assert writer.frames[0] is messages[0].ws_frame()
+    assert writer.frames[0] is messages[0].encoded(ws_frame)
 
 
 async def test_cancelling_the_writer_cancels_the_send_it_finishes() -> None:
     hub, _ = await make_hub()
     send = RecordingSend(hold=texts(1)[0])
-    sink = SocketSink(1 << 20, hub, lambda: None, send)
+    sink = SocketSink(SendPolicy(1 << 20, hub.stats), lambda: None, send)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(sink.write)
         sink.push(message(1))
@@ -208,7 +230,9 @@ async def test_cancelling_the_writer_cancels_the_send_it_finishes() -> None:
 async def test_a_failed_send_marks_the_socket_broken() -> None:
     hub, _ = await make_hub()
     stopped: list[bool] = []
-    sink = SocketSink(1 << 20, hub, lambda: stopped.append(True), RecordingSend(fail=True))
+    sink = SocketSink(
+        SendPolicy(1 << 20, hub.stats), lambda: stopped.append(True), RecordingSend(fail=True)
+    )
     sink.push(message(1))
     await next_turn()
     assert sink.broken and stopped == [True]

@@ -13,7 +13,7 @@ uncompressed and keeping up; whenever one of those does not hold,
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import cast
 
 __all__ = ["frame_transport", "text_frame", "write_frame"]
 
@@ -33,15 +33,24 @@ def text_frame(text: str) -> bytes:
     return head + payload
 
 
-def frame_transport(send: Any) -> asyncio.WriteTransport | None:
+def frame_transport(send: object) -> asyncio.WriteTransport | None:
     """The transport of the connection behind ``send`` when it takes ready-made frames:
-    an open, uncompressed connection of uvicorn's websockets-sansio protocol. None for
-    another server, or when ``send`` is wrapped by middleware.
+    an open, uncompressed connection of uvicorn's websockets-sansio protocol.
 
+    This reads uvicorn's private attributes, so it declines (None: the ASGI ``send``
+    is used) on anything it does not recognise: another server or protocol class,
+    ``send`` wrapped by middleware, an attribute missing, renamed or of another kind.
     uvicorn closes the transport in the same callback in which the connection leaves
     the open state, except when the app itself sends ``websocket.close``: the caller
     must stop writing frames before it does.
     """
+    try:
+        return _sansio_transport(send)
+    except Exception:  # uvicorn's internals changed shape: the ASGI send still works
+        return None
+
+
+def _sansio_transport(send: object) -> asyncio.WriteTransport | None:
     try:
         from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
         from websockets.protocol import OPEN
@@ -50,10 +59,20 @@ def frame_transport(send: Any) -> asyncio.WriteTransport | None:
     protocol = getattr(send, "__self__", None)
     if type(protocol) is not WebSocketsSansIOProtocol:
         return None
-    connection = protocol.conn
-    if connection.state is not OPEN or connection.extensions or protocol.close_sent:
-        return None  # frames would depend on the connection (compression) or come too late
-    return protocol.transport
+    connection = getattr(protocol, "conn", None)
+    if getattr(connection, "state", None) is not OPEN:
+        return None
+    if getattr(connection, "extensions", None) != []:
+        return None  # compression (or something unknown): frames depend on the connection
+    if getattr(protocol, "close_sent", None) is not False:
+        return None  # a frame after the close frame would break the protocol
+    transport = getattr(protocol, "transport", None)
+    if not all(callable(getattr(transport, name, None)) for name in _TRANSPORT_METHODS):
+        return None
+    return cast(asyncio.WriteTransport, transport)
+
+
+_TRANSPORT_METHODS = ("write", "get_write_buffer_size", "is_closing")
 
 
 def write_frame(transport: asyncio.WriteTransport, frame: bytes) -> bool:

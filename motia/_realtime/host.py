@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from motia._realtime.hub import Hub
+from motia._runtime.hub import Hub
 from motia._runtime.protocol import StepHost
 
 __all__ = ["StreamHost"]

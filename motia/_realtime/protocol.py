@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from motia._realtime.hooks import StreamSubscription
+from motia._realtime.access import StreamSubscription
 from motia.exceptions import FrameError
 
 __all__ = ["ClientFrame", "error_event", "parse_frame"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from motia._realtime.host import StreamHost
-from motia._realtime.stream_sse import StreamEvents
+from motia._realtime.sse_subscriptions import StreamEvents
 from motia._realtime.websocket import StreamSocket
 
 __all__ = ["stream_routes"]

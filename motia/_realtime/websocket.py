@@ -4,8 +4,8 @@ Connection order: accept (echoing ``Authorization`` when subprotocols are
 offered: the official Node client crashes without an echo), run the app's
 ``stream_auth`` hook, then either close with 4401 (refused, before any data)
 or serve frames. Each socket has one reader (the endpoint) and a bounded
-outgoing queue (``SocketSink``); a client that stops reading is closed with
-1008 once its queue is full. Every message is stamped from the socket's own clock so
+sender (``SocketSink``, see ``sending``); a client that stops reading is closed
+with 1008 once its buffer is full. Every message is stamped from the socket's own clock so
 timestamps strictly increase; a shared message is re-stamped only when its
 topic's timestamp would not.
 """
@@ -14,22 +14,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import anyio
-from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from motia._realtime.auth import AUTH_SUBPROTOCOL, StreamAuthRequest, authenticate
+from motia._core.asgi import Receive, Scope, Send
+from motia._core.json import dumps
+from motia._realtime.access import (
+    AUTH_SUBPROTOCOL,
+    StreamAuthRequest,
+    StreamSubscription,
+    authenticate,
+    call_on_join,
+    call_on_leave,
+)
 from motia._realtime.frame_writer import frame_transport, text_frame, write_frame
-from motia._realtime.hooks import StreamSubscription, call_on_join, call_on_leave
 from motia._realtime.host import StreamHost
-from motia._realtime.hub import Hub, Member, Message, now_ms
-from motia._realtime.outgoing import DISCONNECTED, Outgoing
 from motia._realtime.protocol import error_event, parse_frame
+from motia._realtime.sending import DISCONNECTED, Sender, SendPolicy
+from motia._runtime.hub import Hub, Member, Message, now_ms
 from motia.exceptions import FrameError
 
 __all__ = ["CLOSE_GOING_AWAY", "CLOSE_SLOW", "CLOSE_UNAUTHORIZED", "SocketSink", "StreamSocket"]
@@ -42,12 +48,17 @@ CLOSE_GOING_AWAY = 1001
 _CLOSE_TIMEOUT = 2.0
 
 
-class SocketSink(Outgoing):
+def ws_frame(message: Message) -> bytes:
+    """The WebSocket text frame of a stream message (``Message.encoded`` keeps it)."""
+    return text_frame(message.text)
+
+
+class SocketSink(Sender[str]):
     """One socket's outgoing messages and clock; ``push`` never blocks.
 
     A message for an idle socket is written at once, as a ready-made frame, when
     the server gave a ``transport`` that takes them (see ``frame_writer``);
-    otherwise it is queued (``Outgoing``).
+    otherwise it is queued (``Sender``).
     """
 
     __slots__ = ("_last", "_transport", "clock", "close_code")
@@ -56,13 +67,12 @@ class SocketSink(Outgoing):
 
     def __init__(
         self,
-        max_buffer: int,
-        hub: Hub,
+        policy: SendPolicy,
         stop: Callable[[], None],
         send: Send,
         transport: asyncio.WriteTransport | None = None,
     ) -> None:
-        super().__init__(max_buffer, hub, stop, send)
+        super().__init__(policy, stop, send)
         self.clock = 0
         self.close_code: int | None = None
         self._transport = transport
@@ -86,7 +96,7 @@ class SocketSink(Outgoing):
 
     def push_own(self, payload: dict[str, Any]) -> None:
         self.clock = max(now_ms(), self.clock + 1)
-        self._out(json.dumps({"timestamp": self.clock, **payload}, separators=(",", ":")), None)
+        self._out(dumps({"timestamp": self.clock, **payload}), None)
 
     def reset(self, member: Member) -> None:
         """Nothing to say first: the official clients take the fresh sync as it comes."""
@@ -98,7 +108,7 @@ class SocketSink(Outgoing):
         """Send nothing more; the session closes the socket with ``code``."""
         if self.close_code is None:
             self.close_code = code
-        self._end()
+        self.end()
 
     def _end_slow(self) -> None:
         self.close(CLOSE_SLOW)
@@ -107,15 +117,15 @@ class SocketSink(Outgoing):
         """Write ``text`` at once when nothing waits before it and the transport takes
         it (``shared``: the message whose frame it is, built once); otherwise queue it."""
         transport = self._transport
-        if transport is not None and not (self._queued or self._writing or self.closed):
-            frame = shared.ws_frame() if shared is not None else text_frame(text)
+        if transport is not None and not (self.queued or self._writing or self.closed):
+            frame = shared.encoded(ws_frame) if shared is not None else text_frame(text)
             if write_frame(transport, frame):
                 return
-        self._put(text)
+        self.put(text)
 
     def _next_message(self) -> dict[str, Any]:
-        text: str = self._queue.popleft()
-        self._queued -= len(text)
+        text = self._queue.popleft()
+        self.queued -= len(text)
         return {"type": "websocket.send", "text": text}
 
 
@@ -124,6 +134,7 @@ class StreamSocket:
 
     def __init__(self, runtime: StreamHost) -> None:
         self.runtime = runtime
+        self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
@@ -140,22 +151,20 @@ class StreamSocket:
         if not allowed:
             await websocket.close(CLOSE_UNAUTHORIZED)
             return
-        await _Session(self.runtime, hub, websocket, auth, send).run()
+        await _Session(self, hub, websocket, auth, send).run()
 
 
 class _Session:
     def __init__(
-        self, runtime: StreamHost, hub: Hub, websocket: WebSocket, auth: Any, send: Send
+        self, endpoint: StreamSocket, hub: Hub, websocket: WebSocket, auth: Any, send: Send
     ) -> None:
-        self.runtime = runtime
+        self.runtime = endpoint.runtime
         self.hub = hub
         self.websocket = websocket
         self.auth = auth
         self.scope = anyio.CancelScope()
         # The raw ASGI send: the hot path skips the WebSocket wrapper.
-        self.sink = SocketSink(
-            runtime.settings.max_stream_buffer, hub, self.scope.cancel, send, frame_transport(send)
-        )
+        self.sink = SocketSink(endpoint.policy, self.scope.cancel, send, frame_transport(send))
         self.members: dict[str, tuple[StreamSubscription, Member]] = {}
         self.disconnected = False
 

@@ -19,11 +19,11 @@ from typing import Any
 from motia._project.registry import Registry
 from motia._project.stream_config import StreamConfig
 from motia._project.triggers import TriggerInfo
-from motia._realtime.hub import Hub
 from motia._runtime.change_triggers import ChangeTriggers
 from motia._runtime.context import FlowContext
 from motia._runtime.cron import CronScheduler
 from motia._runtime.cron_steps import cron_jobs
+from motia._runtime.hub import Hub
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.state import StateManager
 from motia._runtime.stats import StreamStats

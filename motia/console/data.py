@@ -2,19 +2,19 @@
 
 Snapshots read the store directly; ``change_frame`` turns each message of the
 store's change feed into one SSE frame for the pages watching. Subscriber
-counts come from the runtime's hub, read defensively (a runtime without one
-reports none).
+counts come from the runtime's hub.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from motia._core.json import dumps_lenient
+from motia._runtime.hub import Hub
 from motia._runtime.state import STATE_NAMESPACE
 from motia._runtime.streams import stream_namespace
 from motia.backends.base import Change, Ephemeral, FeedMessage, Store
-from motia.console.events import sse_frame
+from motia.sse import encode_event
 
 __all__ = ["change_frame", "state_snapshot", "stream_snapshot", "subscriber_counts"]
 
@@ -27,7 +27,7 @@ async def state_snapshot(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-async def stream_snapshot(store: Store, names: list[str], hub: Any) -> list[dict[str, Any]]:
+async def stream_snapshot(store: Store, names: list[str], hub: Hub) -> list[dict[str, Any]]:
     """Every stream with its groups, their items and how many subscribers watch each group."""
     counts = subscriber_counts(hub)
     streams = []
@@ -49,25 +49,20 @@ async def _items(store: Store, namespace: str, group: str) -> list[dict[str, Any
     return [{"id": key, "value": value} for key, value in await store.list(namespace, group)]
 
 
-def subscriber_counts(hub: Any) -> dict[str, int]:
-    """``{"stream/group": members}`` for every watched group (empty without a hub)."""
-    counts: dict[str, int] = {}
-    topics = getattr(hub, "topics", None)
-    if not isinstance(topics, dict):
-        return counts
-    for topic in list(topics.values()):
-        members = len(getattr(topic, "members", ()) or ())
-        stream, group = getattr(topic, "stream_name", None), getattr(topic, "group_id", None)
-        if members and stream is not None:
-            counts[f"{stream}/{group}"] = members
-    return counts
+def subscriber_counts(hub: Hub) -> dict[str, int]:
+    """``{"stream/group": members}`` for every watched group."""
+    return {
+        f"{topic.stream_name}/{topic.group_id}": len(topic.members)
+        for topic in list(hub.topics.values())
+        if topic.members
+    }
 
 
 def _total(counts: dict[str, int], name: str) -> int:
     return sum(n for key, n in counts.items() if key.split("/", 1)[0] == name)
 
 
-def change_frame(message: FeedMessage) -> str:
+def change_frame(message: FeedMessage) -> bytes:
     """One SSE frame: a ``change`` (where, what kind, the value as subscribers get it), or a
     ``resync`` when the store says changes may have been missed (pages then re-read)."""
     if isinstance(message, Change):
@@ -81,8 +76,8 @@ def change_frame(message: FeedMessage) -> str:
         event = {"type": message.event_type, "data": message.data}
         body = _where(message) | {"kind": "event", "event": event}
     else:
-        return sse_frame("resync", "{}")
-    return sse_frame("change", json.dumps(body, default=str, separators=(",", ":")))
+        return encode_event("{}", event="resync")
+    return encode_event(dumps_lenient(body), event="change")
 
 
 def _where(message: Change | Ephemeral) -> dict[str, Any]:

@@ -2,19 +2,19 @@
 
 Attached to the ``motia`` logger while the console runs. Each record is
 encoded to JSON once, kept in a bounded ring buffer (what a page that opens
-later sees first) and offered to every viewer's bounded queue.
+later sees first) and published to the pages following the logs.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from collections import deque
 from typing import Any
 
-from motia.console.events import sse_frame
-from motia.console.fanout import Fanout
+from motia._core.json import dumps_lenient
+from motia.console.events import LiveView
+from motia.sse import encode_event
 
 __all__ = ["DEFAULT_HISTORY", "LogFeed", "log_entry"]
 
@@ -41,23 +41,23 @@ def log_entry(record: logging.LogRecord, seq: int) -> dict[str, Any]:
 
 
 class LogFeed(logging.Handler):
-    """Recent log lines (a ring buffer) plus a live, bounded fan-out to viewers."""
+    """Recent log lines (a ring buffer), each also published to the live view."""
 
-    def __init__(self, fanout: Fanout, history: int = DEFAULT_HISTORY) -> None:
+    def __init__(self, view: LiveView, history: int = DEFAULT_HISTORY) -> None:
         super().__init__(logging.DEBUG)
-        self.fanout = fanout
+        self.view = view
         self.lines: deque[tuple[str | None, str]] = deque(maxlen=history)
         self._seq = itertools.count(1)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             entry = log_entry(record, next(self._seq))
-            text = json.dumps(entry, default=str, separators=(",", ":"))
+            text = dumps_lenient(entry)
         except Exception:
             self.handleError(record)
             return
         self.lines.append((entry.get("trace_id"), text))
-        self.fanout.publish(sse_frame("log", text))
+        self.view.publish(encode_event(text, event="log"))
 
     def recent(self, trace_id: str | None = None) -> list[str]:
         """Encoded lines still in the buffer, oldest first; only ``trace_id``'s when given."""

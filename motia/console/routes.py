@@ -2,14 +2,13 @@
 
 Built by ``Motia`` only when ``Settings.console`` is on (``motia dev``, or
 ``motia start --console``). While the app runs, it listens to the ``motia``
-logger and the store's change feed and hands both to the pages through
-bounded fan-outs; the JSON endpoints read the registry, the store and the
+logger and the store's change feed and publishes both to the pages following
+them (``LiveView``); the JSON endpoints read the registry, the store and the
 queue service on demand.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,15 +21,18 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from motia._core.json import dumps_lenient
 from motia._project.registry import Registry
+from motia._realtime.sending import SendPolicy
 from motia._runtime.lifespan import Runtime
+from motia.backends.base import FeedMessage
 from motia.console.data import change_frame, state_snapshot, stream_snapshot, subscriber_counts
 from motia.console.describe import describe_endpoints, describe_flows
-from motia.console.events import event_response, sse_frame
-from motia.console.fanout import Fanout
+from motia.console.events import LiveEvents, LiveView
 from motia.console.log_feed import LogFeed
 from motia.console.queue_view import queue_overview, replay_dead_letters
 from motia.console.runs import RunRecorder, record_runs
+from motia.sse import encode_event
 
 __all__ = ["PREFIX", "Console"]
 
@@ -46,25 +48,28 @@ class Console:
         self.registry = registry
         self.runtime = runtime
         self.project_dir = project_dir
-        self.events = Fanout()
-        self.changes = Fanout()
+        self.hub = runtime.hub
+        self.policy = SendPolicy(runtime.settings.max_stream_buffer, self.hub.stats)
+        self.events = LiveView()
+        self.changes = LiveView()
         self.logs = LogFeed(self.events)
         self.runs = RunRecorder(self.events)
         record_runs(registry.steps, self.runs)
         self._restore_level: int | None = None
-        self._unsubscribe: Any = None
 
     # -- lifecycle --------------------------------------------------------------------
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Listen to the logs and the store's changes while the app serves."""
+        self.events.start()
+        self.changes.start()
         self._attach_logs()
-        self._unsubscribe = self.runtime.store.feed.subscribe(self._on_change)
+        unsubscribe = self.runtime.store.feed.subscribe(self._on_change)
         try:
             yield
         finally:
-            self._unsubscribe()
+            unsubscribe()
             self._detach_logs()
             self.events.shutdown()
             self.changes.shutdown()
@@ -84,7 +89,7 @@ class Console:
             logger.setLevel(self._restore_level)
             self._restore_level = None
 
-    def _on_change(self, message: Any) -> None:
+    def _on_change(self, message: FeedMessage) -> None:
         self.changes.publish(change_frame(message))
 
     # -- routes -----------------------------------------------------------------------
@@ -127,10 +132,10 @@ class Console:
         return Response("[" + ",".join(lines) + "]", media_type="application/json")
 
     async def log_stream(self, request: Request) -> Response:
-        def backlog() -> list[str]:
-            return [sse_frame("log", line) for line in self.logs.recent()]
+        def backlog() -> list[bytes]:
+            return [encode_event(line, event="log") for line in self.logs.recent()]
 
-        return event_response(self.events, backlog, self._hub())
+        return LiveEvents(self.events, backlog, self.hub, self.policy)
 
     async def traces(self, request: Request) -> Response:
         traces: dict[str, list[dict[str, Any]]] = {}
@@ -143,7 +148,7 @@ class Console:
         trace_id = request.path_params["trace_id"]
         runs = [run.as_dict() for run in self.runs.runs(trace_id)]
         logs = "[" + ",".join(self.logs.recent(trace_id)) + "]"
-        head = _json({"trace_id": trace_id, "runs": runs})[:-1]
+        head = dumps_lenient({"trace_id": trace_id, "runs": runs})[:-1]
         # The log lines are already JSON text: joined in, not decoded and encoded again.
         return Response(f'{head},"logs":{logs}}}', media_type="application/json")
 
@@ -152,14 +157,13 @@ class Console:
 
     async def streams(self, request: Request) -> Response:
         names = sorted(self.registry.streams)
-        hub = getattr(self.runtime, "hub", None)
-        return JSONResponse(await stream_snapshot(self.runtime.store, names, hub))
+        return JSONResponse(await stream_snapshot(self.runtime.store, names, self.hub))
 
     async def subscribers(self, request: Request) -> Response:
-        return JSONResponse(subscriber_counts(getattr(self.runtime, "hub", None)))
+        return JSONResponse(subscriber_counts(self.hub))
 
     async def change_stream(self, request: Request) -> Response:
-        return event_response(self.changes, list, self._hub())
+        return LiveEvents(self.changes, list, self.hub, self.policy)
 
     async def queues(self, request: Request) -> Response:
         steps, runs = self.registry.steps, self.runs.all_runs()
@@ -172,15 +176,7 @@ class Console:
         ids = None if body.get("all") else [str(i) for i in body.get("ids") or []]
         return JSONResponse({"replayed": await replay_dead_letters(self.runtime, ids)})
 
-    def _hub(self) -> Any:
-        """The runtime's subscriber hub (it ends every open stream first at shutdown), if any."""
-        return getattr(self.runtime, "hub", None)
-
 
 def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     return origin is None or urlsplit(origin).netloc == request.headers.get("host")
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=str, separators=(",", ":"))

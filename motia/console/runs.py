@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -20,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from motia._core.json import dumps_lenient
 from motia._project.handlers import is_async
 from motia._project.step import Step
 from motia._runtime.current import current_context
-from motia.console.events import sse_frame
-from motia.console.fanout import Fanout
+from motia.console.events import LiveView
+from motia.sse import encode_event
 
 __all__ = ["Run", "RunRecorder", "record_runs", "summarize"]
 
@@ -61,10 +61,10 @@ class Run:
 
 
 class RunRecorder:
-    """The runs of the most recent traces; each start and end is also pushed to viewers."""
+    """The runs of the most recent traces; each start and end is also published live."""
 
-    def __init__(self, fanout: Fanout, max_traces: int = MAX_TRACES) -> None:
-        self.fanout = fanout
+    def __init__(self, view: LiveView, max_traces: int = MAX_TRACES) -> None:
+        self.view = view
         self.max_traces = max_traces
         self.traces: OrderedDict[str, list[Run]] = OrderedDict()
         self._ids = itertools.count(1)
@@ -97,7 +97,7 @@ class RunRecorder:
             return [run for runs in self.traces.values() for run in runs]
 
     def _publish(self, run: Run) -> None:
-        self.fanout.publish(sse_frame("run", json.dumps(run.as_dict(), default=str)))
+        self.view.publish(encode_event(dumps_lenient(run.as_dict()), event="run"))
 
 
 def summarize(result: Any) -> str | None:
@@ -107,17 +107,10 @@ def summarize(result: Any) -> str | None:
     status = getattr(result, "status", None)
     if isinstance(result, dict):
         status = result.get("status", result.get("status_code"))
-    text = json.dumps(result, default=_plain)
+    text = dumps_lenient(result)
     if len(text) > _SUMMARY_LIMIT:
         text = text[: _SUMMARY_LIMIT - 1] + "…"
     return f"{status} {text}" if isinstance(status, int) and not isinstance(status, bool) else text
-
-
-def _plain(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return dump(mode="json", by_alias=True)
-    return getattr(value, "__dict__", None) or repr(value)
 
 
 def record_runs(steps: list[Step], recorder: RunRecorder) -> None:

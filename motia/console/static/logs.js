@@ -32,8 +32,6 @@
       const levelSelect = h("select.field", { id: "log-level", onchange: () => { filters.level = levelSelect.value; render(); } },
         Object.keys(LEVELS).slice(0, 4).map((l) => h("option", { value: l }, l === "debug" ? "all levels" : `${l} and above`)));
       const traceInput = h("input.field", { id: "log-trace", placeholder: "trace id", size: 22, oninput: () => { filters.trace = traceInput.value.trim(); render(); } });
-      let dropped = 0;
-      const droppedNote = h("span.counter", { style: "color:var(--warn)" });
       const steps = new Set();
 
       const matches = (e) => (!filters.step || e.step === filters.step)
@@ -73,12 +71,11 @@
           count();
         }),
         C.on("logs-reset", render),
-        C.on("dropped", (n) => { dropped += n; droppedNote.textContent = `${dropped} lines skipped (this page fell behind)`; }),
       ];
       el.appendChild(h("div.panel.logs-panel",
         h("div.toolbar", h("strong", "Live logs"), stepSelect, levelSelect, traceInput,
           h("button.btn.small", { onclick: () => { C.state.logs = []; render(); } }, "Clear"),
-          h("div.grow"), droppedNote, counter),
+          h("div.grow"), counter),
         list));
       render();
     },

@@ -26,11 +26,11 @@
       C.emit("run", run);
     },
     ready: () => C.emit("logs-ready"),
-    dropped: (info) => C.emit("dropped", info.count),
   });
   C.feed("/changes/stream", {
+    /* A page that fell behind is ended by the server; after the reconnect, re-read. */
+    open: () => C.emit("changes-dropped"),
     change: (change) => C.emit("change", change),
-    dropped: () => C.emit("changes-dropped"),
     resync: () => C.emit("changes-dropped"),
   });
 

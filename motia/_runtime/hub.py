@@ -2,11 +2,13 @@
 
 A ``Topic`` is one ``(stream, group)`` that someone watches. Each feed message
 for it is stamped from the topic's clock (epoch ms, strictly increasing),
-encoded to JSON once and offered to every ``Member`` (one joined subscription);
-the member's ``Sink`` (a WebSocket or an SSE response) shares the encoded bytes.
-A topic also keeps a bounded replay buffer for SSE ``Last-Event-ID`` resumes,
-and stays around for a while after its last member leaves so a reconnecting
-client can resume.
+turned into one protocol ``Message`` (PROTOCOL.md, JSON text built once) and
+offered to every ``Member`` (one joined subscription). The hub knows nothing of
+transports: a member's ``Sink`` (a WebSocket, an SSE response) encodes the
+message for its wire through ``Message.encoded``, once per message whatever the
+number of subscribers. A topic also keeps a bounded replay buffer for SSE
+``Last-Event-ID`` resumes, and stays around for a while after its last member
+leaves so a reconnecting client can resume.
 
 A join registers its member before taking the store's snapshot; changes seen
 meanwhile wait in the member's ``pending`` list and those already in the
@@ -15,26 +17,26 @@ neither a gap nor a duplicate.
 
 When the feed says changes may have been missed (``Resync``: a shared
 backend's listener reconnected), every watched topic forgets its replay
-buffer and each member gets a fresh ``sync`` (SSE sinks send ``reset`` first).
+buffer and each member's sink is told (``Sink.reset``) before a fresh ``sync``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict, deque
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
+from motia._core.json import dumps
 from motia._project.stream_config import StreamConfig
-from motia._realtime.frame_writer import text_frame
-from motia._realtime.send_batch import SendBatch
+from motia._runtime.send_stats import SendStats
 from motia._runtime.streams import Streams, stream_namespace
 from motia.backends.base import Change, Ephemeral, FeedMessage, Resync, Store
 from motia.backends.ops import JSON
 
-__all__ = ["Hub", "HubStats", "Member", "Message", "Sink", "Topic", "now_ms"]
+__all__ = ["Closable", "Hub", "Member", "Message", "Sink", "Topic", "now_ms"]
 
 log = logging.getLogger("motia.streams")
 
@@ -46,14 +48,13 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+Encoder = Callable[["Message"], bytes]
 
 
 class Message:
-    """One server-to-client message, encoded once and shared by every subscriber."""
+    """One server-to-client message of the stream protocol, shared by every subscriber."""
 
-    __slots__ = ("_frame", "_ws_frame", "item_id", "kind", "tail", "text", "timestamp", "version")
+    __slots__ = ("_encodings", "item_id", "kind", "tail", "text", "timestamp", "version")
 
     def __init__(
         self, timestamp: int, kind: str, item_id: str | None, version: int | None, tail: str
@@ -64,47 +65,49 @@ class Message:
         self.version = version
         self.tail = tail
         self.text = self.stamped(timestamp)
-        self._frame: bytes | None = None
-        self._ws_frame: bytes | None = None
+        self._encodings: dict[Encoder, bytes] = {}
 
     @classmethod
     def build(
-        cls, topic: Topic, timestamp: int, item_id: str | None, event: dict[str, Any], **kw: Any
+        cls,
+        topic: Topic,
+        timestamp: int,
+        item_id: str | None,
+        event: dict[str, JSON],
+        version: int | None = None,
     ) -> Message:
-        body: dict[str, Any] = {"streamName": topic.stream_name, "groupId": topic.group_id}
+        body: dict[str, JSON] = {"streamName": topic.stream_name, "groupId": topic.group_id}
         if item_id is not None:
             body["id"] = item_id
         body["event"] = event
-        tail = "," + _dumps(body)[1:]
-        return cls(timestamp, event["type"], item_id, kw.get("version"), tail)
+        tail = "," + dumps(body)[1:]
+        return cls(timestamp, str(event["type"]), item_id, version, tail)
 
     def stamped(self, timestamp: int) -> str:
         """The JSON text with another timestamp (no JSON encoding: a string join)."""
         return f'{{"timestamp":{timestamp}{self.tail}'
 
-    def frame(self) -> bytes:
-        """The SSE frame (``event``, ``id`` = timestamp, ``data``), built once."""
-        if self._frame is None:
-            frame = f"event: {self.kind}\nid: {self.timestamp}\ndata: {self.text}\n\n"
-            self._frame = frame.encode()
-        return self._frame
-
-    def ws_frame(self) -> bytes:
-        """The WebSocket text frame of ``text``, built once."""
-        if self._ws_frame is None:
-            self._ws_frame = text_frame(self.text)
-        return self._ws_frame
+    def encoded(self, encoder: Encoder) -> bytes:
+        """What ``encoder`` (a transport's wire format) makes of this message, made once."""
+        wire = self._encodings.get(encoder)
+        if wire is None:
+            wire = self._encodings[encoder] = encoder(self)
+        return wire
 
 
-class Sink(Protocol):
+class Closable(Protocol):
+    """An open connection the runtime ends at shutdown."""
+
+    def shutdown(self) -> None: ...
+
+
+class Sink(Closable, Protocol):
     """Where a connection's messages go; ``push`` never blocks."""
 
     def push(self, message: Message) -> None: ...
 
     def reset(self, member: Member) -> None:
         """Changes may have been missed: a fresh ``sync`` for ``member`` follows."""
-
-    def shutdown(self) -> None: ...
 
 
 class Member:
@@ -164,9 +167,9 @@ class Topic:
         if isinstance(feed_message, Change):
             deleted = feed_message.kind == "delete"
             data = feed_message.old_value if deleted else feed_message.new_value
-            event = {"type": feed_message.kind, "data": data}
-            return Message.build(self, timestamp, item_id, event, version=feed_message.version)
-        inner = {"type": feed_message.event_type, "data": feed_message.data}
+            event: dict[str, JSON] = {"type": feed_message.kind, "data": data}
+            return Message.build(self, timestamp, item_id, event, feed_message.version)
+        inner: JSON = {"type": feed_message.event_type, "data": feed_message.data}
         return Message.build(self, timestamp, item_id, {"type": "event", "event": inner})
 
     def forget_replay(self) -> None:
@@ -179,13 +182,11 @@ class Topic:
         return self.floor <= last_event_id <= self.last
 
 
-class HubStats:
-    def __init__(self) -> None:
-        self.slow_closes = 0
-
-
 class Hub:
-    """Routes the store's feed to topics; tracks every open sink for shutdown."""
+    """Routes the store's feed to topics; tracks every open connection for shutdown.
+
+    ``stats`` counts for every bounded sender of the app (see ``SendStats``).
+    """
 
     def __init__(
         self,
@@ -201,11 +202,10 @@ class Hub:
         self.idle_topics = idle_topics
         self.topics: dict[tuple[str, str], Topic] = {}
         self._idle: OrderedDict[tuple[str, str], Topic] = OrderedDict()
-        self.sinks: set[Sink] = set()
-        self.stats = HubStats()
-        self.batch = SendBatch()
+        self.sinks: set[Closable] = set()
+        self.stats = SendStats()
         self.closing = False
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._resyncs: set[asyncio.Task[None]] = set()
 
     # -- lifecycle --------------------------------------------------------------------

@@ -1,0 +1,220 @@
+"""The one bounded-sender mechanism: how every live connection sends without blocking anyone.
+
+Stream WebSockets, stream SSE subscriptions and the console's live views each
+own a ``Sender``: ``put`` never blocks. Queued items go out from the
+``SendBatch`` (one loop callback for every connection with something to send,
+instead of a task wake per connection); once a send has to wait for a slow
+client, the connection's own ``write`` task takes over until the queue is empty
+again. The ``SendPolicy`` all of them share says the rest: a queue over
+``max_buffer`` bytes means the client reads too slowly, and the connection is
+counted (``SendStats.slow_closes``), logged and ended, never waited on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, Generic, TypeVar, cast
+
+from motia._core.asgi import Message, Send
+from motia._runtime.send_stats import SendStats
+
+__all__ = ["DISCONNECTED", "PendingSend", "SendBatch", "SendPolicy", "Sender", "send_now"]
+
+log = logging.getLogger("motia.streams")
+
+DISCONNECTED = (OSError, RuntimeError)
+"""What a send raises once the client is gone (uvicorn's ClientDisconnected is an OSError)."""
+
+
+Item = TypeVar("Item", str, bytes)
+
+
+class SendBatch:
+    """Connections with something to send, flushed together on the next loop turn."""
+
+    def __init__(self) -> None:
+        self._ready: list[Sender[Any]] = []
+
+    def add(self, sender: Sender[Any]) -> None:
+        if not self._ready:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._ready.append(sender)
+
+    def _flush(self) -> None:
+        ready, self._ready = self._ready, []
+        for sender in ready:
+            try:
+                sender.flush()
+            except Exception:  # one connection's failure must not hold up the others
+                log.exception("flushing a connection failed")
+
+
+class SendPolicy:
+    """What every sender of an app shares: the buffer limit, the counters, the batch."""
+
+    def __init__(self, max_buffer: int, stats: SendStats) -> None:
+        self.max_buffer = max_buffer
+        self.stats = stats
+        self.batch = SendBatch()
+
+
+class Sender(Generic[Item]):
+    """One connection's queued items (WebSocket texts or body bytes), sent in order."""
+
+    __slots__ = (
+        "_batch",
+        "_policy",
+        "_queue",
+        "_scheduled",
+        "_send",
+        "_stop",
+        "_waiter",
+        "_waiting",
+        "_writing",
+        "broken",
+        "closed",
+        "queued",
+        "sent",
+    )
+
+    describes = "a connection"
+    """How the slow-client warning names the connection."""
+
+    def __init__(self, policy: SendPolicy, stop: Callable[[], None], send: Send) -> None:
+        self.closed = False
+        self.broken = False
+        self.sent = 0
+        self.queued = 0
+        self._queue: deque[Item] = deque()
+        self._policy = policy
+        self._batch = policy.batch
+        self._stop = stop
+        self._send = send
+        self._scheduled = False
+        self._writing = False
+        self._waiting: PendingSend | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def _next_message(self) -> Message:
+        """Take what goes out next off the queue, as one ASGI message."""
+        raise NotImplementedError
+
+    def put(self, item: Item) -> None:
+        if self.closed:
+            return
+        self._queue.append(item)
+        self.queued += len(item)
+        if self.queued > self._policy.max_buffer:
+            self._slow()
+        elif not (self._writing or self._scheduled):
+            self._scheduled = True
+            self._batch.add(self)
+
+    def end(self) -> None:
+        """Drop the queue and stop the connection's session."""
+        if not self.closed:
+            self.closed = True
+            self._queue.clear()
+            self.queued = 0
+            self._stop()
+
+    def _end_slow(self) -> None:
+        self.end()
+
+    def _slow(self) -> None:
+        self._policy.stats.slow_closes += 1
+        log.warning(
+            "closing %s whose client reads too slowly: %d bytes waiting (limit %d)",
+            self.describes,
+            self.queued,
+            self._policy.max_buffer,
+        )
+        self._end_slow()
+
+    def flush(self) -> None:
+        """Send what is queued, here (the send batch's callback), until a send has to wait."""
+        self._scheduled = False
+        while self._queue and not self._writing:
+            try:
+                waiting = send_now(self._send, self._next_message())
+            except DISCONNECTED:
+                self.broken = True
+                self.end()
+                return
+            self.sent += 1
+            if waiting is not None:
+                self._hand_over(waiting)
+
+    def _hand_over(self, waiting: PendingSend) -> None:
+        self._writing = True
+        self._waiting = waiting
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def write(self) -> None:
+        """Finishes a send that had to wait, then the queue; runs until cancelled."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if self._waiting is None:
+                    self._waiter = loop.create_future()
+                    await self._waiter
+                waiting, self._waiting = self._waiting, None
+                if waiting is not None:
+                    await waiting
+                while self._queue:
+                    await self._send(self._next_message())
+                    self.sent += 1
+                self._writing = False
+        finally:
+            if self._waiting is not None:
+                self._waiting.close()
+
+
+def send_now(send: Send, message: Message) -> PendingSend | None:
+    """Run ``send(message)`` here; None once it is done, else what is left of it.
+
+    A send that has to wait (the transport is paused) cannot wait inside a loop
+    callback: it is stopped at that point for the connection's writer task to
+    finish. Errors the send raises before it waits propagate to the caller.
+    """
+    sending = cast(Coroutine[Any, Any, None], send(message))
+    try:
+        waiting_on = sending.send(None)
+    except StopIteration:
+        return None
+    return PendingSend(sending, waiting_on)
+
+
+class PendingSend:
+    """A send stopped where it had to wait; awaiting this resumes it to the end."""
+
+    def __init__(self, sending: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        self._sending = sending
+        self._waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        sending, waiting_on = self._sending, self._waiting_on
+        while True:
+            try:
+                value = yield waiting_on  # the awaiting task waits on the send's future
+            except GeneratorExit:
+                sending.close()
+                raise
+            except BaseException as exc:  # cancellation included: the send sees it
+                try:
+                    waiting_on = sending.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    waiting_on = sending.send(value)
+                except StopIteration:
+                    return
+
+    def close(self) -> None:
+        """Abandon the send (its connection is going away)."""
+        self._sending.close()

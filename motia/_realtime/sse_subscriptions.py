@@ -1,0 +1,166 @@
+"""Stream subscriptions as Server-Sent Events: ``GET /streams/<name>/<group>[/<id>]``.
+
+The body is a ``sync`` event, then one event per change (``event:`` the change
+type, ``id:`` its timestamp, ``data:`` the WebSocket message). A reconnect with
+``Last-Event-ID`` replays what it missed from the topic's replay buffer, or
+gets ``event: reset`` and a fresh ``sync`` when that id is too old or unknown.
+The response itself (pings, the bounded sender, disconnects) is an ``EventStream``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from motia._core.asgi import Receive, Scope, Send
+from motia._core.json import dumps
+from motia._realtime.access import (
+    StreamAuthRequest,
+    StreamSubscription,
+    authenticate,
+    call_on_join,
+    call_on_leave,
+)
+from motia._realtime.event_stream import EventSender, EventStream
+from motia._realtime.host import StreamHost
+from motia._realtime.sending import SendPolicy
+from motia._runtime.hub import Hub, Member, Message
+from motia.sse import encode_event
+
+__all__ = ["StreamEvents", "SubscriptionSender", "reset_frame", "sse_frame"]
+
+
+def sse_frame(message: Message) -> bytes:
+    """The SSE frame of a stream message: ``event`` its kind, ``id`` its timestamp."""
+    return encode_event(message.text, event=message.kind, id=message.timestamp)
+
+
+def reset_frame(stream_name: str, group_id: str, item_id: str | None) -> bytes:
+    """Tells a resuming client to drop what it has: a fresh ``sync`` follows."""
+    body: dict[str, Any] = {"streamName": stream_name, "groupId": group_id}
+    if item_id is not None:
+        body["id"] = item_id
+    body["event"] = {"type": "reset"}
+    return encode_event(dumps(body), event="reset")
+
+
+class SubscriptionSender(EventSender):
+    """The hub's sink for one SSE subscription: each message as its SSE frame."""
+
+    __slots__ = ()
+
+    describes = "a stream event response"
+
+    def push(self, message: Message) -> None:
+        self.put(message.encoded(sse_frame))
+
+    def reset(self, member: Member) -> None:
+        topic = member.topic
+        self.put(reset_frame(topic.stream_name, topic.group_id, member.item_id))
+
+
+class StreamEvents:
+    """ASGI app answering one SSE subscription request."""
+
+    def __init__(self, runtime: StreamHost) -> None:
+        self.runtime = runtime
+        self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        hub: Hub = self.runtime.hub
+        params = scope["path_params"]
+        subscription = StreamSubscription(
+            params["stream_name"], params["group_id"], params.get("item_id"), uuid.uuid4().hex
+        )
+        refusal, auth = await self._admit(request, hub, subscription)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        session = _Subscription(self, hub, subscription, auth, _last_event_id(request))
+        await session.run(send, receive)
+
+    async def _admit(
+        self, request: Request, hub: Hub, subscription: StreamSubscription
+    ) -> tuple[JSONResponse | None, Any]:
+        if hub.closing:
+            return _error(503, "SERVER_CLOSING", "The server is shutting down"), None
+        allowed, auth = await authenticate(
+            self.runtime.stream_auth, StreamAuthRequest.from_connection(request)
+        )
+        if not allowed:
+            return _error(401, "UNAUTHORIZED", "Unauthorized"), None
+        config = hub.config(subscription.stream_name)
+        if config is None:
+            message = f"Stream {subscription.stream_name} not found"
+            return _error(404, "STREAM_NOT_FOUND", message), None
+        if not await call_on_join(self.runtime, config, subscription, auth):
+            return _error(403, "STREAM_ACCESS_DENIED", "Access denied"), None
+        return None, auth
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "code": code}, status_code=status)
+
+
+class _Subscription:
+    """One admitted SSE subscription, from its first sync to ``on_leave``."""
+
+    def __init__(
+        self,
+        endpoint: StreamEvents,
+        hub: Hub,
+        subscription: StreamSubscription,
+        auth: Any,
+        last_event_id: int | None,
+    ) -> None:
+        self.runtime = endpoint.runtime
+        self.policy = endpoint.policy
+        self.hub = hub
+        self.subscription = subscription
+        self.auth = auth
+        self.last_event_id = last_event_id
+        self.member: Member | None = None
+
+    async def run(self, send: Send, receive: Receive) -> None:
+        stream = EventStream(self.hub, send, receive)
+        sender = SubscriptionSender(self.policy, stream.stop, send)
+        heartbeat = self.runtime.settings.heartbeat_interval
+        try:
+            await stream.run(sender, heartbeat, lambda: self._subscribe(sender))
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._leave()
+                await stream.finish()
+
+    async def _subscribe(self, sender: SubscriptionSender) -> None:
+        sub = self.subscription
+        name, group, item = sub.stream_name, sub.group_id, sub.item_id
+        if self.last_event_id is not None:
+            self.member = self.hub.resume(sender, name, group, item, self.last_event_id)
+            if self.member is not None:
+                return
+            sender.put(reset_frame(name, group, item))
+        self.member = await self.hub.join(sender, name, group, item)
+
+    async def _leave(self) -> None:
+        if self.member is not None:
+            self.hub.leave(self.member)
+        config = self.hub.config(self.subscription.stream_name)
+        if config is not None:
+            with anyio.move_on_after(self.runtime.settings.graceful_timeout):
+                await call_on_leave(self.runtime, config, self.subscription, self.auth)
+
+
+def _last_event_id(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id") or request.query_params.get("lastEventId")
+    if raw is None:
+        return None
+    try:
+        return int(raw.strip())
+    except ValueError:
+        return -1  # unknown: answered with a reset and a fresh sync
