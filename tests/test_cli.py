@@ -13,6 +13,8 @@ import httpx
 import pytest
 from support import motia_process, write_step
 
+pytestmark = pytest.mark.slow  # each test runs the `motia` command in a process
+
 HELLO = """
 from motia import http
 

@@ -74,11 +74,13 @@ def test_every_public_name_imports(module: str) -> None:
         exec(f"from {module} import {name}", {})
 
 
+@pytest.mark.slow
 def test_importing_motia_starts_nothing() -> None:
     code = "import threading, motia; assert threading.active_count() == 1"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow
 def test_the_step_function_wins_over_the_step_module_whatever_is_imported_first() -> None:
     code = (
         "import inspect, motia.step, motia.triggers, motia.streams, motia.multi_trigger\n"

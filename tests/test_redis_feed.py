@@ -120,6 +120,7 @@ async def test_killed_feed_connection_resyncs_then_delivers_again(pair) -> None:
     assert first.listening
 
 
+@pytest.mark.slow
 async def test_restarted_redis_resyncs_and_versions_may_restart() -> None:
     with private_redis() as server:
         async with RedisStore(server.url, prefix="p:", ping_interval=0.5) as store:
@@ -141,6 +142,7 @@ async def test_restarted_redis_resyncs_and_versions_may_restart() -> None:
                     await anyio.sleep(0.05)
 
 
+@pytest.mark.slow
 async def test_open_fails_clearly_when_redis_is_unreachable() -> None:
     with private_redis() as server:
         url = server.url

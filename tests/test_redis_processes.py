@@ -97,6 +97,7 @@ def _runs_once(prefix: str, done: Callable[[list[dict[str, int]]], bool]) -> lis
     return runs
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_each_cron_tick_runs_once_across_processes_and_survives_a_kill(servers) -> None:
     prefix = servers.env["MOTIA_REDIS_PREFIX"]
@@ -121,6 +122,7 @@ def test_each_cron_tick_runs_once_across_processes_and_survives_a_kill(servers) 
     assert max(_per_tick(runs).values()) == 1, sorted(_per_tick(runs).items())
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_workers_share_one_port(servers) -> None:
     port = servers.start("--workers", "2", "--redis-url", redis_url())
@@ -137,6 +139,7 @@ def test_workers_share_one_port(servers) -> None:
     assert servers.processes[port].wait(timeout=20) == 0
 
 
+@pytest.mark.slow
 def test_workers_are_refused_without_redis(tmp_path: Path) -> None:
     project = _project(tmp_path, pid=PID_STEP)
     env = {key: value for key, value in os.environ.items() if key != "MOTIA_REDIS_URL"}

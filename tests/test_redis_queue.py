@@ -328,6 +328,7 @@ def test_a_redis_store_brings_the_redis_queue(prefix: str) -> None:
     assert (backend.url, backend.prefix) == (url, "p:")
 
 
+@pytest.mark.slow
 def test_the_command_line_says_when_redis_cannot_be_reached() -> None:
     command = [sys.executable, "-m", "motia", "queue", "dlq", "--redis-url"]
     url = f"redis://127.0.0.1:{free_port()}/0"
@@ -345,6 +346,7 @@ def cli(prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.slow
 async def test_dead_letters_are_listed_and_replayed_from_the_command_line(prefix: str) -> None:
     sub = Subscriber("Work", 0)
     async with queues(prefix, count=1) as (one,):
@@ -460,6 +462,7 @@ def started_pair(servers: QueueServers) -> list[int]:
     return ports
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_messages_sent_to_two_server_processes_are_each_handled_once(servers: QueueServers) -> None:
     ports = started_pair(servers)
@@ -475,6 +478,7 @@ def test_messages_sent_to_two_server_processes_are_each_handled_once(servers: Qu
     assert {pid for _, pid in done} == pids
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_a_message_whose_process_is_killed_mid_handler_is_redelivered_to_the_other(
     servers: Servers,
