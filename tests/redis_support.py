@@ -2,6 +2,8 @@
 
 ``MOTIA_TEST_REDIS`` unset: tests skip when Redis does not answer. Set: it must
 answer, and when the value is a ``redis://`` URL it names the server to use.
+The default is database 15 of 127.0.0.1:6379, never 0, which a developer's own
+app is likely to use.
 Every test works under its own key prefix and deletes its keys afterwards.
 Separate ``redis-server`` processes (for restarts) run on free ports.
 """
@@ -29,11 +31,12 @@ import redis.asyncio
 from motia.backends.redis import RedisStore
 
 ENV = "MOTIA_TEST_REDIS"
+DEFAULT_URL = "redis://127.0.0.1:6379/15"
 
 
 def redis_url() -> str:
     configured = os.environ.get(ENV, "")
-    return configured if configured.startswith("redis") else "redis://127.0.0.1:6379/0"
+    return configured if configured.startswith("redis") else DEFAULT_URL
 
 
 @functools.cache

@@ -123,6 +123,10 @@ class ServerThread:
     def streams(self) -> Any:
         return self.motia.runtime.streams
 
+    def idle(self) -> bool:
+        """Whether every connection's ASGI call has returned (uvicorn tracks them as tasks)."""
+        return not self.server.server_state.tasks
+
 
 async def _call(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
     return await fn(*args)

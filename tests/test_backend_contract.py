@@ -29,10 +29,14 @@ async def store(request, tmp_path):
         yield opened
 
 
+SENTINEL = Ephemeral("sentinel", "g", None, "sentinel", None)
+
+
 class Recorder:
-    """Collects feed messages; waits for them with a deadline."""
+    """Collects feed messages; ``settled`` tells when nothing more is on its way."""
 
     def __init__(self, store: Store) -> None:
+        self.store = store
         self.messages: list[Change | Ephemeral] = []
         self.unsubscribe = store.feed.subscribe(self.messages.append)
 
@@ -40,13 +44,17 @@ class Recorder:
     def changes(self) -> list[Change]:
         return [m for m in self.messages if isinstance(m, Change)]
 
-    async def wait_for(self, count: int) -> list[Change | Ephemeral]:
+    async def settled(self) -> list[Change | Ephemeral]:
+        """The messages received before a sentinel published after them.
+
+        A feed delivers in order, so a late or duplicate message would arrive before it.
+        """
+        await self.store.publish(SENTINEL)
         with anyio.fail_after(5):
-            while len(self.messages) < count:
+            while SENTINEL not in self.messages:
                 await anyio.sleep(0.005)
-        await anyio.sleep(0.02)  # long enough for a duplicate to show up
-        assert len(self.messages) == count, self.messages
-        return self.messages
+        assert self.messages[-1] == SENTINEL, self.messages
+        return self.messages[:-1]
 
 
 async def test_get_missing_is_none(store):
@@ -117,7 +125,7 @@ async def test_bad_op_changes_nothing(store):
     assert await store.get(NS, "g", "k") == {"n": "text"}
     assert await store.get(NS, "g", "new") is None
     assert (await store.snapshot(NS, "g"))[1] == version_before
-    await recorder.wait_for(0)
+    assert await recorder.settled() == []
 
 
 async def test_failing_check_changes_nothing(store):
@@ -130,7 +138,7 @@ async def test_failing_check_changes_nothing(store):
     with pytest.raises(ValueError, match="refused"):
         await store.update(NS, "g", "k", [{"type": "set", "path": "n", "value": 2}], check=refuse)
     assert await store.get(NS, "g", "k") == {"n": 1}
-    await recorder.wait_for(0)
+    assert await recorder.settled() == []
 
 
 async def test_unstorable_value_is_refused_and_nothing_written(store):
@@ -143,7 +151,7 @@ async def test_unstorable_value_is_refused_and_nothing_written(store):
         await store.update(NS, "g", "k", [{"type": "set", "path": "a", "value": b"x"}])
     assert await store.get(NS, "g", "k") is None
     assert await store.list_groups(NS) == []
-    await recorder.wait_for(0)
+    assert await recorder.settled() == []
 
 
 async def test_delete(store):
@@ -224,7 +232,7 @@ async def test_feed_gets_exactly_one_change_per_write(store):
         *await store.clear(NS, "g"),
     ]
     assert await store.delete(NS, "g", "missing") is None
-    assert await recorder.wait_for(5) == returned
+    assert await recorder.settled() == returned
 
 
 async def test_feed_change_is_readable_when_received(store):
@@ -246,17 +254,19 @@ async def test_feed_change_is_readable_when_received(store):
 
 async def test_unsubscribed_callback_gets_nothing(store):
     recorder = Recorder(store)
+    witness = Recorder(store)
     recorder.unsubscribe()
     recorder.unsubscribe()  # idempotent
-    await store.set(NS, "g", "a", 1)
-    await recorder.wait_for(0)
+    change = await store.set(NS, "g", "a", 1)
+    assert await witness.settled() == [change]
+    assert recorder.messages == []
 
 
 async def test_publish_delivers_ephemeral_events(store):
     recorder = Recorder(store)
     event = Ephemeral("stream:todo", "g", None, "typing", {"user": "u"})
     await store.publish(event)
-    assert await recorder.wait_for(1) == [event]
+    assert await recorder.settled() == [event]
     assert await store.list_groups("stream:todo") == []
 
 

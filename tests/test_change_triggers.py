@@ -38,6 +38,14 @@ async def eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
             await anyio.sleep(0.01)
 
 
+async def triggers_idle(app: Motia) -> None:
+    """Wait until no trigger run is in flight.
+
+    A write registers the runs it fires before it returns, so once none is left none can start.
+    """
+    await eventually(lambda: not app.runtime.triggers.tasks)
+
+
 def writer(action: Callable[[Any], Any]) -> Any:
     async def handler(args: Any, ctx: Any) -> dict[str, Any]:
         await action(ctx)
@@ -96,8 +104,7 @@ async def test_a_state_condition_filters_changes() -> None:
     watcher = step({"name": "Watcher", "triggers": [state(condition=only_done)]}, on_state)
     async with running(writer(write), watcher) as app:
         await post(app)
-        await eventually(lambda: seen == ["closed"])
-        await anyio.sleep(0.1)
+        await triggers_idle(app)
     assert seen == ["closed"]
 
 
@@ -125,8 +132,7 @@ async def test_stream_triggers_match_stream_group_and_item() -> None:
     ]
     async with running(writer(write), *steps) as app:
         await post(app)
-        await eventually(lambda: len(seen["any"]) == 4)
-        await anyio.sleep(0.1)
+        await triggers_idle(app)
     assert sorted(seen["any"]) == sorted(
         [("create", "inbox", "t1"), ("create", "archive", "t2"),
          ("update", "inbox", "t1"), ("delete", "inbox", "t1")]
@@ -170,8 +176,7 @@ async def test_a_trigger_writing_what_triggers_it_does_not_loop() -> None:
     watcher = step({"name": "Bumper", "triggers": [state()]}, bump)
     async with running(writer(write), watcher) as app:
         await post(app)
-        await eventually(lambda: runs >= 1)
-        await anyio.sleep(0.2)
+        await triggers_idle(app)
         assert runs == 1
         assert await app.runtime.state.get("counters", "hits") == {"n": 1}
 
@@ -191,8 +196,7 @@ async def test_a_ping_pong_between_two_triggers_stops() -> None:
 
     async with running(writer(write), bouncer("Ping"), bouncer("Pong")) as app:
         await post(app)
-        await eventually(lambda: len(runs) >= 2)
-        await anyio.sleep(0.2)
+        await triggers_idle(app)
     assert len(runs) <= 2 * MAX_CHAIN
     assert sorted(set(runs)) == ["Ping", "Pong"]
 

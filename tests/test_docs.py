@@ -42,6 +42,7 @@ def test_every_python_sample_compiles(doc: Path) -> None:
         compile(block, f"{doc.name}[{index}]", "exec")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", DOCS, ids=[p.name for p in DOCS])
 def test_step_samples_load_and_checks_pass(doc: Path, tmp_path: Path) -> None:
     blocks = python_blocks(doc)

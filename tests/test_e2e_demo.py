@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from support import REPO, ServerProcess, free_port, motia_process, read_events
 
+pytestmark = pytest.mark.slow  # the demo served by a `motia start` process
+
 TIMEOUT = httpx.Timeout(10.0)
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from motia import Motia, cron, http, queue, state, step
 from motia._project.flows import flows_of, render_mermaid, render_text
 
@@ -64,6 +66,7 @@ def test_mermaid_has_subgraphs_nodes_and_labelled_edges() -> None:
     assert f'{node["Summarize"]} -.->|"notify"| {node["Notify"]}' in diagram
 
 
+@pytest.mark.slow
 def test_the_cli_prints_and_writes_diagrams(tmp_path: Path) -> None:
     steps = tmp_path / "steps"
     steps.mkdir()

@@ -491,7 +491,13 @@ async def test_an_idle_keep_alive_connection_keeps_nothing_of_its_request(
         response = await client.get(f"{url}/k")  # the connection stays open, idle
         assert response.status_code == (500 if fails else 200)
         trace_id = response.headers["x-trace-id"]
-        await anyio.sleep(0.05)
-        gc.collect()
-        contexts = [o for o in gc.get_objects() if isinstance(o, FlowContext)]
-        assert [c for c in contexts if c.trace_id == trace_id] == []
+
+        def kept() -> list[FlowContext]:
+            gc.collect()
+            contexts = [o for o in gc.get_objects() if isinstance(o, FlowContext)]
+            return [c for c in contexts if c.trace_id == trace_id]
+
+        # The response can reach the client a moment before the server's call returns.
+        with anyio.fail_after(5):
+            while kept():
+                await anyio.sleep(0.01)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from motia import Motia, Stream, StreamConfig, http, logger, stateManager, step
+from motia._runtime import current
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +27,8 @@ async def call(handler: Any, path: str = "/go") -> httpx.Response:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 response = await client.post(path)
             response.extensions["app"] = app
-            await anyio.sleep(0.05)
+            while current._pending:  # un-awaited twin calls still running
+                await anyio.sleep(0.01)
             response.extensions["state"] = await app.runtime.state.get("g", "k")
             response.extensions["todo"] = await app.runtime.streams.todo.get("inbox", "t1")
     return response

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from stream_server import AUTH_REQUESTS, ServerThread, build_app
 
+pytestmark = pytest.mark.slow  # the Node client in a process
+
 NODE_DIR = Path(__file__).parent / "node"
 
 

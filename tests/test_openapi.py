@@ -311,6 +311,7 @@ async def test_a_step_route_wins_over_the_document() -> None:
     assert response.json() == {"mine": True}
 
 
+@pytest.mark.slow
 def test_cli_prints_the_document() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "motia", "openapi", "--dir", "steps", "--title", "Demo"],

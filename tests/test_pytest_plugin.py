@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test runs pytest in a process
+
 pytest_plugins = ["pytester"]
 
 HELLO = """

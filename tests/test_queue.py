@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,13 @@ async def dead_letters_of(motia: Motia, count: int) -> list[Any]:
     return letters
 
 
+async def drained(motia: Motia) -> None:
+    """Wait until no message waits or runs (dead letters are not counted): nothing more runs."""
+    with anyio.fail_after(5):
+        while await motia.runtime.queues.stats():
+            await asyncio.sleep(0.01)
+
+
 async def test_a_failing_handler_is_retried_until_it_succeeds() -> None:
     runs: list[int] = []
     effects: list[Any] = []
@@ -80,7 +87,7 @@ async def test_a_failing_handler_is_retried_until_it_succeeds() -> None:
     async with running(queue_step("Flaky", "work", handler)) as motia:
         await motia.runtime.enqueue({"topic": "work", "data": {"n": 1}})
         await wait_until(lambda: effects)
-        await asyncio.sleep(0.05)
+        await drained(motia)
         assert await motia.runtime.queues.dead_letters() == []
     assert len(runs) == 3
     assert effects == [{"n": 1}]
@@ -422,16 +429,23 @@ def test_the_queue_lives_where_the_state_does(tmp_path: Any) -> None:
     assert backend.path == tmp_path / ".motia" / "motia.db"
 
 
-def capture(caplog: pytest.LogCaptureFixture) -> None:
-    logging.getLogger("motia").addHandler(caplog.handler)
+@pytest.fixture
+def motia_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """``caplog`` fed straight from the ``motia`` logger, which may not propagate.
+
+    pytest reuses one capture handler for every test, so it is removed again afterwards:
+    left on the logger, later tests would see each record twice.
+    """
+    logger = logging.getLogger("motia")
+    logger.addHandler(caplog.handler)
     caplog.set_level(logging.DEBUG, logger="motia")
+    yield caplog
+    logger.removeHandler(caplog.handler)
 
 
 async def test_topics_without_sender_or_subscriber_are_warned_about_at_build(
-    caplog: pytest.LogCaptureFixture,
+    motia_logs: pytest.LogCaptureFixture,
 ) -> None:
-    capture(caplog)
-
     async def handler(data: Any) -> None: ...
 
     sender = step(
@@ -443,14 +457,14 @@ async def test_topics_without_sender_or_subscriber_are_warned_about_at_build(
         steps=[sender, queue_step("Lonely", "nobody.sends", handler)],
         store="memory",
     )
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    messages = [r.getMessage() for r in motia_logs.records if r.levelno == logging.WARNING]
     assert 'topic "nobody.listens" is enqueued by "Sender" but no step subscribes to it' in messages
     assert 'topic "nobody.sends" is subscribed to by "Lonely" but no step enqueues it' in messages
 
 
-async def test_virtual_topics_count_for_the_build_check(caplog: pytest.LogCaptureFixture) -> None:
-    capture(caplog)
-
+async def test_virtual_topics_count_for_the_build_check(
+    motia_logs: pytest.LogCaptureFixture,
+) -> None:
     async def handler(data: Any) -> None: ...
 
     sender = step(
@@ -461,13 +475,12 @@ async def test_virtual_topics_count_for_the_build_check(caplog: pytest.LogCaptur
         handler,
     )
     Motia(steps_dir=None, steps=[sender, receiver], store="memory")
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [r for r in motia_logs.records if r.levelno >= logging.WARNING]
 
 
 async def test_enqueueing_to_an_undeclared_topic_warns_and_still_delivers(
-    caplog: pytest.LogCaptureFixture,
+    motia_logs: pytest.LogCaptureFixture,
 ) -> None:
-    capture(caplog)
     got: list[Any] = []
 
     async def sneaky(data: Any, ctx: Any) -> None:
@@ -480,7 +493,7 @@ async def test_enqueueing_to_an_undeclared_topic_warns_and_still_delivers(
     async with running(*steps) as motia:
         await motia.runtime.enqueue({"topic": "first", "data": {"n": 1}})
         await wait_until(lambda: got)
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    messages = [r.getMessage() for r in motia_logs.records if r.levelno == logging.WARNING]
     assert any('step "Sneaky" enqueued to topic "second"' in m for m in messages)
 
 
@@ -523,6 +536,4 @@ async def test_stats_count_waiting_in_flight_and_retried_messages() -> None:
         assert stats["held"]["depth"] == 2
         assert stats["held"]["retries"] >= 1
         release.set()
-        with anyio.fail_after(5):
-            while await motia.runtime.queues.stats():
-                await asyncio.sleep(0.01)
+        await drained(motia)

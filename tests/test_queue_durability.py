@@ -110,6 +110,7 @@ def runs(project: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
+@pytest.mark.slow
 def test_a_message_being_processed_when_the_process_is_killed_is_redelivered(
     project: Path,
 ) -> None:
@@ -121,6 +122,7 @@ def test_a_message_being_processed_when_the_process_is_killed_is_redelivered(
     assert runs(project) == ["run", "run", "done"]
 
 
+@pytest.mark.slow
 def test_a_message_enqueued_before_the_process_is_killed_is_delivered_after_restart(
     project: Path,
 ) -> None:
@@ -175,6 +177,7 @@ def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.slow
 async def test_dead_letters_are_listed_and_replayed_from_the_command_line(tmp_path: Path) -> None:
     message_id = await make_dead_letter(tmp_path, {"n": 1})
     listed = cli(tmp_path, "dlq", "--json")
@@ -194,6 +197,7 @@ async def test_dead_letters_are_listed_and_replayed_from_the_command_line(tmp_pa
     assert await process_replayed(tmp_path) == [{"n": 1}]
 
 
+@pytest.mark.slow
 async def test_the_command_line_reports_unknown_ids_and_missing_databases(tmp_path: Path) -> None:
     missing = cli(tmp_path, "dlq")
     assert missing.returncode == 1 and "no queue database" in missing.stderr

@@ -18,6 +18,8 @@ import pytest
 from redis_support import RedisServer, Servers, private_redis, unique_prefix
 from websockets.sync.client import ClientConnection, connect
 
+pytestmark = pytest.mark.slow  # server processes and a redis-server that is restarted
+
 TODO_STREAM = """
 from pydantic import BaseModel
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -89,6 +89,16 @@ def _per_tick(runs: list[dict[str, int]]) -> collections.Counter[int]:
     return collections.Counter(run["tick"] for run in runs)
 
 
+def _runs_once(prefix: str, done: Callable[[list[dict[str, int]]], bool]) -> list[dict[str, int]]:
+    """The runs recorded so far, read again until ``done`` holds (30s at most)."""
+    deadline = time.monotonic() + 30
+    while not done(runs := anyio.run(_runs, prefix)):
+        assert time.monotonic() < deadline, sorted(_per_tick(runs).items())
+        time.sleep(0.2)
+    return runs
+
+
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_each_cron_tick_runs_once_across_processes_and_survives_a_kill(servers) -> None:
     prefix = servers.env["MOTIA_REDIS_PREFIX"]
@@ -96,8 +106,8 @@ def test_each_cron_tick_runs_once_across_processes_and_survives_a_kill(servers) 
     for port in ports:
         servers.wait_ready(port)
     started = time.time()
-    time.sleep(10.5)
-    runs = anyio.run(_runs, prefix)
+    # A run of the tick after the window: every tick in it had a second to run (or run twice).
+    runs = _runs_once(prefix, lambda runs: any(run["tick"] >= started + 11 for run in runs))
     window = [run for run in runs if started + 1 <= run["tick"] <= started + 10]
     assert 8 <= len(window) <= 10, sorted(_per_tick(runs).items())
     assert max(_per_tick(runs).values()) == 1, sorted(_per_tick(runs).items())
@@ -106,14 +116,15 @@ def test_each_cron_tick_runs_once_across_processes_and_survives_a_kill(servers) 
     victim = next(port for port in ports if servers.processes[port].pid == last["pid"])
     servers.kill(victim)
     killed_at = time.time()
-    time.sleep(5.5)
-    runs = anyio.run(_runs, prefix)
+    # Four or five ticks from killed_at + 1 up to the first one at or past killed_at + 5.
+    runs = _runs_once(prefix, lambda runs: any(run["tick"] >= killed_at + 5 for run in runs))
     after = [run for run in runs if run["tick"] >= killed_at + 1]
     assert len(after) >= 4, sorted(_per_tick(runs).items())
     assert last["pid"] not in {run["pid"] for run in after}
     assert max(_per_tick(runs).values()) == 1, sorted(_per_tick(runs).items())
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_workers_share_one_port(servers) -> None:
     port = servers.start("--workers", "2", "--redis-url", redis_url())
@@ -130,6 +141,7 @@ def test_workers_share_one_port(servers) -> None:
     assert servers.processes[port].wait(timeout=20) == 0
 
 
+@pytest.mark.slow
 def test_workers_are_refused_without_redis(tmp_path: Path) -> None:
     project = _project(tmp_path, pid=PID_STEP)
     env = {key: value for key, value in os.environ.items() if key != "MOTIA_REDIS_URL"}

@@ -137,8 +137,9 @@ async def test_a_thousand_messages_from_two_apps_are_each_handled_once(prefix: s
             )
         )
         await wait_until(lambda: len(handled) >= 1000)
-        await asyncio.sleep(0.3)
-        assert await first[0].runtime.queues.stats() == {}
+        with anyio.fail_after(20):  # drained: no message waits or runs, so none runs again
+            while await first[0].runtime.queues.stats():
+                await asyncio.sleep(0.01)
     counts = collections.Counter(n for _, n in handled)
     assert sorted(counts) == list(range(1000))
     assert set(counts.values()) == {1}
@@ -327,6 +328,7 @@ def test_a_redis_store_brings_the_redis_queue(prefix: str) -> None:
     assert (backend.url, backend.prefix) == (url, "p:")
 
 
+@pytest.mark.slow
 def test_the_command_line_says_when_redis_cannot_be_reached() -> None:
     command = [sys.executable, "-m", "motia", "queue", "dlq", "--redis-url"]
     url = f"redis://127.0.0.1:{free_port()}/0"
@@ -344,6 +346,7 @@ def cli(prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.slow
 async def test_dead_letters_are_listed_and_replayed_from_the_command_line(prefix: str) -> None:
     sub = Subscriber("Work", 0)
     async with queues(prefix, count=1) as (one,):
@@ -423,12 +426,21 @@ class QueueServers(Servers):
             client.close()
         return [(int(n), int(pid)) for n, pid in (line.split() for line in lines)]
 
+    def drained(self) -> bool:
+        """Whether no message waits or runs on the servers' queue: none can run again."""
+        return anyio.run(_queue_stats, self.prefix) == {}
+
     def wait_for(self, check: Callable[[], bool], seconds: float = 30) -> None:
         deadline = time.monotonic() + seconds
         while not check():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"gave up after {seconds}s")
             time.sleep(0.05)
+
+
+async def _queue_stats(prefix: str) -> dict[str, dict[str, int]]:
+    async with RedisQueue(redis_url(), prefix=prefix) as queue:
+        return await queue.stats()
 
 
 @pytest.fixture
@@ -450,6 +462,7 @@ def started_pair(servers: QueueServers) -> list[int]:
     return ports
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_messages_sent_to_two_server_processes_are_each_handled_once(servers: QueueServers) -> None:
     ports = started_pair(servers)
@@ -458,13 +471,14 @@ def test_messages_sent_to_two_server_processes_are_each_handled_once(servers: Qu
             response = client.post(f"http://127.0.0.1:{ports[n % 2]}/send/work", json={"n": n})
             assert response.status_code == 202
     servers.wait_for(lambda: len(servers.records("work", "done")) >= 200)
-    time.sleep(0.5)
+    servers.wait_for(servers.drained)
     done = servers.records("work", "done")
     assert sorted(n for n, _ in done) == list(range(200))
     pids = {servers.processes[port].pid for port in ports}
     assert {pid for _, pid in done} == pids
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_a_message_whose_process_is_killed_mid_handler_is_redelivered_to_the_other(
     servers: Servers,

@@ -70,6 +70,7 @@ async def test_local_stores_claim_every_tick() -> None:
     assert await tick_claim(MemoryStore())("any")
 
 
+@pytest.mark.slow
 async def test_an_unreachable_redis_skips_the_tick_instead_of_failing() -> None:
     with private_redis() as server:
         async with RedisStore(server.url, ping_interval=0.5) as store:
@@ -96,12 +97,14 @@ def test_store_is_chosen_by_name_or_by_a_configured_url(monkeypatch, tmp_path) -
         store_name("mongo")
 
 
+@pytest.mark.slow
 def test_importing_motia_does_not_import_redis() -> None:
     code = "import sys, motia, motia.app, motia.cli; print('redis' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
 
 
+@pytest.mark.slow
 async def test_health_and_readiness_follow_redis(live_server) -> None:
     with private_redis() as server:
         app = Motia(None, store="redis", redis_url=server.url, redis_prefix="ready:")

@@ -45,6 +45,7 @@ def run_motia(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_the_cli_creates_a_project_whose_tests_pass(tmp_path: Path) -> None:
     created = run_motia("create", "shop", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
@@ -64,6 +65,7 @@ def test_the_cli_creates_a_project_whose_tests_pass(tmp_path: Path) -> None:
     assert again.returncode == 1 and "not empty" in again.stderr
 
 
+@pytest.mark.slow
 def test_a_created_project_serves_at_once(tmp_path: Path) -> None:
     create_project(tmp_path / "shop")
     with motia_process("dev", tmp_path / "shop") as server:

@@ -126,6 +126,7 @@ async def test_another_connection_can_write_its_own_tables_meanwhile(db_path):
         assert await store.get("state", "g", "k") == 2
 
 
+@pytest.mark.slow
 async def test_increments_from_another_process_add_up(db_path):
     async with SQLiteStore(db_path) as store:
         child = spawn(INCREMENTS_SCRIPT, str(db_path), "200")
@@ -147,6 +148,7 @@ async def test_increments_from_another_process_add_up(db_path):
         assert await store.get("state", "g", "counter") == {"n": 400}
 
 
+@pytest.mark.slow
 async def test_a_returned_write_survives_kill_9(db_path):
     child = spawn(WRITE_THEN_HANG_SCRIPT, str(db_path))
     try:

@@ -253,8 +253,7 @@ async def test_on_leave_runs_once_per_subscription(server: ServerThread) -> None
         await ws.send(leave("todo", "inbox", "b"))
         await ws.send(join("todo", "inbox", "d"))
         await receive_one(ws)
-    await wait_for(lambda: sum(call[0] == "leave" for call in HOOK_CALLS) == 4)
-    await anyio.sleep(0.1)
+    await wait_for(server.idle)
     leaves = sorted(call[3] for call in HOOK_CALLS if call[0] == "leave")
     assert leaves == ["a", "b", "c", "d"]
     assert ("leave", "inbox", "c", "c", {"user": None}) in HOOK_CALLS

@@ -6,8 +6,11 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from browser_support import screenshot
 from support import ServerProcess
+
+pytestmark = pytest.mark.slow  # Chromium and a `motia dev` process
 
 CONSOLE = "/__motia/console/"
 
