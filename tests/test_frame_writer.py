@@ -211,7 +211,7 @@ async def test_a_reader_that_falls_behind_gets_everything_in_order(tmp_path: Pat
 
             server.call(burst, timeout=20)
             # The client has read nothing: the socket is full and the rest waits in the sink.
-            assert sink._queued > 0
+            assert sink.queued > 0
             messages = await receive(ws, 600, deadline=20)
         assert [m["event"]["data"]["i"] for m in messages] == list(range(600))
         stamps = [m["timestamp"] for m in messages]
