@@ -106,8 +106,7 @@ class RedisStore(Store):
             raise ConnectionError(f"{self!r}: cannot reach Redis: {exc}") from exc
         self._client, self._listener = client, listener
         self._scripts = {
-            name: client.register_script(getattr(redis_scripts, name))
-            for name in ("WRITE", "DELETE", "CLEAR", "SNAPSHOT")
+            name: client.register_script(text) for name, text in redis_scripts.SCRIPTS.items()
         }
 
     async def close(self) -> None:

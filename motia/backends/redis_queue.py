@@ -37,7 +37,6 @@ from motia.backends.selection import PREFIX_ENV, redis_url
 
 __all__ = ["RedisQueue"]
 
-_SCRIPTS = ("ACK", "BURY", "CLAIM", "NEXT_DUE", "PUSH", "RELEASE", "REPLAY", "RETRY", "STATS")
 _LETTER_FIELDS = ("body", "attempts", "error", "failed_at")
 
 
@@ -94,7 +93,7 @@ class RedisQueue(QueueBackend):
             raise ConnectionError(f"{self!r}: cannot reach Redis: {exc}") from exc
         self._client = client
         self._scripts = {
-            name: client.register_script(getattr(redis_queue_scripts, name)) for name in _SCRIPTS
+            name: client.register_script(text) for name, text in redis_queue_scripts.SCRIPTS.items()
         }
 
     async def close(self) -> None:
