@@ -11,17 +11,15 @@ other processes' writes are visible to reads, not published here.
 from __future__ import annotations
 
 import builtins
-import os
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 from motia.backends.base import Change, ChangeKind, Store, UpdateCheck, dump_json, load_json
 from motia.backends.ops import JSON, apply_ops, ensure_json
-from motia.backends.sqlite_thread import SQLiteThread, transaction
+from motia.backends.sqlite_thread import SQLiteBackend, transaction
 
 __all__ = ["SQLiteStore"]
 
@@ -47,25 +45,12 @@ ON CONFLICT (namespace, group_id, item_id) DO UPDATE SET value = excluded.value
 """
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteBackend, Store):
     """Items in ``path`` (WAL mode); the parent folder is created on ``open()``."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
-        super().__init__()
-        self.path = Path(path)
-        self.busy_timeout = busy_timeout
-        self._thread = SQLiteThread(repr(self), self.path, busy_timeout)
+    schema = _SCHEMA
 
-    def __repr__(self) -> str:
-        return f"SQLiteStore({str(self.path)!r})"
-
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    async def open(self) -> None:
-        await self._thread.open(_SCHEMA)
-
-    async def close(self) -> None:
-        await self._thread.close()
+    # --- the worker thread -------------------------------------------------------------------
 
     @property
     def _conn(self) -> sqlite3.Connection:
