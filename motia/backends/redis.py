@@ -43,9 +43,10 @@ from motia.backends.base import (
     UpdateCheck,
     dump_json,
     load_json,
+    updated,
 )
 from motia.backends.cron_lock import claim_tick
-from motia.backends.ops import JSON, apply_ops, ensure_json
+from motia.backends.ops import JSON, ensure_json
 from motia.backends.redis_client import (
     MAX_CONNECTIONS,
     connect,
@@ -198,9 +199,7 @@ class RedisStore(Store):
         async with self._item_lock((namespace, group_id, item_id)):
             for _ in range(_MAX_ATTEMPTS):
                 text = await _hget(self.client, self._items(namespace, group_id), item_id)
-                value = apply_ops(None if text is None else load_json(text), ops)
-                if check is not None:
-                    value = ensure_json(check(value))
+                value = updated(None if text is None else load_json(text), ops, check)
                 expected = "" if text is None else "v" + text
                 change = await self._write(namespace, group_id, item_id, value, expected)
                 if change is not None:

@@ -17,8 +17,16 @@ from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any, TypeVar
 
-from motia.backends.base import Change, ChangeKind, Store, UpdateCheck, dump_json, load_json
-from motia.backends.ops import JSON, apply_ops, ensure_json
+from motia.backends.base import (
+    Change,
+    ChangeKind,
+    Store,
+    UpdateCheck,
+    dump_json,
+    load_json,
+    updated,
+)
+from motia.backends.ops import JSON, ensure_json
 from motia.backends.sqlite_thread import SQLiteBackend, transaction
 
 __all__ = ["SQLiteStore"]
@@ -127,10 +135,7 @@ class SQLiteStore(SQLiteBackend, Store):
         *,
         check: UpdateCheck | None = None,
     ) -> Change:
-        def compute(current: JSON | None) -> JSON:
-            value = apply_ops(current, ops)
-            return value if check is None else ensure_json(check(value))
-
+        compute = partial(updated, ops=ops, check=check)
         return await self._run(partial(self._write, namespace, group_id, item_id, compute))
 
     async def delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
