@@ -58,12 +58,11 @@ from motia.backends.redis_client import (
     unreachable,
 )
 from motia.backends.redis_feed import FeedListener, encode_ephemeral
+from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL
 from motia.exceptions import UpdateConflict
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "MAX_CONNECTIONS", "RedisStore", "connect"]
 
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
-DEFAULT_PREFIX = "motia:"
 _MAX_ATTEMPTS = 1000
 
 

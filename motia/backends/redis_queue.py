@@ -18,7 +18,6 @@ killed at any point leaves the queue consistent. Keys live under
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Awaitable
 from typing import Any, cast
@@ -30,7 +29,6 @@ from redis.commands.core import AsyncScript
 from motia.backends import redis_queue_scripts
 from motia.backends.base import Store, dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
-from motia.backends.redis import DEFAULT_PREFIX, DEFAULT_URL
 from motia.backends.redis_client import (
     connection_name,
     delete_under,
@@ -38,7 +36,7 @@ from motia.backends.redis_client import (
     redacted,
     register_scripts,
 )
-from motia.backends.selection import PREFIX_ENV, redis_url
+from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL, redis_location
 
 __all__ = ["RedisQueue"]
 
@@ -65,8 +63,8 @@ class RedisQueue(QueueBackend):
     def configured(cls, url: str | None = None, prefix: str | None = None) -> RedisQueue:
         """The queue at ``url`` (else ``MOTIA_REDIS_URL``) under ``prefix`` (else
         ``MOTIA_REDIS_PREFIX``), falling back to the defaults."""
-        prefix = prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX
-        return cls(redis_url(url) or DEFAULT_URL, prefix=prefix)
+        url, prefix = redis_location(url, prefix)
+        return cls(url, prefix=prefix)
 
     @classmethod
     def beside(cls, store: Store, url: str | None = None, prefix: str | None = None) -> RedisQueue:
