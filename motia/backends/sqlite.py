@@ -148,13 +148,13 @@ class SQLiteStore(SQLiteBackend, Store):
         self, namespace: str, group_id: str, item_id: str, compute: Callable[[JSON | None], JSON]
     ) -> Change:
         with self._transaction() as cursor:
-            old_value = _load_row(
-                cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
-            )
+            row = cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
+            old_value = _load_row(row)
             new_value = compute(old_value)
             version = _bump_version(cursor, 1)
             cursor.execute(_UPSERT, (namespace, group_id, item_id, dump_json(new_value), version))
-        kind: ChangeKind = "create" if old_value is None else "update"
+        # The row, not its value: a stored null is an item too.
+        kind: ChangeKind = "create" if row is None else "update"
         change = Change(namespace, group_id, item_id, kind, old_value, new_value, version)
         self._publish_soon([change])
         return change
