@@ -70,6 +70,16 @@ async def test_set_creates_then_updates(store):
     assert await store.get(NS, "g", "k") == {"a": 2}
 
 
+async def test_overwriting_a_stored_null_is_an_update(store):
+    await store.set(NS, "g", "k", None)
+    updated = await store.set(NS, "g", "k", 1)
+    assert (updated.kind, updated.old_value, updated.new_value) == ("update", None, 1)
+    changed = await store.update(NS, "g", "k", [{"type": "set", "path": "", "value": None}])
+    assert (changed.kind, changed.old_value, changed.new_value) == ("update", 1, None)
+    again = await store.update(NS, "g", "k", [{"type": "set", "path": "", "value": 2}])
+    assert (again.kind, again.old_value, again.new_value) == ("update", None, 2)
+
+
 @pytest.mark.parametrize(
     "value", [0, -1.5, "text é ✓", True, None, [], {}, [1, "2", None, {"x": [False]}]]
 )

@@ -1,8 +1,9 @@
 """The built wheel carries what an installed copy needs beyond the Python modules.
 
 ``py.typed`` tells type checkers to read motia's annotations; the console serves its
-static files and ``motia create`` copies its templates from the installed package, so
-a file missing from ``package-data`` works in a checkout and breaks once installed.
+static files, ``motia create`` copies its templates and the Redis backends read their
+Lua scripts from the installed package, so a file missing from ``package-data`` works
+in a checkout and breaks once installed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from support import REPO
 
-PACKAGE_DATA = ["motia/console/static", "motia/_scaffold/templates"]
+PACKAGE_DATA = ["motia/console/static", "motia/_scaffold/templates", "motia/backends/lua"]
 
 
 def build_wheel(tmp_path: Path) -> zipfile.ZipFile:
@@ -43,7 +44,7 @@ def source_files(folder: str) -> set[str]:
 
 
 @pytest.mark.slow
-def test_the_wheel_ships_py_typed_the_console_files_and_the_project_templates(
+def test_the_wheel_ships_py_typed_the_console_files_the_templates_and_the_lua_scripts(
     tmp_path: Path,
 ) -> None:
     with build_wheel(tmp_path) as wheel:
@@ -55,3 +56,5 @@ def test_the_wheel_ships_py_typed_the_console_files_and_the_project_templates(
         assert expected - names == set(), folder
     assert "motia/console/static/index.html" in names
     assert "motia/_scaffold/templates/project/steps/hello/hello.step.py.tmpl" in names
+    assert "motia/backends/lua/store/write.lua" in names
+    assert "motia/backends/lua/queue/prelude.lua" in names

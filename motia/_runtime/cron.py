@@ -16,12 +16,11 @@ from datetime import datetime
 
 from motia._project.cron_schedule import CronSchedule
 from motia._runtime.clock import SYSTEM_CLOCK, Clock
+from motia.backends.cron_lock import Claim, local_claim
 
 __all__ = ["CronJob", "CronScheduler"]
 
 log = logging.getLogger("motia.cron")
-
-Claim = Callable[[str], Awaitable[bool]]
 
 
 class CronJob:
@@ -34,16 +33,12 @@ class CronJob:
         self.running: asyncio.Task[None] | None = None
 
 
-async def _local_claim(key: str) -> bool:
-    return True
-
-
 class CronScheduler:
     def __init__(
         self,
         jobs: list[CronJob],
         *,
-        claim: Claim = _local_claim,
+        claim: Claim = local_claim,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.jobs = jobs

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from motia._core.json import dumps
-from motia.backends.ops import JSON
+from motia.backends.ops import JSON, apply_ops, ensure_json
 
 __all__ = [
     "Change",
@@ -34,6 +34,7 @@ __all__ = [
     "UpdateCheck",
     "dump_json",
     "load_json",
+    "updated",
 ]
 
 logger = logging.getLogger("motia.backends")
@@ -92,6 +93,14 @@ def dump_json(value: JSON) -> str:
 
 def load_json(text: str) -> JSON:
     return json.loads(text)
+
+
+def updated(
+    current: JSON | None, ops: builtins.list[dict[str, Any]], check: UpdateCheck | None
+) -> JSON:
+    """What ``Store.update`` writes: ``current`` after ``ops``, then through ``check``."""
+    value = apply_ops(current, ops)
+    return value if check is None else ensure_json(check(value))
 
 
 class ChangeFeed:

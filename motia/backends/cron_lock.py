@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["Claim", "TickLocks", "claim_tick", "tick_claim"]
+__all__ = ["Claim", "TickLocks", "claim_tick", "local_claim", "tick_claim"]
 
 log = logging.getLogger("motia.cron")
 
 Claim = Callable[[str], Awaitable[bool]]
+"""Whether this process runs the cron tick named by its argument."""
 
 
 @runtime_checkable
@@ -38,10 +39,11 @@ def tick_claim(store: object) -> Claim:
     """The ``claim`` hook for ``CronScheduler``: the store's tick lock, or always True."""
     if isinstance(store, TickLocks):
         return store.claim_tick
-    return _always
+    return local_claim
 
 
-async def _always(tick: str) -> bool:
+async def local_claim(tick: str) -> bool:
+    """Every tick is this process's own: nothing else shares its store."""
     return True
 
 

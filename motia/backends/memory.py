@@ -10,8 +10,16 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from motia.backends.base import Change, ChangeKind, Store, UpdateCheck, dump_json, load_json
-from motia.backends.ops import JSON, apply_ops, ensure_json
+from motia.backends.base import (
+    Change,
+    ChangeKind,
+    Store,
+    UpdateCheck,
+    dump_json,
+    load_json,
+    updated,
+)
+from motia.backends.ops import JSON, ensure_json
 
 __all__ = ["MemoryStore"]
 
@@ -39,9 +47,7 @@ class MemoryStore(Store):
         *,
         check: UpdateCheck | None = None,
     ) -> Change:
-        value = apply_ops(self._read(namespace, group_id, item_id), ops)
-        if check is not None:
-            value = ensure_json(check(value))
+        value = updated(self._read(namespace, group_id, item_id), ops, check)
         return self._write(namespace, group_id, item_id, value)
 
     async def delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:

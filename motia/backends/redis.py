@@ -26,16 +26,13 @@ import asyncio
 import builtins
 import contextlib
 import random
-import re
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.backoff import NoBackoff
+from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from motia.backends import redis_scripts
 from motia.backends.base import (
@@ -46,18 +43,27 @@ from motia.backends.base import (
     UpdateCheck,
     dump_json,
     load_json,
+    updated,
 )
 from motia.backends.cron_lock import claim_tick
-from motia.backends.ops import JSON, apply_ops, ensure_json
+from motia.backends.ops import JSON, ensure_json
+from motia.backends.redis_client import (
+    MAX_CONNECTIONS,
+    connect,
+    connection_name,
+    delete_under,
+    open_client,
+    redacted,
+    register_scripts,
+    unreachable,
+)
 from motia.backends.redis_feed import FeedListener, encode_ephemeral
+from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL
 from motia.exceptions import UpdateConflict
 
-__all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "RedisStore", "connect"]
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "MAX_CONNECTIONS", "RedisStore", "connect"]
 
-DEFAULT_URL = "redis://127.0.0.1:6379/0"
-DEFAULT_PREFIX = "motia:"
 _MAX_ATTEMPTS = 1000
-_POOL_WAIT = 30.0  # seconds a command may wait for a free connection
 
 
 class RedisStore(Store):
@@ -82,14 +88,14 @@ class RedisStore(Store):
         self._item_locks: dict[tuple[str, str, str], tuple[asyncio.Lock, int]] = {}
 
     def __repr__(self) -> str:
-        return f"RedisStore({_redacted(self.url)!r}, prefix={self.prefix!r})"
+        return f"RedisStore({redacted(self.url)!r}, prefix={self.prefix!r})"
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
         if self._client is not None:
             return
-        client = connect(self.url, self.ping_interval, self.client_name)
+        client = await open_client(self.url, self.ping_interval, self.client_name, self)
         listener = FeedListener(
             client,
             self.key("feed"),
@@ -98,17 +104,13 @@ class RedisStore(Store):
             ping_interval=self.ping_interval,
         )
         try:
-            await client.ping()
             await listener.start()
         except (RedisError, OSError, TimeoutError) as exc:
             await listener.stop()
             await client.aclose()
-            raise ConnectionError(f"{self!r}: cannot reach Redis: {exc}") from exc
+            raise unreachable(self, exc) from exc
         self._client, self._listener = client, listener
-        self._scripts = {
-            name: client.register_script(getattr(redis_scripts, name))
-            for name in ("WRITE", "DELETE", "CLEAR", "SNAPSHOT")
-        }
+        self._scripts = register_scripts(client, redis_scripts.SCRIPTS)
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -132,7 +134,7 @@ class RedisStore(Store):
     @property
     def client_name(self) -> str:
         """The name of this store's connections in ``CLIENT LIST``."""
-        return "motia@" + re.sub(r"[^\w:.@-]", "_", self.prefix)
+        return connection_name("motia", self.prefix)
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -152,10 +154,7 @@ class RedisStore(Store):
 
     async def purge(self) -> int:
         """Delete every key under the prefix; returns how many were deleted."""
-        deleted = 0
-        async for batch in _batches(self.client.scan_iter(match=_glob_escape(self.prefix) + "*")):
-            deleted += await self.client.delete(*batch)
-        return deleted
+        return await delete_under(self.client, self.prefix)
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -199,9 +198,7 @@ class RedisStore(Store):
         async with self._item_lock((namespace, group_id, item_id)):
             for _ in range(_MAX_ATTEMPTS):
                 text = await _hget(self.client, self._items(namespace, group_id), item_id)
-                value = apply_ops(None if text is None else load_json(text), ops)
-                if check is not None:
-                    value = ensure_json(check(value))
+                value = updated(None if text is None else load_json(text), ops, check)
                 expected = "" if text is None else "v" + text
                 change = await self._write(namespace, group_id, item_id, value, expected)
                 if change is not None:
@@ -286,39 +283,9 @@ class RedisStore(Store):
                 self._item_locks[item] = (lock, users - 1)
 
 
-MAX_CONNECTIONS = 64
-"""Connections a process opens to Redis per client; more concurrent commands wait their turn."""
-
-
-def connect(url: str, ping_interval: float, name: str) -> Redis:
-    """A client for one of the app's Redis connections (named, never retrying writes)."""
-    # A blocking pool: a burst of commands queues for a connection instead of failing
-    # (newer redis-py clients refuse past their default pool size).
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=MAX_CONNECTIONS,
-        timeout=_POOL_WAIT,
-        decode_responses=True,
-        client_name=name,
-        socket_connect_timeout=ping_interval,
-        socket_keepalive=True,
-        # No automatic retry: re-sending a write script after a lost reply could apply it twice.
-        retry=Retry(NoBackoff(), 0),
-        retry_on_error=[],
-    )
-    client: Redis = Redis.from_pool(pool)  # the client owns the pool: closing closes both
-    return client
-
-
 async def _hget(client: Redis, key: str, field: str) -> str | None:
     text: str | None = await cast("Awaitable[str | None]", client.hget(key, field))
     return text
-
-
-def _redacted(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    password = urlsplit(url).password
-    return url if not password else url.replace(f":{password}@", ":***@", 1)
 
 
 def _header(namespace: str, group_id: str, item_id: str) -> str:
@@ -327,18 +294,3 @@ def _header(namespace: str, group_id: str, item_id: str) -> str:
 
 def _pairs(flat: builtins.list[str]) -> builtins.list[tuple[str, str]]:
     return list(zip(flat[0::2], flat[1::2], strict=True))
-
-
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
-
-
-async def _batches(keys: AsyncIterator[str], size: int = 500) -> AsyncIterator[list[str]]:
-    batch: list[str] = []
-    async for key in keys:
-        batch.append(key)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

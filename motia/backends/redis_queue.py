@@ -18,26 +18,28 @@ killed at any point leaves the queue consistent. Keys live under
 
 from __future__ import annotations
 
-import os
-import re
 import time
 from collections.abc import Awaitable
 from typing import Any, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
 
 from motia.backends import redis_queue_scripts
 from motia.backends.base import Store, dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
-from motia.backends.redis import DEFAULT_PREFIX, DEFAULT_URL, connect
-from motia.backends.selection import PREFIX_ENV, redis_url
+from motia.backends.redis_client import (
+    connection_name,
+    delete_under,
+    open_client,
+    redacted,
+    register_scripts,
+)
+from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL, redis_location
 
 __all__ = ["RedisQueue"]
 
-_SCRIPTS = ("ACK", "BURY", "CLAIM", "NEXT_DUE", "PUSH", "RELEASE", "REPLAY", "RETRY", "STATS")
 _LETTER_FIELDS = ("body", "attempts", "error", "failed_at")
 
 
@@ -61,8 +63,8 @@ class RedisQueue(QueueBackend):
     def configured(cls, url: str | None = None, prefix: str | None = None) -> RedisQueue:
         """The queue at ``url`` (else ``MOTIA_REDIS_URL``) under ``prefix`` (else
         ``MOTIA_REDIS_PREFIX``), falling back to the defaults."""
-        prefix = prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX
-        return cls(redis_url(url) or DEFAULT_URL, prefix=prefix)
+        url, prefix = redis_location(url, prefix)
+        return cls(url, prefix=prefix)
 
     @classmethod
     def beside(cls, store: Store, url: str | None = None, prefix: str | None = None) -> RedisQueue:
@@ -72,7 +74,7 @@ class RedisQueue(QueueBackend):
         return cls.configured(url, getattr(store, "prefix", None) or prefix)
 
     def __repr__(self) -> str:
-        return f"RedisQueue({_redacted(self.url)!r}, prefix={self.prefix!r})"
+        return f"RedisQueue({redacted(self.url)!r}, prefix={self.prefix!r})"
 
     async def __aenter__(self) -> RedisQueue:
         await self.open()
@@ -86,16 +88,9 @@ class RedisQueue(QueueBackend):
     async def open(self) -> None:
         if self._client is not None:
             return
-        client = connect(self.url, self.connect_timeout, self.client_name)
-        try:
-            await client.ping()
-        except (RedisError, OSError, TimeoutError) as exc:
-            await client.aclose()
-            raise ConnectionError(f"{self!r}: cannot reach Redis: {exc}") from exc
+        client = await open_client(self.url, self.connect_timeout, self.client_name, self)
         self._client = client
-        self._scripts = {
-            name: client.register_script(getattr(redis_queue_scripts, name)) for name in _SCRIPTS
-        }
+        self._scripts = register_scripts(client, redis_queue_scripts.SCRIPTS)
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -112,7 +107,7 @@ class RedisQueue(QueueBackend):
     @property
     def client_name(self) -> str:
         """The name of this queue's connections in ``CLIENT LIST``."""
-        return "motia-queue@" + re.sub(r"[^\w:.@-]", "_", self.prefix)
+        return connection_name("motia-queue", self.prefix)
 
     @property
     def namespace(self) -> str:
@@ -121,13 +116,7 @@ class RedisQueue(QueueBackend):
 
     async def purge(self) -> int:
         """Delete every key of the queue; returns how many were deleted."""
-        keys = [
-            key async for key in self.client.scan_iter(match=_glob_escape(self.namespace) + "*")
-        ]
-        deleted = 0
-        for start in range(0, len(keys), 500):
-            deleted += await self.client.delete(*keys[start : start + 500])
-        return deleted
+        return await delete_under(self.client, self.namespace)
 
     # --- the queue ---------------------------------------------------------------------------
 
@@ -253,13 +242,3 @@ def _letter(letter_id: str, row: list[str | None]) -> DeadLetter:
         error=error or "",
         failed_at=float(failed_at or 0),
     )
-
-
-def _redacted(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    password = urlsplit(url).password
-    return url if not password else url.replace(f":{password}@", ":***@", 1)
-
-
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + char if char in "*?[]\\" else char for char in text)

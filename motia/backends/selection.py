@@ -15,11 +15,14 @@ from motia.backends.memory import MemoryStore
 from motia.backends.sqlite import SQLiteStore
 
 __all__ = [
+    "DEFAULT_PREFIX",
+    "DEFAULT_URL",
     "PREFIX_ENV",
     "STORE_NAMES",
     "URL_ENV",
     "build_store",
     "database_path",
+    "redis_location",
     "redis_url",
     "store_name",
 ]
@@ -27,11 +30,19 @@ __all__ = [
 URL_ENV = "MOTIA_REDIS_URL"
 PREFIX_ENV = "MOTIA_REDIS_PREFIX"
 STORE_NAMES = ("sqlite", "memory", "redis")
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_PREFIX = "motia:"
 
 
 def redis_url(explicit: str | None = None) -> str | None:
     """The configured Redis URL: the argument, else ``MOTIA_REDIS_URL``, else None."""
     return explicit or os.environ.get(URL_ENV) or None
+
+
+def redis_location(url: str | None = None, prefix: str | None = None) -> tuple[str, str]:
+    """The Redis URL and key prefix the store and the queue use: the arguments, else
+    ``MOTIA_REDIS_URL`` and ``MOTIA_REDIS_PREFIX``, else the defaults."""
+    return redis_url(url) or DEFAULT_URL, prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX
 
 
 def store_name(store: str | None, url: str | None = None) -> str:
@@ -66,10 +77,10 @@ def build_store(
 
 def _redis_store(url: str | None, prefix: str | None) -> Store:
     try:
-        from motia.backends.redis import DEFAULT_PREFIX, DEFAULT_URL, RedisStore
+        from motia.backends.redis import RedisStore
     except ImportError as exc:
         raise ImportError(
             'store="redis" needs the Redis client: pip install "motia-asgi[redis]"'
         ) from exc
-    prefix = prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX
-    return RedisStore(redis_url(url) or DEFAULT_URL, prefix=prefix)
+    url, prefix = redis_location(url, prefix)
+    return RedisStore(url, prefix=prefix)

@@ -11,17 +11,23 @@ other processes' writes are visible to reads, not published here.
 from __future__ import annotations
 
 import builtins
-import os
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
-from motia.backends.base import Change, ChangeKind, Store, UpdateCheck, dump_json, load_json
-from motia.backends.ops import JSON, apply_ops, ensure_json
-from motia.backends.sqlite_thread import SQLiteThread, transaction
+from motia.backends.base import (
+    Change,
+    ChangeKind,
+    Store,
+    UpdateCheck,
+    dump_json,
+    load_json,
+    updated,
+)
+from motia.backends.ops import JSON, ensure_json
+from motia.backends.sqlite_thread import SQLiteBackend, transaction
 
 __all__ = ["SQLiteStore"]
 
@@ -47,25 +53,12 @@ ON CONFLICT (namespace, group_id, item_id) DO UPDATE SET value = excluded.value
 """
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteBackend, Store):
     """Items in ``path`` (WAL mode); the parent folder is created on ``open()``."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
-        super().__init__()
-        self.path = Path(path)
-        self.busy_timeout = busy_timeout
-        self._thread = SQLiteThread(repr(self), self.path, busy_timeout)
+    schema = _SCHEMA
 
-    def __repr__(self) -> str:
-        return f"SQLiteStore({str(self.path)!r})"
-
-    # --- lifecycle ---------------------------------------------------------------------------
-
-    async def open(self) -> None:
-        await self._thread.open(_SCHEMA)
-
-    async def close(self) -> None:
-        await self._thread.close()
+    # --- the worker thread -------------------------------------------------------------------
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -142,10 +135,7 @@ class SQLiteStore(Store):
         *,
         check: UpdateCheck | None = None,
     ) -> Change:
-        def compute(current: JSON | None) -> JSON:
-            value = apply_ops(current, ops)
-            return value if check is None else ensure_json(check(value))
-
+        compute = partial(updated, ops=ops, check=check)
         return await self._run(partial(self._write, namespace, group_id, item_id, compute))
 
     async def delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
@@ -158,13 +148,13 @@ class SQLiteStore(Store):
         self, namespace: str, group_id: str, item_id: str, compute: Callable[[JSON | None], JSON]
     ) -> Change:
         with self._transaction() as cursor:
-            old_value = _load_row(
-                cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
-            )
+            row = cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
+            old_value = _load_row(row)
             new_value = compute(old_value)
             version = _bump_version(cursor, 1)
             cursor.execute(_UPSERT, (namespace, group_id, item_id, dump_json(new_value), version))
-        kind: ChangeKind = "create" if old_value is None else "update"
+        # The row, not its value: a stored null is an item too.
+        kind: ChangeKind = "create" if row is None else "update"
         change = Change(namespace, group_id, item_id, kind, old_value, new_value, version)
         self._publish_soon([change])
         return change

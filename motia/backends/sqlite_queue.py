@@ -15,12 +15,11 @@ import sqlite3
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 from motia.backends.base import dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
-from motia.backends.sqlite_thread import SQLiteThread, transaction
+from motia.backends.sqlite_thread import SQLiteBackend, transaction
 from motia.backends.sqlite_thread import connect as connect_file
 
 __all__ = [
@@ -74,22 +73,10 @@ def connect(path: str | os.PathLike[str], busy_timeout: float = 30.0) -> sqlite3
     return connect_file(path, busy_timeout, _SCHEMA)
 
 
-class SQLiteQueue(QueueBackend):
+class SQLiteQueue(SQLiteBackend, QueueBackend):
     """Deliveries in ``path``; one connection driven by one worker thread."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
-        self.path = path if str(path) == ":memory:" else Path(path)
-        self.busy_timeout = busy_timeout
-        self._thread = SQLiteThread(repr(self), self.path, busy_timeout)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r})"
-
-    async def open(self) -> None:
-        await self._thread.open(_SCHEMA)
-
-    async def close(self) -> None:
-        await self._thread.close()
+    schema = _SCHEMA
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await self._thread.run(work)

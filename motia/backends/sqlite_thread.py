@@ -1,7 +1,8 @@
 """One SQLite connection driven by one worker thread, so blocking calls stay off the loop.
 
-Shared by the SQLite state store and the SQLite queue: both open the same kind
-of file (WAL mode, a busy timeout) and run every statement through ``run``.
+Shared by the SQLite state store and the SQLite queue: both are a
+``SQLiteBackend``, open the same kind of file (WAL mode, a busy timeout) and run
+every statement through ``run``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
-__all__ = ["SQLiteThread", "connect", "transaction"]
+__all__ = ["SQLiteBackend", "SQLiteThread", "connect", "transaction"]
 
 T = TypeVar("T")
 
@@ -93,3 +94,27 @@ class SQLiteThread:
         if self._executor is None or self.loop is None or self._conn is None:
             raise RuntimeError(f"{self.owner} is not open: await its open() first")
         return await self.loop.run_in_executor(self._executor, work, self._conn)
+
+
+class SQLiteBackend:
+    """A backend in the SQLite file at ``path``, driven by its own ``SQLiteThread``.
+
+    ``open()`` creates the subclass's ``schema``; ``path`` may be ``":memory:"``.
+    """
+
+    schema: ClassVar[str]
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._thread = SQLiteThread(repr(self), self.path, busy_timeout)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    async def open(self) -> None:
+        await self._thread.open(self.schema)
+
+    async def close(self) -> None:
+        await self._thread.close()

@@ -1,0 +1,74 @@
+local Q = ARGV[1]
+local NOW = tonumber(ARGV[2])
+local GROUP = 'motia'
+
+local function dkey(id) return Q .. 'd:' .. id end
+local function skey(sub, part) return Q .. 's:' .. sub .. ':' .. part end
+
+local function to_stream(id, sub)
+  local stream = skey(sub, 'stream')
+  if redis.call('EXISTS', stream) == 0 then
+    redis.call('XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM')
+  end
+  local entry = redis.call('XADD', stream, '*', 'id', id)
+  redis.call('HSET', dkey(id), 'state', 'ready', 'entry', entry)
+end
+
+local function make_ready(id, sub, due)
+  if tonumber(due) > NOW then
+    redis.call('ZADD', skey(sub, 'delayed'), due, id)
+    redis.call('HSET', dkey(id), 'state', 'delayed', 'entry', '')
+  else
+    to_stream(id, sub)
+  end
+end
+
+-- FIFO: one delivery of a message group is let through at a time, the rest wait in line.
+local function enter(id, sub, group, due)
+  if group ~= '' and redis.call('HGET', Q .. 'mode', sub) ~= 'standard' then
+    local active = skey(sub, 'active')
+    if redis.call('HEXISTS', active, group) == 1 then
+      redis.call('RPUSH', skey(sub, 'waiting:' .. group), id)
+      redis.call('HINCRBY', skey(sub, 'meta'), 'waiting', 1)
+      redis.call('HSET', dkey(id), 'state', 'waiting', 'entry', '')
+      return
+    end
+    redis.call('HSET', active, group, id)
+  end
+  make_ready(id, sub, due)
+end
+
+-- ``id`` of ``group`` is done (acked or dead): let the next one of its group through.
+local function advance(id, sub, group)
+  local active = skey(sub, 'active')
+  if group == '' or redis.call('HGET', active, group) ~= id then return end
+  local line = skey(sub, 'waiting:' .. group)
+  while true do
+    local nxt = redis.call('LPOP', line)
+    if not nxt then
+      redis.call('HDEL', active, group)
+      return
+    end
+    redis.call('HINCRBY', skey(sub, 'meta'), 'waiting', -1)
+    local due = redis.call('HGET', dkey(nxt), 'due')
+    if due then
+      redis.call('HSET', active, group, nxt)
+      make_ready(nxt, sub, due)
+      return
+    end
+  end
+end
+
+-- The fields of delivery ``id`` if it is leased at attempt ``attempts``, else nil.
+local function held(id, attempts)
+  local f = redis.call('HMGET', dkey(id), 'state', 'attempts', 'sub', 'group', 'entry')
+  if f[1] ~= 'leased' or f[2] ~= attempts then return nil end
+  return f
+end
+
+local function unlease(id, sub, entry)
+  local stream = skey(sub, 'stream')
+  redis.call('XACK', stream, GROUP, entry)
+  redis.call('XDEL', stream, entry)
+  redis.call('ZREM', skey(sub, 'leases'), id)
+end
