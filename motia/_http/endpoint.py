@@ -1,9 +1,9 @@
 """From HTTP triggers to ASGI endpoints: the per-request adapter.
 
-Each HTTP trigger becomes one ``StepEndpoint``, a raw ASGI callable that reads
-and validates the body, builds ``MotiaHttpArgs`` and the context, runs the
-middleware chain and the handler, and sends what the handler returned or
-streamed. Everything that can be decided once is decided when the app is built.
+Each HTTP trigger becomes one ``StepEndpoint``, a raw ASGI callable that reads the
+request (``request``), builds ``MotiaHttpArgs`` and the context, runs the middleware
+chain and the handler, and hands what it returned, or how it failed, to the response
+(``response``). Everything that can be decided once is decided when the app is built.
 """
 
 from __future__ import annotations
@@ -13,21 +13,16 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from motia._core.asgi import Receive, Scope, Send, decode_headers
+from motia._core.asgi import Receive, Scope, Send
 from motia._core.json import jsonable
-from motia._http.bodies import (
-    BodyTooLarge,
-    ClientGone,
-    MalformedBody,
-    has_body,
-    is_json,
-    media_type,
-    parse_body,
-    parse_query,
-    read_body,
-)
 from motia._http.cancellation import HandlerCancellation
-from motia._http.request import MotiaHttpArgs, MotiaHttpRequest, RequestBody
+from motia._http.request import (
+    ClientGone,
+    MotiaHttpArgs,
+    RequestRefused,
+    decode_headers,
+    read_request,
+)
 from motia._http.response import (
     ApiResponse,
     MotiaHttpResponse,
@@ -37,7 +32,7 @@ from motia._http.response import (
     send_json,
 )
 from motia._project.registry import HttpRoute
-from motia._project.schema import MalformedJSON, Schema, SchemaValidationError, compile_schema
+from motia._project.schema import Schema, SchemaValidationError, compile_schema
 from motia._runtime.context import TriggerInfo
 from motia._runtime.current import current_context
 from motia._runtime.invoke import caller, condition_met, maybe_await
@@ -81,47 +76,18 @@ class StepEndpoint:
         headers = decode_headers(scope["headers"])
         trace_id = trace_id_from(headers)
         try:
-            if has_body(headers, scope.get("http_version", "1.1")):
-                chunks = await read_body(
-                    receive, self.settings.max_body_size, headers.get("content-length")
-                )
-            else:
-                chunks = []
-            body = self._parse(headers.get("content-type", ""), chunks)
+            request = await read_request(
+                scope, receive, headers, self.settings.max_body_size, self.body_schema
+            )
         except ClientGone:
             return  # a partial body must not reach the handler, and nobody awaits a reply
-        except BodyTooLarge as exc:
-            message = {"error": "Request body too large", "limit": exc.limit}
-            await send_json(send, 413, message, trace_id, close=True)
+        except RequestRefused as refusal:
+            await send_json(send, refusal.status, refusal.error, trace_id, close=refusal.close)
             return
-        except (MalformedBody, MalformedJSON) as exc:
-            await send_json(send, 400, {"error": _malformed(exc)}, trace_id)
-            return
-        except SchemaValidationError as exc:
-            message = {"error": "Request body validation failed", "errors": exc.as_list()}
-            await send_json(send, 400, message, trace_id)
-            return
-        request: MotiaHttpRequest[Any] = MotiaHttpRequest(
-            scope["method"],
-            scope["path"],
-            _path_params(scope),
-            _query(scope["query_string"]),
-            headers,
-            body,
-            RequestBody(chunks),
-        )
         response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
         args = MotiaHttpArgs(request, response)
         ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
         await self._run(args, ctx, response)
-
-    def _parse(self, content_type: str, chunks: list[bytes]) -> Any:
-        raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        schema = self.body_schema
-        if schema is not None and schema.model is not None and _json_body(raw, content_type):
-            return schema.validate_json(raw)  # a model checks JSON bytes in one pass
-        body = parse_body(content_type, raw) if raw else None
-        return body if schema is None else schema.validate(body)
 
     async def _run(self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse) -> None:
         cancellation = HandlerCancellation(asyncio.current_task())
@@ -198,25 +164,6 @@ class StepEndpoint:
                 "step %r returned a %d body that does not match its response_schema: %s",
                 self.step_name, status, exc, extra={"trace_id": trace_id},
             )  # fmt: skip
-
-
-def _json_body(raw: bytes, content_type: str) -> bool:
-    return bool(raw) and not raw.isspace() and is_json(media_type(content_type))
-
-
-def _path_params(scope: Scope) -> dict[str, str]:
-    params = scope.get("path_params")
-    return {k: str(v) for k, v in params.items()} if params else {}
-
-
-def _query(raw: bytes) -> dict[str, str | list[str]]:
-    return parse_query(raw.decode("latin-1")) if raw else {}
-
-
-def _malformed(exc: Exception) -> str:
-    if isinstance(exc, MalformedJSON):
-        return f"request body is not valid JSON: {exc}"
-    return str(exc)
 
 
 def _compile(schema: Any) -> Schema | None:
