@@ -16,10 +16,10 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from motia._http.openapi_schemas import SchemaComponents, component_ref
+from motia._http.response import JSONResponse
 from motia._project.registry import HttpRoute
 
 __all__ = ["OPENAPI_VERSION", "openapi_document", "openapi_route"]

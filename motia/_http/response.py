@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from starlette import responses
 
 from motia._core.asgi import Receive, Send
 from motia._core.json import dumps_bytes
@@ -30,6 +31,7 @@ from motia.sse import encode_event
 
 __all__ = [
     "ApiResponse",
+    "JSONResponse",
     "MotiaHttpResponse",
     "ResponseCheck",
     "ResponseStartedError",
@@ -263,6 +265,13 @@ class MotiaHttpResponse:
 
 
 # -- whole responses ------------------------------------------------------------------------
+
+
+class JSONResponse(responses.JSONResponse):
+    """Starlette's JSON response for the runtime's own routes, encoded by the JSON policy."""
+
+    def render(self, content: Any) -> bytes:
+        return dumps_bytes(content)
 
 
 def encode_body(body: Any) -> tuple[bytes, bytes | None]:
