@@ -21,7 +21,9 @@ from motia._http.request import (
     MotiaHttpArgs,
     RequestRefused,
     decode_headers,
-    read_request,
+    has_body,
+    parse_request,
+    read_body,
 )
 from motia._http.response import (
     ApiResponse,
@@ -55,6 +57,7 @@ class StepEndpoint:
             type="http", index=route.index, path=trigger.path, method=trigger.method
         )
         self.body_schema = _compile(trigger.body_schema)
+        self.body_limit = self.settings.max_body_size
         self.response_schemas = {
             int(status): compile_schema(schema)
             for status, schema in (trigger.response_schema or {}).items()
@@ -76,9 +79,12 @@ class StepEndpoint:
         headers = decode_headers(scope["headers"])
         trace_id = trace_id_from(headers)
         try:
-            request = await read_request(
-                scope, receive, headers, self.settings.max_body_size, self.body_schema
+            chunks = (
+                await read_body(receive, self.body_limit, headers)
+                if has_body(headers, scope)
+                else []
             )
+            request = parse_request(scope, headers, chunks, self.body_schema)
         except ClientGone:
             return  # a partial body must not reach the handler, and nobody awaits a reply
         except RequestRefused as refusal:
@@ -105,7 +111,10 @@ class StepEndpoint:
                 await self._failed(exc, response, ctx)
                 return
             cancellation.settle()
-            await self._respond(result, response, ctx)
+            try:
+                await response.send_result(result, self.response_check)
+            except UnencodableBody as exc:
+                await self._failed(exc, response, ctx)
         finally:
             response.release()
 
@@ -141,12 +150,6 @@ class StepEndpoint:
             return self._chain(index + 1, args, ctx)
 
         return await maybe_await(self.middleware[index](args, ctx, next_))
-
-    async def _respond(self, result: Any, response: MotiaHttpResponse, ctx: Any) -> None:
-        try:
-            await response.send_result(result, self.response_check)
-        except UnencodableBody as exc:
-            await self._failed(exc, response, ctx)
 
     async def _failed(self, exc: Exception, response: MotiaHttpResponse, ctx: Any) -> None:
         ctx.logger.exception(f"handler failed: {type(exc).__name__}: {exc}")

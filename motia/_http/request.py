@@ -25,8 +25,10 @@ __all__ = [
     "RequestBody",
     "RequestRefused",
     "decode_headers",
+    "has_body",
     "parse_query",
-    "read_request",
+    "parse_request",
+    "read_body",
 ]
 
 B = TypeVar("B")
@@ -141,11 +143,10 @@ class ClientGone(Exception):
     """The client disconnected before sending the whole body."""
 
 
-async def read_request(
-    scope: Scope, receive: Receive, headers: dict[str, str], limit: int, schema: Schema | None
+def parse_request(
+    scope: Scope, headers: dict[str, str], chunks: list[bytes], schema: Schema | None
 ) -> MotiaHttpRequest[Any]:
-    """The request a handler gets, its body read within ``limit`` and checked by ``schema``."""
-    chunks = await _read_body(receive, limit, headers) if _has_body(headers, scope) else []
+    """The request a handler gets, its body parsed by content type and checked by ``schema``."""
     try:
         body = _parse(headers.get("content-type", ""), chunks, schema)
     except MalformedJSON as exc:
@@ -194,7 +195,7 @@ def parse_query(query: str) -> dict[str, str | list[str]]:
     return params
 
 
-def _has_body(headers: dict[str, str], scope: Scope) -> bool:
+def has_body(headers: dict[str, str], scope: Scope) -> bool:
     """Whether a request may carry a body. HTTP/1.x says so with a length or a transfer
     coding (RFC 9112); HTTP/2 and 3 need not, so their bodies are always read."""
     if not scope.get("http_version", "1.1").startswith("1"):
@@ -203,7 +204,7 @@ def _has_body(headers: dict[str, str], scope: Scope) -> bool:
     return (length is not None and length != "0") or "transfer-encoding" in headers
 
 
-async def _read_body(receive: Receive, limit: int, headers: dict[str, str]) -> list[bytes]:
+async def read_body(receive: Receive, limit: int, headers: dict[str, str]) -> list[bytes]:
     """The body as received, refused once it passes ``limit`` (before reading it all)."""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -230,10 +231,12 @@ def _too_large(limit: int) -> RequestRefused:
 
 def _parse(content_type: str, chunks: list[bytes], schema: Schema | None) -> Any:
     raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    if not raw:
+        return None if schema is None else schema.validate(None)
     media = _media_type(content_type)
-    if schema is not None and schema.model is not None and _is_json(media) and raw.strip():
+    if schema is not None and schema.model is not None and _is_json(media) and not raw.isspace():
         return schema.validate_json(raw)  # a model checks JSON bytes in one pass
-    body = _parse_body(media, raw) if raw else None
+    body = _parse_body(media, raw)
     return body if schema is None else schema.validate(body)
 
 

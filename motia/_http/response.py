@@ -38,11 +38,12 @@ __all__ = [
     "StreamOptions",
     "StreamStats",
     "UnencodableBody",
-    "encode_body",
     "send_json",
 ]
 
 _JSON = b"application/json"
+
+RawHeaders = list[tuple[bytes, bytes]]
 
 ResponseCheck = Callable[[int, Any, str], None]
 """Looks at a returned status and body (and the trace id) before they are sent."""
@@ -170,9 +171,8 @@ class MotiaHttpResponse:
         status, body, headers = self._unpack(result)
         if check is not None:
             check(status, body, self.trace_id)
-        payload, content_type = encode_body(body)
-        raw = _whole_headers(headers, content_type)
-        await _send_whole(self._send, status, raw, payload, self.trace_id)
+        payload, content_type = _encode_body(body)
+        await _send_whole(self._send, status, headers, content_type, payload, self.trace_id)
 
     async def send_failure(self, message: str) -> None:
         """The handler failed: an ``error`` event ends a streamed body, else a JSON 500."""
@@ -274,7 +274,7 @@ class JSONResponse(responses.JSONResponse):
         return dumps_bytes(content)
 
 
-def encode_body(body: Any) -> tuple[bytes, bytes | None]:
+def _encode_body(body: Any) -> tuple[bytes, bytes | None]:
     """The payload and its content type: bytes as they are, text, else JSON."""
     if body is None:
         return b"", None
@@ -295,24 +295,29 @@ async def send_json(
     raw = [(b"content-type", _JSON)]
     if close:
         raw.append((b"connection", b"close"))
-    await _send_whole(send, status, raw, dumps_bytes(body), trace_id)
+    await _send_raw(send, status, raw, dumps_bytes(body), trace_id)
 
 
-RawHeaders = list[tuple[bytes, bytes]]
-
-
-def _whole_headers(headers: dict[str, str], content_type: bytes | None) -> RawHeaders:
-    """The handler's headers as sent: hop-by-hop ones dropped, the length left to the payload."""
+async def _send_whole(
+    send: Send,
+    status: int,
+    headers: dict[str, str],
+    content_type: bytes | None,
+    payload: bytes,
+    trace_id: str,
+) -> None:
+    """A returned value: the handler's headers without hop-by-hop ones, and the length and
+    content type of the payload unless the handler chose a content type."""
     if headers:
         headers = end_to_end(headers)
         headers.pop("content-length", None)
     raw = encode_headers(headers) if headers else []
     if content_type and "content-type" not in headers:
         raw.append((b"content-type", content_type))
-    return raw
+    await _send_raw(send, status, raw, payload, trace_id)
 
 
-async def _send_whole(
+async def _send_raw(
     send: Send, status: int, raw: RawHeaders, payload: bytes, trace_id: str
 ) -> None:
     """One whole response; ``raw`` gets the length and the trace id appended."""
