@@ -148,7 +148,7 @@ def parse_request(
 ) -> MotiaHttpRequest[Any]:
     """The request a handler gets, its body parsed by content type and checked by ``schema``."""
     try:
-        body = _parse(headers.get("content-type", ""), chunks, schema)
+        body = _parse(headers.get("content-type", ""), chunks, schema) if chunks or schema else None
     except MalformedJSON as exc:
         raise RequestRefused(400, {"error": f"request body is not valid JSON: {exc}"}) from None
     except SchemaValidationError as exc:

@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 _JSON = b"application/json"
+_BINARY = (bytes, bytearray, memoryview)  # a tuple: `bytes | ...` here is built on every call
 
 RawHeaders = list[tuple[bytes, bytes]]
 
@@ -172,7 +173,8 @@ class MotiaHttpResponse:
         if check is not None:
             check(status, body, self.trace_id)
         payload, content_type = _encode_body(body)
-        await _send_whole(self._send, status, headers, content_type, payload, self.trace_id)
+        raw = _whole_headers(headers, content_type)
+        await _send_whole(self._send, status, raw, payload, self.trace_id)
 
     async def send_failure(self, message: str) -> None:
         """The handler failed: an ``error`` event ends a streamed body, else a JSON 500."""
@@ -220,14 +222,17 @@ class MotiaHttpResponse:
         headers = {} if declared is None else dict(declared.headers)
         if result is None:
             return 204, None, headers
-        if isinstance(result, ApiResponse):
-            headers.update({k.lower(): str(v) for k, v in result.headers.items()})
+        if isinstance(result, dict):  # before ApiResponse: a model's isinstance costs more
+            code = result.get("status", result.get("status_code"))
+            # {"status": "ok", ...} is a body that happens to have a "status" key, not an envelope.
+            if isinstance(code, int) and not isinstance(code, bool):
+                returned_headers = result.get("headers")
+                if returned_headers:
+                    headers.update(_lowered(returned_headers))
+                return code, result.get("body"), headers
+        elif isinstance(result, ApiResponse):
+            headers.update(_lowered(result.headers))
             return result.status, result.body, headers
-        code = result.get("status", result.get("status_code")) if isinstance(result, dict) else None
-        # {"status": "ok", ...} is a body that happens to have a "status" key, not an envelope.
-        if isinstance(code, int) and not isinstance(code, bool):
-            headers.update({k.lower(): str(v) for k, v in (result.get("headers") or {}).items()})
-            return code, result.get("body"), headers
         return status, result, headers
 
     def _stream(self) -> BodyStream:
@@ -274,11 +279,15 @@ class JSONResponse(responses.JSONResponse):
         return dumps_bytes(content)
 
 
+def _lowered(headers: dict[str, Any]) -> dict[str, str]:
+    return {name.lower(): str(value) for name, value in headers.items()}
+
+
 def _encode_body(body: Any) -> tuple[bytes, bytes | None]:
     """The payload and its content type: bytes as they are, text, else JSON."""
     if body is None:
         return b"", None
-    if isinstance(body, bytes | bytearray | memoryview):
+    if isinstance(body, _BINARY):
         return bytes(body), b"application/octet-stream"
     if isinstance(body, str):
         return body.encode(), b"text/plain; charset=utf-8"
@@ -295,29 +304,22 @@ async def send_json(
     raw = [(b"content-type", _JSON)]
     if close:
         raw.append((b"connection", b"close"))
-    await _send_raw(send, status, raw, dumps_bytes(body), trace_id)
+    await _send_whole(send, status, raw, dumps_bytes(body), trace_id)
 
 
-async def _send_whole(
-    send: Send,
-    status: int,
-    headers: dict[str, str],
-    content_type: bytes | None,
-    payload: bytes,
-    trace_id: str,
-) -> None:
-    """A returned value: the handler's headers without hop-by-hop ones, and the length and
-    content type of the payload unless the handler chose a content type."""
+def _whole_headers(headers: dict[str, str], content_type: bytes | None) -> RawHeaders:
+    """A returned value's headers as sent: the handler's without hop-by-hop ones, and the
+    payload's content type unless the handler chose one (the length is the payload's own)."""
     if headers:
         headers = end_to_end(headers)
         headers.pop("content-length", None)
     raw = encode_headers(headers) if headers else []
     if content_type and "content-type" not in headers:
         raw.append((b"content-type", content_type))
-    await _send_raw(send, status, raw, payload, trace_id)
+    return raw
 
 
-async def _send_raw(
+async def _send_whole(
     send: Send, status: int, raw: RawHeaders, payload: bytes, trace_id: str
 ) -> None:
     """One whole response; ``raw`` gets the length and the trace id appended."""
