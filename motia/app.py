@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
@@ -23,6 +23,7 @@ from motia._http.endpoint import StepEndpoint
 from motia._http.health import health_routes
 from motia._http.mounting import mount_routes
 from motia._http.openapi import openapi_document, openapi_route
+from motia._http.response import JSONResponse
 from motia._project.config import parse_step_config
 from motia._project.loader import load_project, load_project_config
 from motia._project.registry import Registry

@@ -21,13 +21,13 @@ The hierarchy, grouped by who meets each error::
     ├── InvalidUpdateOp (ValueError)
     ├── UnstorableValue (ValueError)
     ├── UpdateConflict (RuntimeError)
+    ├── UnencodableBody (ValueError)
     ├── ResponseStartedError (RuntimeError)
     │   raised by user code for the runtime to act on
     ├── NonRetryableError
     ├── StreamAuthError
     │   a client's bad input (answered with a 4xx or an error event) or departure
-    ├── BodyTooLarge
-    ├── MalformedBody (ValueError)
+    ├── RequestRefused
     ├── MalformedJSON (ValueError)
     ├── ClientGone
     ├── FrameError (ValueError)
@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "BodyTooLarge",
     "BuildError",
     "ClientGone",
     "ConfigError",
@@ -56,17 +55,18 @@ __all__ = [
     "InvalidCronExpression",
     "InvalidUpdateOp",
     "JoinRefused",
-    "MalformedBody",
     "MalformedJSON",
     "MotiaError",
     "NonRetryableError",
     "ProjectExistsError",
+    "RequestRefused",
     "ResponseStartedError",
     "SchemaValidationError",
     "ServeError",
     "StepError",
     "StreamAuthError",
     "StreamClosed",
+    "UnencodableBody",
     "UnstorableValue",
     "UpdateConflict",
 ]
@@ -178,6 +178,10 @@ class UpdateConflict(MotiaError, RuntimeError):
     """An update lost its compare-and-set to other writers too many times in a row."""
 
 
+class UnencodableBody(MotiaError, ValueError):
+    """A returned body that is not JSON (``NaN``, an unknown type): the handler failed."""
+
+
 class ResponseStartedError(MotiaError, RuntimeError):
     """Status or headers changed after the first body byte was written."""
 
@@ -196,16 +200,15 @@ class StreamAuthError(MotiaError):
 # --- a client's bad input or departure ----------------------------------------------------
 
 
-class BodyTooLarge(MotiaError):
-    """A request body over the app's limit (answered with 413)."""
+class RequestRefused(MotiaError):
+    """The runtime answers this request itself, with ``error`` as a JSON body (a 4xx)."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(f"request body is larger than {limit} bytes")
-
-
-class MalformedBody(MotiaError, ValueError):
-    """A request body that does not parse as its content type says (answered with 400)."""
+    def __init__(self, status: int, error: dict[str, Any], *, close: bool = False) -> None:
+        self.status = status
+        self.error = error
+        self.close = close
+        """Close the connection too: the rest of the body is not worth reading."""
+        super().__init__(error["error"])
 
 
 class MalformedJSON(MotiaError, ValueError):

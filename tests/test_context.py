@@ -11,10 +11,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from pydantic import BaseModel, Field
 
 from motia import FlowContext, Motia, TriggerInfo, http, logger, step
 from motia._runtime.context import FlowContext as ContextClass
-from motia._runtime.logs import StepLogger
+from motia._runtime.logs import JsonFormatter, PrettyFormatter, StepLogger
 from motia._runtime.state import StateManager
 from motia._runtime.streams import Streams
 from motia.backends.memory import MemoryStore
@@ -190,3 +191,27 @@ async def test_functions_made_per_call_are_not_kept_alive() -> None:
         assert await ctx.match({"http": lambda data, *, i=i: i}) == i
     gc.collect()
     assert first() is None
+
+
+def test_log_lines_write_data_by_the_json_policy_and_never_fail() -> None:
+    class Order(BaseModel):
+        order_id: str = Field(alias="orderId")
+
+    data = {"order": Order(orderId="é1"), "at": object.__new__(_Opaque)}
+    record = logging.LogRecord("motia.steps", logging.INFO, __file__, 1, "placed", None, None)
+    record.data = data
+    assert (
+        JsonFormatter()
+        .format(record)
+        .endswith(',"msg":"placed","data":{"order":{"orderId":"é1"},"at":"opaque"}}')
+    )
+    assert (
+        PrettyFormatter()
+        .format(record)
+        .endswith(' placed {"order":{"orderId":"é1"},"at":"opaque"}')
+    )
+
+
+class _Opaque:
+    def __str__(self) -> str:
+        return "opaque"

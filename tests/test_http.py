@@ -429,6 +429,34 @@ async def test_a_head_step_wins_over_the_implicit_head_of_a_get_step() -> None:
         assert (await client.get("/x")).text == "get"
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [({"ratio": float("nan")}, "NaN and Infinity are not JSON"), ({"o": object()}, "unknown type")],
+)
+async def test_a_returned_body_that_is_not_json_is_a_clean_500(body: Any, reason: str) -> None:
+    async def handler(args: Any) -> Any:
+        return {"status": 200, "body": body}
+
+    definition = step({"name": "J", "triggers": [http("GET", "/j")]}, handler)
+    async with serve(definition, dev=True) as client:
+        response = await client.get("/j", headers={"x-trace-id": "t-nan"})
+    assert (response.status_code, response.headers["content-type"]) == (500, "application/json")
+    error = response.json()
+    assert error["trace_id"] == "t-nan"
+    assert error["error"].startswith("UnencodableBody: the returned body is not JSON: ")
+    assert reason in error["error"]
+
+
+async def test_json_bodies_are_utf8_text_as_is() -> None:
+    async def handler(args: Any) -> Any:
+        return {"status": 200, "body": {"name": "Zoë ✓"}}
+
+    async with serve(step({"name": "U", "triggers": [http("GET", "/u")]}, handler)) as client:
+        response = await client.get("/u")
+    assert response.content == '{"name":"Zoë ✓"}'.encode()
+    assert response.headers["content-length"] == str(len(response.content))
+
+
 async def test_dev_mode_500_names_the_exception() -> None:
     async def handler(args: Any) -> Any:
         raise ValueError("bad thing")

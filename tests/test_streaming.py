@@ -12,6 +12,7 @@ import anyio
 import anyio.from_thread
 import httpx
 import pytest
+from pydantic import BaseModel, Field
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from motia import Motia, ResponseStartedError, Settings, http, step
@@ -110,6 +111,35 @@ async def test_writes_and_sends_arrive_in_order_with_exact_bytes() -> None:
         b'event: item\nid: 7\nretry: 2500\ndata: {"n":1}\n\n'
         b"data: line1\ndata: line2\n\n"
     )
+
+
+async def test_send_writes_models_by_alias_and_text_as_utf8() -> None:
+    class Tick(BaseModel):
+        group_id: str = Field(alias="groupId")
+        label: str
+
+    async def handler(args: Any) -> None:
+        await args.response.headers(EVENT_STREAM)
+        await args.response.send(data=Tick(groupId="g", label="café ✓"), event="tick")
+        await args.response.send(data={"name": "Zoë"})
+        await args.response.send(data="naïve")
+
+    expected = (
+        'event: tick\ndata: {"groupId":"g","label":"café ✓"}\n\n'
+        'data: {"name":"Zoë"}\n\n'
+        "data: naïve\n\n"
+    )
+    assert (await fetch(make_app(handler))).content == expected.encode()
+
+
+async def test_send_refuses_nan_before_writing_anything() -> None:
+    async def handler(args: Any) -> None:
+        await args.response.headers(EVENT_STREAM)
+        with pytest.raises(ValueError, match="NaN and Infinity are not JSON"):
+            await args.response.send(data={"x": float("nan")})
+        await args.response.send(data="ok")
+
+    assert (await fetch(make_app(handler))).content == b"data: ok\n\n"
 
 
 async def test_returning_without_close_ends_the_body() -> None:

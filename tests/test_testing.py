@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from motia import Motia, SchemaValidationError, StreamConfig, cron, http, queue, state, step, stream
 from motia._project.trigger_inputs import StateTriggerInput
@@ -315,3 +315,15 @@ async def test_stream_client_refused_join_and_deadline() -> None:
         assert refused.value.code == "STREAM_NOT_FOUND"
         with pytest.raises(Failed, match=r"no 'update' message within 0\.1s"):
             await ws.next_message(type="update", timeout=0.1)
+
+
+async def test_run_http_sends_a_model_body_as_json_by_alias() -> None:
+    class Order(BaseModel):
+        order_id: str = Field(alias="orderId")
+
+    async def handler(args: Any) -> dict[str, Any]:
+        return {"status": 200, "body": args.request.body}
+
+    echo = step({"name": "Echo", "triggers": [http("POST", "/echo")]}, handler)
+    result = await run_http(echo, Order(orderId="é1"))
+    assert result.content == '{"orderId":"é1"}'.encode()

@@ -2,8 +2,11 @@
 
 Compact separators, text as it is (no ``\\uXXXX`` escapes for non-ASCII), no ``NaN`` or
 ``Infinity`` (they are not JSON, and browsers' ``JSON.parse`` rejects them), pydantic
-models as their JSON dump by alias. ``dumps_lenient`` is for log lines and the console,
-where anything is better than an error: unknown objects become their ``str()``.
+models as their JSON dump by alias, at any depth. pydantic-core does the encoding: it is
+several times faster than the standard library on a response-sized value, and it writes
+what a model's own JSON dump would (dates, UUIDs, enums as their JSON form). ``dumps_lenient``
+is for log lines and the console, where anything is better than an error: unknown objects
+become their ``str()``.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pydantic_core
 from pydantic import BaseModel
 
 __all__ = ["dumps", "dumps_bytes", "dumps_lenient", "jsonable"]
@@ -21,15 +25,18 @@ def jsonable(value: Any) -> Any:
     return _model_dump(value) if isinstance(value, BaseModel) else value
 
 
-def dumps(value: Any) -> str:
-    """JSON text by the policy; raises ``TypeError``/``ValueError`` on what is not JSON."""
-    return json.dumps(
-        value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_strict
-    )
-
-
 def dumps_bytes(value: Any) -> bytes:
-    return dumps(value).encode()
+    """UTF-8 JSON by the policy; raises ``ValueError`` on what is not JSON (``NaN`` too)."""
+    data = pydantic_core.to_json(value)  # its PydanticSerializationError is a ValueError
+    # find() costs half of `in` on bytes; it also hits the words in text, hence the recheck.
+    if (data.find(b"NaN") >= 0 or data.find(b"Infinity") >= 0) and data != _nan_as_null(value):
+        raise ValueError("NaN and Infinity are not JSON")
+    return data
+
+
+def dumps(value: Any) -> str:
+    """JSON text by the policy; raises ``ValueError`` on what is not JSON."""
+    return dumps_bytes(value).decode()
 
 
 def dumps_lenient(value: Any) -> str:
@@ -37,14 +44,12 @@ def dumps_lenient(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_lenient)
 
 
+def _nan_as_null(value: Any) -> bytes:
+    return pydantic_core.to_json(value, inf_nan_mode="null")
+
+
 def _model_dump(model: BaseModel) -> Any:
     return model.model_dump(mode="json", by_alias=True)
-
-
-def _strict(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return _model_dump(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _lenient(value: Any) -> Any:

@@ -1,9 +1,9 @@
 """From HTTP triggers to ASGI endpoints: the per-request adapter.
 
-Each HTTP trigger becomes one ``StepEndpoint``, a raw ASGI callable that reads
-and validates the body, builds ``MotiaHttpArgs`` and the context, runs the
-middleware chain and the handler, and sends what the handler returned or
-streamed. Everything that can be decided once is decided when the app is built.
+Each HTTP trigger becomes one ``StepEndpoint``, a raw ASGI callable that reads the
+request (``request``), builds ``MotiaHttpArgs`` and the context, runs the middleware
+chain and the handler, and hands what it returned, or how it failed, to the response
+(``response``). Everything that can be decided once is decided when the app is built.
 """
 
 from __future__ import annotations
@@ -13,34 +13,36 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-import pydantic_core
-from pydantic import BaseModel
-
-from motia._core.asgi import Receive, Scope, Send, decode_headers, encode_headers, end_to_end
-from motia._http.bodies import has_body, is_json, media_type, parse_body, parse_query, read_body
+from motia._core.asgi import Receive, Scope, Send
+from motia._core.json import jsonable
+from motia._core.tracing import trace_id_from
 from motia._http.cancellation import HandlerCancellation
 from motia._http.host import HttpHost
-from motia._http.request import MotiaHttpArgs, MotiaHttpRequest, RequestBody
-from motia._http.response import ApiResponse, MotiaHttpResponse, StreamOptions
+from motia._http.request import (
+    MotiaHttpArgs,
+    decode_headers,
+    has_body,
+    parse_request,
+    read_body,
+)
+from motia._http.response import (
+    ApiResponse,
+    MotiaHttpResponse,
+    ResponseCheck,
+    StreamOptions,
+    send_json,
+)
+from motia._project.handlers import caller
 from motia._project.registry import HttpRoute
 from motia._project.schema import Schema, compile_schema
-from motia._runtime.context import TriggerInfo
+from motia._project.triggers import TriggerInfo
 from motia._runtime.current import current_context
-from motia._runtime.invoke import caller, condition_met, maybe_await
-from motia._runtime.tracing import trace_id_from
-from motia.exceptions import (
-    BodyTooLarge,
-    ClientGone,
-    MalformedBody,
-    MalformedJSON,
-    SchemaValidationError,
-)
+from motia._runtime.invoke import condition_met, maybe_await
+from motia.exceptions import ClientGone, RequestRefused, SchemaValidationError, UnencodableBody
 
-__all__ = ["StepEndpoint", "send_json"]
+__all__ = ["StepEndpoint"]
 
 log = logging.getLogger("motia.http")
-
-_JSON = b"application/json"
 
 
 class StepEndpoint:
@@ -54,10 +56,14 @@ class StepEndpoint:
             type="http", index=route.index, path=trigger.path, method=trigger.method
         )
         self.body_schema = _compile(trigger.body_schema)
+        self.body_limit = self.settings.max_body_size
         self.response_schemas = {
             int(status): compile_schema(schema)
             for status, schema in (trigger.response_schema or {}).items()
         }
+        self.response_check: ResponseCheck | None = (
+            self._check_response if self.response_schemas and self.settings.dev else None
+        )
         self.middleware = tuple(trigger.middleware or ())
         self.condition = trigger.condition
         interval = trigger.heartbeat_interval
@@ -72,51 +78,23 @@ class StepEndpoint:
         headers = decode_headers(scope["headers"])
         trace_id = trace_id_from(headers)
         try:
-            if has_body(headers, scope.get("http_version", "1.1")):
-                chunks = await read_body(
-                    receive, self.settings.max_body_size, headers.get("content-length")
-                )
-            else:
-                chunks = []
-            body = self._parse(headers.get("content-type", ""), chunks)
+            chunks = (
+                await read_body(receive, self.body_limit, headers)
+                if has_body(headers, scope)
+                else []
+            )
+            request = parse_request(scope, headers, chunks, self.body_schema)
         except ClientGone:
             return  # a partial body must not reach the handler, and nobody awaits a reply
-        except BodyTooLarge as exc:
-            message = {"error": "Request body too large", "limit": exc.limit}
-            await send_json(send, 413, message, trace_id, close=True)
+        except RequestRefused as refusal:
+            await send_json(send, refusal.status, refusal.error, trace_id, close=refusal.close)
             return
-        except (MalformedBody, MalformedJSON) as exc:
-            await send_json(send, 400, {"error": _malformed(exc)}, trace_id)
-            return
-        except SchemaValidationError as exc:
-            message = {"error": "Request body validation failed", "errors": exc.as_list()}
-            await send_json(send, 400, message, trace_id)
-            return
-        request: MotiaHttpRequest[Any] = MotiaHttpRequest(
-            scope["method"],
-            scope["path"],
-            _path_params(scope),
-            _query(scope["query_string"]),
-            headers,
-            body,
-            RequestBody(chunks),
-        )
         response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
         args = MotiaHttpArgs(request, response)
         ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
-        await self._run(args, ctx, response, send)
+        await self._run(args, ctx, response)
 
-    def _parse(self, content_type: str, chunks: list[bytes]) -> Any:
-        raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        schema = self.body_schema
-        if schema is not None and schema.model is not None and _json_body(raw, content_type):
-            return schema.validate_json(raw)  # a model checks JSON bytes in one pass
-        body = parse_body(content_type, raw) if raw else None
-        return body if schema is None else schema.validate(body)
-
-    async def _run(
-        self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse, send: Send
-    ) -> None:
+    async def _run(self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse) -> None:
         cancellation = HandlerCancellation(asyncio.current_task())
         response.bind(cancellation.cancel)
         try:
@@ -129,10 +107,13 @@ class StepEndpoint:
                 return
             except Exception as exc:
                 cancellation.settle()
-                await self._failed(exc, response, ctx, send)
+                await self._failed(exc, response, ctx)
                 return
             cancellation.settle()
-            await self._respond(result, response, send)
+            try:
+                await response.send_result(result, self.response_check)
+            except UnencodableBody as exc:
+                await self._failed(exc, response, ctx)
         finally:
             response.release()
 
@@ -169,39 +150,17 @@ class StepEndpoint:
 
         return await maybe_await(self.middleware[index](args, ctx, next_))
 
-    async def _respond(self, result: Any, response: MotiaHttpResponse, send: Send) -> None:
-        if response.body_written or response.ended or (result is None and response.touched):
-            await response.finish()
-            return
-        status, body, headers = _unpack(result, response)
-        if headers:
-            headers = end_to_end(headers)
-            headers.pop("content-length", None)  # the length sent is the payload's own
-        if self.response_schemas and self.settings.dev:
-            self._check_response(status, body, response.trace_id)
-        payload, content_type = _encode(body)
-        raw = encode_headers(headers) if headers else []
-        if content_type and "content-type" not in headers:
-            raw.append((b"content-type", content_type))
-        await _send_whole(send, status, raw, payload, response.trace_id)
-
-    async def _failed(
-        self, exc: Exception, response: MotiaHttpResponse, ctx: Any, send: Send
-    ) -> None:
+    async def _failed(self, exc: Exception, response: MotiaHttpResponse, ctx: Any) -> None:
         ctx.logger.exception(f"handler failed: {type(exc).__name__}: {exc}")
         message = f"{type(exc).__name__}: {exc}" if self.settings.dev else "Internal Server Error"
-        if response.body_written or response.ended:
-            await response.send_error(message)
-            return
-        await send_json(send, 500, {"error": message, "trace_id": response.trace_id},
-                        response.trace_id)  # fmt: skip
+        await response.send_failure(message)
 
     def _check_response(self, status: int, body: Any, trace_id: str) -> None:
         schema = self.response_schemas.get(status)
         if schema is None:
             return
         try:
-            schema.validate(_plain(body))
+            schema.validate(jsonable(body))
         except SchemaValidationError as exc:
             log.warning(
                 "step %r returned a %d body that does not match its response_schema: %s",
@@ -209,75 +168,5 @@ class StepEndpoint:
             )  # fmt: skip
 
 
-def _json_body(raw: bytes, content_type: str) -> bool:
-    return bool(raw) and not raw.isspace() and is_json(media_type(content_type))
-
-
-def _path_params(scope: Scope) -> dict[str, str]:
-    params = scope.get("path_params")
-    return {k: str(v) for k, v in params.items()} if params else {}
-
-
-def _query(raw: bytes) -> dict[str, str | list[str]]:
-    return parse_query(raw.decode("latin-1")) if raw else {}
-
-
-def _malformed(exc: Exception) -> str:
-    if isinstance(exc, MalformedJSON):
-        return f"request body is not valid JSON: {exc}"
-    return str(exc)
-
-
 def _compile(schema: Any) -> Schema | None:
     return None if schema is None else compile_schema(schema)
-
-
-def _unpack(result: Any, response: MotiaHttpResponse) -> tuple[int, Any, dict[str, str]]:
-    headers = dict(response.declared_headers) if response.touched else {}
-    if result is None:
-        return (response.declared_status if response.touched else 204), None, headers
-    if isinstance(result, ApiResponse):
-        headers.update({k.lower(): str(v) for k, v in result.headers.items()})
-        return result.status, result.body, headers
-    status = result.get("status", result.get("status_code")) if isinstance(result, dict) else None
-    # {"status": "ok", ...} is a body that happens to have a "status" key, not an envelope.
-    if isinstance(status, int) and not isinstance(status, bool):
-        headers.update({k.lower(): str(v) for k, v in (result.get("headers") or {}).items()})
-        return status, result.get("body"), headers
-    return response.declared_status, result, headers
-
-
-def _encode(body: Any) -> tuple[bytes, bytes | None]:
-    """The payload and its content type."""
-    if body is None:
-        return b"", None
-    if isinstance(body, bytes | bytearray | memoryview):
-        return bytes(body), b"application/octet-stream"
-    if isinstance(body, str):
-        return body.encode(), b"text/plain; charset=utf-8"
-    return pydantic_core.to_json(body), _JSON
-
-
-def _plain(body: Any) -> Any:
-    if isinstance(body, BaseModel):
-        return body.model_dump(mode="json", by_alias=True)
-    return body
-
-
-async def _send_whole(
-    send: Send, status: int, raw: list[tuple[bytes, bytes]], payload: bytes, trace_id: str
-) -> None:
-    """One whole response; ``raw`` gets the length and the trace id appended."""
-    raw.append((b"content-length", str(len(payload)).encode()))
-    raw.append((b"x-trace-id", trace_id.encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": payload})
-
-
-async def send_json(
-    send: Send, status: int, body: Any, trace_id: str, *, close: bool = False
-) -> None:
-    raw = [(b"content-type", _JSON)]
-    if close:
-        raw.append((b"connection", b"close"))
-    await _send_whole(send, status, raw, pydantic_core.to_json(body), trace_id)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+
+from motia._http.response import JSONResponse
 
 if TYPE_CHECKING:
     from motia._runtime.lifespan import Runtime

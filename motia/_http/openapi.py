@@ -3,7 +3,8 @@
 Paths come from the triggers (Motia's ``/todo/:id`` is ``/todo/{id}``), bodies
 and responses from ``body_schema`` and ``response_schema``, tags from the
 step's flows, the operation id from the step's name. The runtime's own error
-responses (400, 413, 422, 500) are described once, in ``components``.
+responses (400, 413, 422, 500) are described once, in ``components``, with the shapes
+``request`` and ``response`` send.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from motia._http.openapi_errors import ERROR_RESPONSES, define_errors
-from motia._http.openapi_schemas import SchemaComponents
+from motia._http.openapi_schemas import SchemaComponents, component_ref
+from motia._http.response import JSONResponse
 from motia._project.registry import HttpRoute
 
 __all__ = ["OPENAPI_VERSION", "openapi_document", "openapi_route"]
@@ -46,7 +46,7 @@ def openapi_document(
     """The OpenAPI 3.1 document for ``routes`` (a registry's ``http_routes()``)."""
     routes = list(routes)
     components = SchemaComponents()
-    define_errors(components)
+    _define_errors(components)
     document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": version},
@@ -57,7 +57,7 @@ def openapi_document(
     if flows:
         document["tags"] = [{"name": flow} for flow in flows]
     document["paths"] = _paths(routes, components)
-    responses = copy.deepcopy(ERROR_RESPONSES)
+    responses = copy.deepcopy(_ERROR_RESPONSES)
     document["components"] = {"schemas": components.schemas, "responses": responses}
     return document
 
@@ -179,3 +179,66 @@ def _phrase(status: Any) -> str:
         return HTTPStatus(int(status)).phrase
     except ValueError:
         return f"Status {status}"
+
+
+# -- the runtime's own error responses (request.RequestRefused, response.send_failure) ------
+
+_STRING = {"type": "string"}
+
+_ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "description": "A request the runtime refused, or a handler that failed.",
+        "properties": {"error": _STRING, "trace_id": _STRING},
+        "required": ["error"],
+    },
+    "FieldError": {
+        "type": "object",
+        "properties": {"path": _STRING, "message": _STRING},
+        "required": ["path", "message"],
+    },
+    "ValidationError": {
+        "type": "object",
+        "description": "A malformed body, or (with `errors`) one that failed the step's schema.",
+        "properties": {
+            "error": _STRING,
+            "errors": {"type": "array", "items": component_ref("FieldError")},
+        },
+        "required": ["error"],
+    },
+    "BodyTooLarge": {
+        "type": "object",
+        "properties": {"error": _STRING, "limit": {"type": "integer"}},
+        "required": ["error", "limit"],
+    },
+    "ConditionNotMet": {
+        "type": "object",
+        "properties": {"error": {"const": "Request condition not met"}, "skipped": {"const": True}},
+        "required": ["error", "skipped"],
+    },
+}
+
+
+def _json(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": component_ref(schema)}},
+    }
+
+
+_ERROR_RESPONSES: dict[str, dict[str, Any]] = {
+    "BadRequest": _json(
+        "The body is not valid JSON or does not match the step's schema", "ValidationError"
+    ),
+    "PayloadTooLarge": _json("The body is larger than the app's limit", "BodyTooLarge"),
+    "ConditionNotMet": _json(
+        "The trigger's condition was false; the step did not run", "ConditionNotMet"
+    ),
+    "InternalServerError": _json("The step's handler raised an error", "Error"),
+}
+
+
+def _define_errors(components: SchemaComponents) -> None:
+    """Add the error schemas (first, so that they keep their names)."""
+    for name, schema in _ERROR_SCHEMAS.items():
+        components.define(name, copy.deepcopy(schema))

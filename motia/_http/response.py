@@ -1,9 +1,10 @@
-"""The HTTP response a handler writes to, and ``ApiResponse`` for returned values.
+"""An HTTP response: what a handler streams through or returns, and the runtime's errors.
 
-A handler may return a value (sent as one response) or stream: ``status()``,
-``headers()``, then ``write()``/``send()`` and ``close()``. The bytes travel
-through a ``BodyStream`` (motia/body_stream.py: buffering, pings, disconnects).
-Every call is safe from a sync handler's worker thread: it hops to the loop.
+A handler may return a value, sent whole (``ApiResponse``, a ``{"status", "body",
+"headers"}`` dict, or a bare body), or stream: ``status()``, ``headers()``, then
+``write()``/``send()`` and ``close()``. Streamed bytes travel through a ``BodyStream``
+(``response_stream``: buffering, pings, disconnects). Every streaming call is safe from a
+sync handler's worker thread: it hops to the loop.
 """
 
 from __future__ import annotations
@@ -15,20 +16,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from starlette import responses
 
 from motia._core.asgi import Receive, Send
-from motia._http.response_stream import HIGH_WATER, BodyStream
+from motia._core.json import dumps_bytes
+from motia._http.response_stream import HIGH_WATER, BodyStream, encode_headers, end_to_end
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.stats import StreamStats
-from motia.exceptions import ResponseStartedError
+from motia.exceptions import ResponseStartedError, UnencodableBody
 from motia.sse import encode_event
 
 __all__ = [
     "ApiResponse",
+    "JSONResponse",
     "MotiaHttpResponse",
+    "ResponseCheck",
     "StreamOptions",
     "StreamStats",
+    "send_json",
 ]
+
+_JSON = b"application/json"
+_BINARY = (bytes, bytearray, memoryview)  # a tuple: `bytes | ...` here is built on every call
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+ResponseCheck = Callable[[int, Any, str], None]
+"""Looks at a returned status and body (and the trace id) before they are sent."""
 
 
 class ApiResponse(BaseModel):
@@ -127,32 +141,6 @@ class MotiaHttpResponse:
 
     # -- used by the request adapter ----------------------------------------------------
 
-    @property
-    def touched(self) -> bool:
-        """The handler used the streaming API (status, headers, writes or close checks)."""
-        return self._body is not None and self._body.watching
-
-    @property
-    def body_written(self) -> bool:
-        return self._body is not None and self._body.body_written
-
-    @property
-    def closed(self) -> bool:
-        return self._body is not None and self._body.closed
-
-    @property
-    def ended(self) -> bool:
-        """The body was ended (``close()`` or a lost client): nothing else can be sent."""
-        return self._body is not None and self._body.closing
-
-    @property
-    def declared_status(self) -> int:
-        return 200 if self._body is None else self._body.status
-
-    @property
-    def declared_headers(self) -> dict[str, str]:
-        return {} if self._body is None else self._body.headers
-
     def bind(self, cancel: Callable[[], None]) -> None:
         self._cancel = cancel
         if self._body is not None:
@@ -160,8 +148,34 @@ class MotiaHttpResponse:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
 
+    async def send_result(self, result: Any, check: ResponseCheck | None = None) -> None:
+        """The handler returned ``result``: end the body it streamed, or send ``result`` whole.
+
+        Raises ``UnencodableBody`` before sending anything if the body is not JSON.
+        """
+        if self._body_began or (result is None and self._watching):
+            await self.finish()  # returning nothing after status() or headers() ends a stream
+            return
+        status, body, headers = self._unpack(result)
+        if check is not None:
+            check(status, body, self.trace_id)
+        payload, content_type = _encode_body(body)
+        raw = _whole_headers(headers, content_type)
+        await _send_whole(self._send, status, raw, payload, self.trace_id)
+
+    async def send_failure(self, message: str) -> None:
+        """The handler failed: an ``error`` event ends a streamed body, else a JSON 500."""
+        if self._body_began:
+            body = self._stream()
+            error = {"message": message, "trace_id": self.trace_id}
+            body.write(encode_event(error, event="error"))
+            await body.finish()
+            return
+        error = {"error": message, "trace_id": self.trace_id}
+        await send_json(self._send, 500, error, self.trace_id)
+
     async def finish(self) -> None:
-        """The handler returned: deliver what is buffered and end the body."""
+        """Deliver what is buffered and end the body."""
         await self._stream().finish()
 
     def shutdown(self) -> None:
@@ -174,12 +188,39 @@ class MotiaHttpResponse:
             self._body.release()
             self._options.open_responses.discard(self)
 
-    async def send_error(self, message: str) -> None:
-        body = self._stream()
-        body.write(encode_event({"message": message, "trace_id": self.trace_id}, event="error"))
-        await body.finish()
-
     # -- internals ----------------------------------------------------------------------
+
+    @property
+    def _body_began(self) -> bool:
+        """Body bytes were written, or the body was closed (``close()``, a lost client):
+        a whole response can no longer be sent."""
+        body = self._body
+        return body is not None and (body.body_written or body.closing)
+
+    @property
+    def _watching(self) -> bool:
+        """The handler used the streaming API (status, headers, writes or close checks)."""
+        return self._body is not None and self._body.watching
+
+    def _unpack(self, result: Any) -> tuple[int, Any, dict[str, str]]:
+        """Status, body and headers of a returned value, over what the handler declared."""
+        declared = self._body  # status and headers set without writing, if any
+        status = 200 if declared is None else declared.status
+        headers = {} if declared is None else dict(declared.headers)
+        if result is None:
+            return 204, None, headers
+        if isinstance(result, dict):  # before ApiResponse: a model's isinstance costs more
+            code = result.get("status", result.get("status_code"))
+            # {"status": "ok", ...} is a body that happens to have a "status" key, not an envelope.
+            if isinstance(code, int) and not isinstance(code, bool):
+                returned_headers = result.get("headers")
+                if returned_headers:
+                    headers.update(_lowered(returned_headers))
+                return code, result.get("body"), headers
+        elif isinstance(result, ApiResponse):
+            headers.update(_lowered(result.headers))
+            return result.status, result.body, headers
+        return status, result, headers
 
     def _stream(self) -> BodyStream:
         body = self._body
@@ -213,3 +254,63 @@ class MotiaHttpResponse:
             self._loop.call_soon_threadsafe(action, *args)
         else:
             action(*args)
+
+
+# -- whole responses ------------------------------------------------------------------------
+
+
+class JSONResponse(responses.JSONResponse):
+    """Starlette's JSON response for the runtime's own routes, encoded by the JSON policy."""
+
+    def render(self, content: Any) -> bytes:
+        return dumps_bytes(content)
+
+
+def _lowered(headers: dict[str, Any]) -> dict[str, str]:
+    return {name.lower(): str(value) for name, value in headers.items()}
+
+
+def _encode_body(body: Any) -> tuple[bytes, bytes | None]:
+    """The payload and its content type: bytes as they are, text, else JSON."""
+    if body is None:
+        return b"", None
+    if isinstance(body, _BINARY):
+        return bytes(body), b"application/octet-stream"
+    if isinstance(body, str):
+        return body.encode(), b"text/plain; charset=utf-8"
+    try:
+        return dumps_bytes(body), _JSON
+    except ValueError as exc:
+        raise UnencodableBody(f"the returned body is not JSON: {exc}") from exc
+
+
+async def send_json(
+    send: Send, status: int, body: Any, trace_id: str, *, close: bool = False
+) -> None:
+    """One of the runtime's own JSON answers (errors, refusals)."""
+    raw = [(b"content-type", _JSON)]
+    if close:
+        raw.append((b"connection", b"close"))
+    await _send_whole(send, status, raw, dumps_bytes(body), trace_id)
+
+
+def _whole_headers(headers: dict[str, str], content_type: bytes | None) -> RawHeaders:
+    """A returned value's headers as sent: the handler's without hop-by-hop ones, and the
+    payload's content type unless the handler chose one (the length is the payload's own)."""
+    if headers:
+        headers = end_to_end(headers)
+        headers.pop("content-length", None)
+    raw = encode_headers(headers) if headers else []
+    if content_type and "content-type" not in headers:
+        raw.append((b"content-type", content_type))
+    return raw
+
+
+async def _send_whole(
+    send: Send, status: int, raw: RawHeaders, payload: bytes, trace_id: str
+) -> None:
+    """One whole response; ``raw`` gets the length and the trace id appended."""
+    raw.append((b"content-length", str(len(payload)).encode()))
+    raw.append((b"x-trace-id", trace_id.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})

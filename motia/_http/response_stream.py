@@ -1,4 +1,5 @@
-"""The wire half of a streaming response: bytes from the handler to the ASGI ``send``.
+"""The wire half of a response: headers as they go out, and a streamed body's bytes from
+the handler to the ASGI ``send``.
 
 Writes go into a bounded buffer that a short-lived flush task hands to
 ``send`` (coalescing whatever piled up meanwhile), so an idle stream costs no
@@ -18,11 +19,11 @@ from collections.abc import Callable
 
 import anyio
 
-from motia._core.asgi import Receive, Send, encode_headers, end_to_end
+from motia._core.asgi import Receive, Send
 from motia._runtime.stats import StreamStats
 from motia.sse import PING
 
-__all__ = ["HIGH_WATER", "BodyStream", "Waiters"]
+__all__ = ["HIGH_WATER", "BodyStream", "Waiters", "encode_headers", "end_to_end"]
 
 log = logging.getLogger("motia.http")
 
@@ -30,6 +31,21 @@ HIGH_WATER = 64 * 1024
 """Buffered bytes past which ``send()`` waits for the client."""
 
 _SEND_FAILURES = (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
+     "upgrade"}
+)  # fmt: skip
+
+
+def end_to_end(headers: dict[str, str]) -> dict[str, str]:
+    """The headers without hop-by-hop ones, which only the server may set."""
+    return {name: value for name, value in headers.items() if name not in _HOP_BY_HOP}
+
+
+def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
 class Waiters:
@@ -60,7 +76,7 @@ class BodyStream:
     __slots__ = (
         "_buffer", "_buffered", "_close_requested", "_closed_waiters", "_drained", "_flush_task",
         "_heartbeat", "_heartbeat_interval", "_last_write", "_max_buffer", "_receive", "_send",
-        "_started", "_stats", "_watcher", "body_written", "closed", "ended", "headers",
+        "_started", "_stats", "_watcher", "body_written", "closed", "completed", "headers",
         "on_abort", "status", "trace_id", "watching",
     )  # fmt: skip
 
@@ -87,7 +103,8 @@ class BodyStream:
         self._started = False
         self.body_written = False
         self.closed = False
-        self.ended = False
+        self.completed = False
+        """The last body message went out: the response is whole, a disconnect changes nothing."""
         self._close_requested = False
         self._buffer: list[bytes] = []
         self._buffered = 0
@@ -216,7 +233,7 @@ class BodyStream:
                     continue
                 if self._close_requested:
                     await self._send({"type": "http.response.body", "body": b""})
-                    self.ended = True
+                    self.completed = True
                     self._mark_closed()
                 return
         except _SEND_FAILURES:
@@ -244,7 +261,7 @@ class BodyStream:
                 pass
         except (OSError, RuntimeError):
             pass
-        if not self.ended:
+        if not self.completed:
             self.abort()
 
     def _slow_client(self) -> None:

@@ -11,9 +11,7 @@ from motia._runtime.logs import StepLogger
 from motia._runtime.state import StateManager
 from motia._runtime.streams import Streams
 
-# TriggerInfo lives in motia._project.triggers; listed here for modules that still import it
-# from this one (motia._realtime.hooks, motia._http.endpoint).
-__all__ = ["FlowContext", "TriggerInfo"]
+__all__ = ["FlowContext"]
 
 T = TypeVar("T")
 Enqueuer = Callable[[Any, "FlowContext[Any]"], Awaitable[Any]]

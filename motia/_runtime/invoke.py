@@ -6,11 +6,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from motia._project.handlers import NO_INPUT, caller
+from motia._project.handlers import NO_INPUT
 
-# caller lives in motia._project.handlers; listed here for motia._http.endpoint, which
-# still imports it from this module.
-__all__ = ["caller", "condition_met", "maybe_await"]
+__all__ = ["condition_met", "maybe_await"]
 
 
 async def maybe_await(value: Any) -> Any:

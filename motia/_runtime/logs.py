@@ -7,11 +7,12 @@ lines for development or one JSON object per line for machines.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from typing import Any, Literal
+
+from motia._core.json import dumps_lenient
 
 __all__ = ["JsonFormatter", "PrettyFormatter", "StepLogger", "configure_logging"]
 
@@ -64,7 +65,7 @@ class PrettyFormatter(logging.Formatter):
         parts.append(record.getMessage())
         data = getattr(record, "data", None)
         if data is not None:
-            parts.append(_json(data))
+            parts.append(dumps_lenient(data))
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
@@ -85,7 +86,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return _json(entry)
+        return dumps_lenient(entry)
 
 
 def configure_logging(fmt: Literal["pretty", "json"] = "pretty", level: str = "INFO") -> None:
@@ -101,7 +102,3 @@ def configure_logging(fmt: Literal["pretty", "json"] = "pretty", level: str = "I
         target.addHandler(handler)
         target.setLevel(level.upper())
         target.propagate = False
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=str, separators=(",", ":"))

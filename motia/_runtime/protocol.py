@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from motia._runtime.context import FlowContext, TriggerInfo
+from motia._project.triggers import TriggerInfo
+from motia._runtime.context import FlowContext
 from motia.settings import Settings
 
 __all__ = ["StepHost"]

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from starlette.types import Message
 
+from motia._core.json import dumps_bytes
 from motia._http.endpoint import StepEndpoint
 from motia._project.registry import HttpRoute, normalize_path
 from motia._project.triggers import HttpTrigger
@@ -146,7 +147,7 @@ def _body(body: Any, content: bytes | str | None) -> tuple[bytes, dict[str, str]
         return raw, {"content-length": str(len(raw))}
     if body is None:
         return b"", {}
-    raw = json.dumps(body).encode()
+    raw = dumps_bytes(body)
     return raw, {"content-type": "application/json", "content-length": str(len(raw))}
 
 

@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from motia._core.json import dumps
 from motia.exceptions import JoinRefused, StreamClosed
 from motia.testing.failures import describe, fail
 
@@ -101,7 +102,7 @@ class StreamClient:
 
     async def send(self, frame: Mapping[str, Any] | str) -> None:
         """Send a frame as it is (a dict is JSON-encoded)."""
-        await self.connection.send(frame if isinstance(frame, str) else json.dumps(frame))
+        await self.connection.send(frame if isinstance(frame, str) else dumps(frame))
 
     # -- receiving -----------------------------------------------------------------------
 

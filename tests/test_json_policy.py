@@ -1,0 +1,48 @@
+"""The one JSON policy (motia._core.json): exact bytes, models by alias, no NaN."""
+
+import datetime
+
+import pytest
+from pydantic import BaseModel, Field
+
+from motia._core.json import dumps, dumps_bytes, dumps_lenient
+
+
+class Item(BaseModel):
+    group_id: str = Field(alias="groupId")
+
+
+def test_compact_utf8_text_as_is() -> None:
+    assert dumps_bytes({"a": [1, 2.5, None, True], "s": "é ✓"}) == (
+        '{"a":[1,2.5,null,true],"s":"é ✓"}'.encode()
+    )
+
+
+def test_models_by_alias_at_any_depth() -> None:
+    assert dumps({"items": [Item(groupId="g")]}) == '{"items":[{"groupId":"g"}]}'
+    assert dumps(Item(groupId="g")) == '{"groupId":"g"}'
+
+
+def test_values_a_model_would_dump_go_out_as_their_json_form() -> None:
+    assert dumps(datetime.date(2026, 1, 2)) == '"2026-01-02"'
+
+
+@pytest.mark.parametrize("value", [float("nan"), {"x": [float("inf")]}, -float("inf")])
+def test_nan_and_infinity_are_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="NaN and Infinity are not JSON"):
+        dumps_bytes(value)
+
+
+def test_the_words_nan_and_infinity_in_text_are_fine() -> None:
+    assert dumps({"NaN": "Infinity"}) == '{"NaN":"Infinity"}'
+
+
+def test_what_is_not_json_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown type"):
+        dumps(object())
+
+
+def test_lenient_never_raises() -> None:
+    assert dumps_lenient({"n": float("nan"), "o": Item(groupId="g")}) == (
+        '{"n":NaN,"o":{"groupId":"g"}}'
+    )
