@@ -14,9 +14,9 @@ import pytest
 from pydantic import BaseModel
 
 from motia import Motia, http, queue, step
-from motia._realtime.event_stream import EventSender
-from motia._realtime.sending import SendPolicy
-from motia._runtime.send_stats import SendStats
+from motia._runtime.stats import Stats
+from motia._sending.event_stream import EventSender
+from motia._sending.sender import SendPolicy
 from motia.cli import _parser
 from motia.console import PREFIX
 from motia.console.events import LiveView
@@ -302,8 +302,8 @@ class Page:
         self.bodies.append(message["body"])
 
 
-def open_page(view: LiveView, page: Page, limit: int = 1 << 20) -> tuple[EventSender, SendStats]:
-    stats = SendStats()
+def open_page(view: LiveView, page: Page, limit: int = 1 << 20) -> tuple[EventSender, Stats]:
+    stats = Stats()
     stopped: list[bool] = []
     sender = EventSender(SendPolicy(limit, stats), lambda: stopped.append(True), page)
     view.senders.add(sender)

@@ -174,11 +174,11 @@ async def test_shutdown_ends_the_body(tmp_path: Path) -> None:
 
 def test_slow_event_stream_is_ended(tmp_path: Path) -> None:
     """The sender drops its queue and ends once its client is too far behind."""
-    from motia._realtime.event_stream import EventSender
-    from motia._realtime.sending import SendPolicy
-    from motia._runtime.send_stats import SendStats
+    from motia._runtime.stats import Stats
+    from motia._sending.event_stream import EventSender
+    from motia._sending.sender import SendPolicy
 
-    policy = SendPolicy(100, SendStats())
+    policy = SendPolicy(100, Stats())
     stopped: list[bool] = []
 
     async def run() -> None:
@@ -203,11 +203,11 @@ class Recorder:
 
 
 def event_sink(send: Recorder) -> Any:
-    from motia._realtime.event_stream import EventSender
-    from motia._realtime.sending import SendPolicy
-    from motia._runtime.send_stats import SendStats
+    from motia._runtime.stats import Stats
+    from motia._sending.event_stream import EventSender
+    from motia._sending.sender import SendPolicy
 
-    return EventSender(SendPolicy(1 << 20, SendStats()), lambda: None, send)
+    return EventSender(SendPolicy(1 << 20, Stats()), lambda: None, send)
 
 
 async def test_frames_queued_together_go_out_in_one_chunk() -> None:

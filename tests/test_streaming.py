@@ -351,12 +351,13 @@ async def test_slow_client_is_closed_counted_and_logged(
     async with live_server(app.asgi()) as url, httpx.AsyncClient(base_url=url) as client:
         with anyio.fail_after(20):
             async with client.stream("GET", "/s") as response:
-                await wait_for(lambda: app.runtime.stats.slow_client_closes == 1, timeout=15)
+                await wait_for(lambda: app.runtime.stats.slow_closes == 1, timeout=15)
                 await wait_for(lambda: bool(finished))
                 with pytest.raises(httpx.HTTPError):
                     async for _ in response.aiter_raw():
                         pass
     assert "closing a stream whose client reads too slowly" in caplog.text
+    assert app.runtime.hub.stats is app.runtime.stats  # one set of counters for every connection
 
 
 async def test_sync_handler_can_poll_is_closed_and_stops_when_the_client_leaves(

@@ -10,11 +10,11 @@ import anyio
 import pytest
 
 from motia import StreamConfig
-from motia._realtime.sending import SendPolicy
 from motia._realtime.sse_subscriptions import sse_frame
 from motia._realtime.websocket import SocketSink, ws_frame
 from motia._runtime.hub import Hub, Message
 from motia._runtime.streams import Streams
+from motia._sending.sender import SendPolicy
 from motia.backends.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.protocol import StepHost
-from motia._runtime.stats import StreamStats
+from motia._runtime.stats import Stats
 
 __all__ = ["HttpHost"]
 
@@ -19,5 +19,5 @@ __all__ = ["HttpHost"]
 class HttpHost(StepHost, Protocol):
     """A step host that also keeps the open streaming responses and their counters."""
 
-    stats: StreamStats
+    stats: Stats
     responses: OpenStreams

@@ -22,7 +22,7 @@ from motia._core.asgi import Receive, Send
 from motia._core.json import dumps_bytes
 from motia._http.response_stream import HIGH_WATER, BodyStream, encode_headers, end_to_end
 from motia._runtime.open_streams import OpenStreams
-from motia._runtime.stats import StreamStats
+from motia._runtime.stats import Stats
 from motia.exceptions import ResponseStartedError, UnencodableBody
 from motia.sse import encode_event
 
@@ -31,8 +31,8 @@ __all__ = [
     "JSONResponse",
     "MotiaHttpResponse",
     "ResponseCheck",
+    "Stats",
     "StreamOptions",
-    "StreamStats",
     "send_json",
 ]
 
@@ -59,7 +59,7 @@ class StreamOptions:
 
     heartbeat_interval: float
     max_buffer: int
-    stats: StreamStats
+    stats: Stats
     open_responses: OpenStreams
     """Responses streaming right now (the runtime ends them at shutdown)."""
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import anyio
 
 from motia._core.asgi import Receive, Send
-from motia._runtime.stats import StreamStats
+from motia._runtime.stats import Stats
 from motia.sse import PING
 
 __all__ = ["HIGH_WATER", "BodyStream", "Waiters", "encode_headers", "end_to_end"]
@@ -88,7 +88,7 @@ class BodyStream:
         *,
         heartbeat_interval: float,
         max_buffer: int,
-        stats: StreamStats,
+        stats: Stats,
     ) -> None:
         self._send = send
         self._receive = receive
@@ -265,7 +265,7 @@ class BodyStream:
             self.abort()
 
     def _slow_client(self) -> None:
-        self._stats.slow_client_closes += 1
+        self._stats.slow_closes += 1
         log.warning(
             "closing a stream whose client reads too slowly: %d bytes waiting (limit %d)",
             self._buffered,

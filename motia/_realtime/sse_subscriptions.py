@@ -25,10 +25,10 @@ from motia._realtime.access import (
     call_on_join,
     call_on_leave,
 )
-from motia._realtime.event_stream import EventSender, EventStream
 from motia._realtime.host import StreamHost
-from motia._realtime.sending import SendPolicy
 from motia._runtime.hub import Hub, Member, Message
+from motia._sending.event_stream import EventSender, EventStream
+from motia._sending.sender import SendPolicy
 from motia.sse import encode_event
 
 __all__ = ["StreamEvents", "SubscriptionSender", "reset_frame", "sse_frame"]

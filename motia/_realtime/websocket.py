@@ -34,8 +34,8 @@ from motia._realtime.access import (
 from motia._realtime.frame_writer import frame_transport, text_frame, write_frame
 from motia._realtime.host import StreamHost
 from motia._realtime.protocol import error_event, parse_frame
-from motia._realtime.sending import DISCONNECTED, Sender, SendPolicy
 from motia._runtime.hub import Hub, Member, Message, now_ms
+from motia._sending.sender import DISCONNECTED, Sender, SendPolicy
 from motia.exceptions import FrameError
 
 __all__ = ["CLOSE_GOING_AWAY", "CLOSE_SLOW", "CLOSE_UNAUTHORIZED", "SocketSink", "StreamSocket"]

@@ -31,7 +31,7 @@ from typing import Protocol
 
 from motia._core.json import dumps
 from motia._project.stream_config import StreamConfig
-from motia._runtime.send_stats import SendStats
+from motia._runtime.stats import Stats
 from motia._runtime.streams import Streams, stream_namespace
 from motia.backends.base import Change, Ephemeral, FeedMessage, Resync, Store
 from motia.backends.ops import JSON
@@ -185,7 +185,8 @@ class Topic:
 class Hub:
     """Routes the store's feed to topics; tracks every open connection for shutdown.
 
-    ``stats`` counts for every bounded sender of the app (see ``SendStats``).
+    ``stats`` is the app's one set of counters (``runtime.stats``), which every
+    bounded sender of the app counts into.
     """
 
     def __init__(
@@ -195,6 +196,7 @@ class Hub:
         *,
         replay_size: int = DEFAULT_REPLAY_SIZE,
         idle_topics: int = DEFAULT_IDLE_TOPICS,
+        stats: Stats | None = None,
     ) -> None:
         self.store = store
         self.streams = streams
@@ -203,7 +205,7 @@ class Hub:
         self.topics: dict[tuple[str, str], Topic] = {}
         self._idle: OrderedDict[tuple[str, str], Topic] = OrderedDict()
         self.sinks: set[Closable] = set()
-        self.stats = SendStats()
+        self.stats = stats if stats is not None else Stats()
         self.closing = False
         self._unsubscribe: Callable[[], None] | None = None
         self._resyncs: set[asyncio.Task[None]] = set()

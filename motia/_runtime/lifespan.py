@@ -26,7 +26,7 @@ from motia._runtime.cron_steps import cron_jobs
 from motia._runtime.hub import Hub
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.state import StateManager
-from motia._runtime.stats import StreamStats
+from motia._runtime.stats import Stats
 from motia._runtime.step_runs import run_step
 from motia._runtime.streams import Streams
 from motia.backends.base import Store
@@ -61,7 +61,7 @@ class Runtime:
         self.settings = settings
         self.store = store
         self.stream_auth = stream_auth
-        self.stats = StreamStats()
+        self.stats = Stats()
         self.responses = OpenStreams()
         self.triggers = ChangeTriggers(self, registry.steps)
         on_change = self.triggers.on_change if self.triggers else None
@@ -69,7 +69,7 @@ class Runtime:
         configs: list[StreamConfig] = list(registry.streams.values())
         self.streams = Streams.from_configs(configs, store, on_change)
         self.cron = CronScheduler(cron_jobs(self, registry.steps), claim=tick_claim(store))
-        self.hub = Hub(store, self.streams)
+        self.hub = Hub(store, self.streams, stats=self.stats)
         run_queued = functools.partial(run_step, self)
         self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, run_queued)
         self.started = False

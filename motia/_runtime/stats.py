@@ -1,18 +1,25 @@
-"""``StreamStats``: the app's counters for streaming responses (logs, health, tests).
+"""``Stats``: the app's counters for every live connection (logs, health, tests).
 
-The runtime owns them so that they outlive any one response, and so that other
-counters can join them here.
+One object per app (``runtime.stats``, also ``runtime.hub.stats``), shared by
+streamed HTTP responses, stream WebSockets, stream SSE subscriptions and the
+console's live views, which all send through one bounded sender. The runtime
+owns it so that it outlives any one connection.
 """
 
 from __future__ import annotations
 
-__all__ = ["StreamStats"]
+__all__ = ["Stats"]
 
 
-class StreamStats:
-    """Counters shared by every response of an app."""
+class Stats:
+    """What the app's connections counted."""
+
+    __slots__ = ("dropped_writes", "open_streams", "slow_closes")
 
     def __init__(self) -> None:
         self.open_streams = 0
-        self.slow_client_closes = 0
+        """Streamed HTTP responses whose client is being watched."""
+        self.slow_closes = 0
+        """Connections ended because their client read too slowly."""
         self.dropped_writes = 0
+        """Writes to a streamed response that had already ended."""

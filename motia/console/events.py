@@ -18,9 +18,9 @@ import anyio
 from starlette.responses import Response
 
 from motia._core.asgi import Receive, Scope, Send
-from motia._realtime.event_stream import EventSender, EventStream
-from motia._realtime.sending import SendPolicy
 from motia._runtime.hub import Hub
+from motia._sending.event_stream import EventSender, EventStream
+from motia._sending.sender import SendPolicy
 from motia.sse import encode_event
 
 __all__ = ["PING_INTERVAL", "LiveEvents", "LiveView"]

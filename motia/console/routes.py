@@ -23,8 +23,8 @@ from starlette.staticfiles import StaticFiles
 
 from motia._core.json import dumps_lenient
 from motia._project.registry import Registry
-from motia._realtime.sending import SendPolicy
 from motia._runtime.lifespan import Runtime
+from motia._sending.sender import SendPolicy
 from motia.backends.base import FeedMessage
 from motia.console.data import change_frame, state_snapshot, stream_snapshot, subscriber_counts
 from motia.console.describe import describe_endpoints, describe_flows

@@ -23,7 +23,7 @@ from motia._project.triggers import (
     TriggerInfo,
 )
 from motia._runtime.open_streams import OpenStreams
-from motia._runtime.stats import StreamStats
+from motia._runtime.stats import Stats
 from motia._runtime.step_runs import SKIPPED, run_step
 from motia.settings import Settings
 from motia.testing.context import FakeContext
@@ -48,7 +48,7 @@ class FakeRuntime:
     def __init__(self, ctx: FakeContext, settings: Settings | None = None) -> None:
         self.ctx = ctx
         self.settings = settings or Settings(dev=True, heartbeat_interval=0)
-        self.stats = StreamStats()
+        self.stats = Stats()
         self.responses = OpenStreams()
 
     def context(

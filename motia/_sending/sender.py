@@ -7,7 +7,7 @@ instead of a task wake per connection); once a send has to wait for a slow
 client, the connection's own ``write`` task takes over until the queue is empty
 again. The ``SendPolicy`` all of them share says the rest: a queue over
 ``max_buffer`` bytes means the client reads too slowly, and the connection is
-counted (``SendStats.slow_closes``), logged and ended, never waited on.
+counted (``Stats.slow_closes``), logged and ended, never waited on.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Generic, TypeVar, cast
 
 from motia._core.asgi import Message, Send
-from motia._runtime.send_stats import SendStats
+from motia._runtime.stats import Stats
 
 __all__ = ["DISCONNECTED", "PendingSend", "SendBatch", "SendPolicy", "Sender", "send_now"]
 
@@ -55,7 +55,7 @@ class SendBatch:
 class SendPolicy:
     """What every sender of an app shares: the buffer limit, the counters, the batch."""
 
-    def __init__(self, max_buffer: int, stats: SendStats) -> None:
+    def __init__(self, max_buffer: int, stats: Stats) -> None:
         self.max_buffer = max_buffer
         self.stats = stats
         self.batch = SendBatch()

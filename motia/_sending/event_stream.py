@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from motia._core.asgi import Message, Receive, Send
-from motia._realtime.sending import DISCONNECTED, Sender, SendPolicy
 from motia._runtime.hub import Hub
+from motia._sending.sender import DISCONNECTED, Sender, SendPolicy
 from motia.sse import PING
 
 __all__ = ["EventSender", "EventStream"]
