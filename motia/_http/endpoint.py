@@ -38,6 +38,7 @@ from motia._project.schema import Schema, compile_schema
 from motia._project.triggers import TriggerInfo
 from motia._runtime.current import current_context
 from motia._runtime.invoke import condition_met, maybe_await
+from motia._sending.sender import SendPolicy
 from motia.exceptions import ClientGone, RequestRefused, SchemaValidationError, UnencodableBody
 
 __all__ = ["StepEndpoint"]
@@ -69,8 +70,7 @@ class StepEndpoint:
         interval = trigger.heartbeat_interval
         self.streaming = StreamOptions(
             heartbeat_interval=self.settings.heartbeat_interval if interval is None else interval,
-            max_buffer=self.settings.max_stream_buffer,
-            stats=runtime.stats,
+            policy=SendPolicy(self.settings.max_stream_buffer, runtime.stats),
             open_responses=runtime.responses,
         )
 

@@ -22,7 +22,7 @@ from motia._core.asgi import Receive, Send
 from motia._core.json import dumps_bytes
 from motia._http.response_stream import HIGH_WATER, BodyStream, encode_headers, end_to_end
 from motia._runtime.open_streams import OpenStreams
-from motia._runtime.stats import Stats
+from motia._sending.sender import SendPolicy
 from motia.exceptions import ResponseStartedError, UnencodableBody
 from motia.sse import encode_event
 
@@ -31,7 +31,6 @@ __all__ = [
     "JSONResponse",
     "MotiaHttpResponse",
     "ResponseCheck",
-    "Stats",
     "StreamOptions",
     "send_json",
 ]
@@ -58,8 +57,8 @@ class StreamOptions:
     """How an endpoint's responses stream, decided once per endpoint."""
 
     heartbeat_interval: float
-    max_buffer: int
-    stats: Stats
+    policy: SendPolicy
+    """The endpoint's buffer limit, the app's counters, the send batch."""
     open_responses: OpenStreams
     """Responses streaming right now (the runtime ends them at shutdown)."""
 
@@ -102,7 +101,7 @@ class MotiaHttpResponse:
 
     def write(self, data: bytes | str) -> None:
         """Queue bytes for the client without waiting."""
-        self._on_loop(self._stream().write, data)
+        self._on_loop(self._stream().write_body, data)
 
     async def send(
         self,
@@ -114,7 +113,7 @@ class MotiaHttpResponse:
     ) -> None:
         """Write one SSE frame; waits while the client is behind."""
         body = self._stream()
-        body.write(encode_event(data, event=event, id=id, retry=retry))
+        body.write_body(encode_event(data, event=event, id=id, retry=retry))
         if body.buffered > HIGH_WATER and not body.closed:
             await body.wait_drained()
 
@@ -168,7 +167,7 @@ class MotiaHttpResponse:
         if self._body_began:
             body = self._stream()
             error = {"message": message, "trace_id": self.trace_id}
-            body.write(encode_event(error, event="error"))
+            body.write_body(encode_event(error, event="error"))
             await body.finish()
             return
         error = {"error": message, "trace_id": self.trace_id}
@@ -231,8 +230,7 @@ class MotiaHttpResponse:
                 self._receive,
                 self.trace_id,
                 heartbeat_interval=options.heartbeat_interval,
-                max_buffer=options.max_buffer,
-                stats=options.stats,
+                policy=options.policy,
             )
             body.on_abort = self._cancel
             options.open_responses.add(self)

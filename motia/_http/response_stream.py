@@ -1,9 +1,9 @@
 """The wire half of a response: headers as they go out, and a streamed body's bytes from
 the handler to the ASGI ``send``.
 
-Writes go into a bounded buffer that a short-lived flush task hands to
-``send`` (coalescing whatever piled up meanwhile), so an idle stream costs no
-task but the disconnect watcher. Event streams get a ``: ping`` after each
+A streamed body goes out through the app's one bounded sender (``_sending``): a
+write never blocks, writes that pile up go out joined, and an idle stream costs
+no task but the disconnect watcher. Event streams get a ``: ping`` after each
 heartbeat interval of silence. Policy when a client reads too slowly: once
 more than ``max_buffer`` bytes wait to be sent, the stream is closed as a slow
 consumer, logged and counted, and ``on_abort`` cancels the handler as if the
@@ -17,20 +17,14 @@ import logging
 import time
 from collections.abc import Callable
 
-import anyio
-
-from motia._core.asgi import Receive, Send
-from motia._runtime.stats import Stats
+from motia._core.asgi import Message, Receive, Send
+from motia._sending.sender import DISCONNECTED, PendingSend, Sender, SendPolicy, Waiters
 from motia.sse import PING
 
-__all__ = ["HIGH_WATER", "BodyStream", "Waiters", "encode_headers", "end_to_end"]
-
-log = logging.getLogger("motia.http")
+__all__ = ["HIGH_WATER", "BodyStream", "encode_headers", "end_to_end"]
 
 HIGH_WATER = 64 * 1024
 """Buffered bytes past which ``send()`` waits for the client."""
-
-_SEND_FAILURES = (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
 _HOP_BY_HOP = frozenset(
@@ -48,37 +42,25 @@ def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
-class Waiters:
-    """Tasks waiting for one thing to happen: cheaper than an ``asyncio.Event`` per stream."""
-
-    __slots__ = ("_futures",)
-
-    def __init__(self) -> None:
-        self._futures: list[asyncio.Future[None]] = []
-
-    async def wait(self) -> None:
-        future = asyncio.get_running_loop().create_future()
-        self._futures.append(future)
-        try:
-            await future
-        finally:
-            if future in self._futures:
-                self._futures.remove(future)
-
-    def wake(self) -> None:
-        futures, self._futures = self._futures, []
-        for future in futures:
-            if not future.done():
-                future.set_result(None)
+def _no_stop() -> None:
+    """A body stream ends itself: it overrides ``Sender.end``."""
 
 
-class BodyStream:
+class BodyStream(Sender[bytes]):
+    """A streamed body on the bounded sender: the start message, the body bytes joined, the end.
+
+    It has no task of its own but the disconnect watcher: a send that has to wait
+    for the client is finished by a short-lived writer task (``_hand_over``).
+    """
+
     __slots__ = (
-        "_buffer", "_buffered", "_close_requested", "_closed_waiters", "_drained", "_flush_task",
-        "_heartbeat", "_heartbeat_interval", "_last_write", "_max_buffer", "_receive", "_send",
-        "_started", "_stats", "_watcher", "body_written", "closed", "completed", "headers",
-        "on_abort", "status", "trace_id", "watching",
+        "_closed_waiters", "_heartbeat", "_heartbeat_interval", "_last_write", "_receive",
+        "_watcher", "_writer", "body_written", "completed", "ending", "headers", "on_abort",
+        "started", "status", "trace_id", "watching",
     )  # fmt: skip
+
+    describes = "a stream"
+    log = logging.getLogger("motia.http")
 
     def __init__(
         self,
@@ -87,68 +69,58 @@ class BodyStream:
         trace_id: str,
         *,
         heartbeat_interval: float,
-        max_buffer: int,
-        stats: Stats,
+        policy: SendPolicy,
     ) -> None:
-        self._send = send
+        super().__init__(policy, _no_stop, send)
         self._receive = receive
         self.trace_id = trace_id
         self._heartbeat_interval = heartbeat_interval
-        self._max_buffer = max_buffer
-        self._stats = stats
         self.status = 200
         self.headers: dict[str, str] = {}
         self.on_abort: Callable[[], None] | None = None
         self.watching = False
-        self._started = False
         self.body_written = False
-        self.closed = False
+        self.started = False
+        self.ending = False
+        """The body ends after what is queued (``request_close``)."""
         self.completed = False
-        """The last body message went out: the response is whole, a disconnect changes nothing."""
-        self._close_requested = False
-        self._buffer: list[bytes] = []
-        self._buffered = 0
-        self._flush_task: asyncio.Task[None] | None = None
+        """The last body message is on its way: the response is whole, a disconnect changes
+        nothing any more."""
+        self._writer: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
         self._closed_waiters: Waiters | None = None
-        self._drained: Waiters | None = None
         self._last_write = 0.0
 
     # -- fed by the response ------------------------------------------------------------
 
     @property
     def buffered(self) -> int:
-        return self._buffered
+        return self.queued
 
     @property
     def closing(self) -> bool:
         """The body is ending or ended: nothing more can be written."""
-        return self.closed or self._close_requested
+        return self.closed or self.ending
 
     def watch(self) -> None:
         """Start noticing the client leaving (once: the response is streaming from now on)."""
         if not self.watching:
             self.watching = True
-            self._stats.open_streams += 1
+            self._policy.stats.open_streams += 1
             self._watcher = asyncio.get_running_loop().create_task(self._watch_disconnect())
 
-    def write(self, data: bytes | str) -> None:
+    def write_body(self, data: bytes | str) -> None:
         if self.closing:
-            self._stats.dropped_writes += 1
+            self._policy.stats.dropped_writes += 1
             return
         chunk = data.encode() if isinstance(data, str) else bytes(data)
         if not chunk:
             return
         if not self.body_written:
             self._first_body_byte()
-        self._buffer.append(chunk)
-        self._buffered += len(chunk)
         self._last_write = time.monotonic()
-        if self._buffered > self._max_buffer:
-            self._slow_client()
-        else:
-            self._schedule_flush()
+        self.put(chunk)
 
     def is_event_stream(self) -> bool:
         return self.headers.get("content-type", "").startswith("text/event-stream")
@@ -161,13 +133,8 @@ class BodyStream:
 
     def request_close(self) -> None:
         if not self.closing:
-            self._close_requested = True
-            self._schedule_flush()
-
-    async def wait_drained(self) -> None:
-        if self._drained is None:
-            self._drained = Waiters()
-        await self._drained.wait()
+            self.ending = True
+            self.put(b"")  # the end goes out through the queue, after everything before it
 
     async def wait_closed(self) -> None:
         if not self.closed:
@@ -180,10 +147,16 @@ class BodyStream:
     async def finish(self) -> None:
         """Deliver what is buffered and end the body."""
         self.request_close()
-        task = self._flush_task
-        if task is not None:
-            await asyncio.shield(task)
+        self.flush()  # now, not on the next loop turn: the response ends when this returns
+        writer = self._writer
+        if writer is not None:
+            await asyncio.shield(writer)
         self.release()
+
+    def end(self) -> None:
+        """The sender gives up (the client is gone or reads too slowly), unless the body ended."""
+        if not self.closed:
+            self.abort()
 
     def abort(self) -> None:
         """Stop now (disconnect or slow client): nothing more is sent, the handler is cancelled."""
@@ -197,9 +170,59 @@ class BodyStream:
         if self._watcher is not None:
             self._watcher.cancel()
             self._watcher = None
-            self._stats.open_streams -= 1
+            self._policy.stats.open_streams -= 1
+
+    # -- the sender's side --------------------------------------------------------------
+
+    def _new_queue(self) -> list[bytes]:
+        return []  # taken whole each time; a list costs a tenth of a deque per idle stream
+
+    def _next_message(self) -> Message:
+        if not self.started:
+            self.started = True
+            return self._start_message()
+        chunk = b"".join(self._queue)
+        self._queue.clear()
+        self.queued = 0
+        if self.ending:
+            self.completed = True
+            return {"type": "http.response.body", "body": chunk}
+        return {"type": "http.response.body", "body": chunk, "more_body": True}
+
+    def _log_extra(self) -> dict[str, str]:
+        return {"trace_id": self.trace_id}
+
+    def flush(self) -> None:
+        super().flush()
+        if self.completed and not self._writing:
+            self._mark_closed()
+
+    def _hand_over(self, waiting: PendingSend) -> None:
+        super()._hand_over(waiting)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_behind())
+
+    async def _write_behind(self) -> None:
+        try:
+            await self._catch_up()
+        except DISCONNECTED:
+            self.broken = True
+            self.end()
+        finally:
+            self._writer = None
+            if self._waiting is not None:
+                self._waiting.close()
+                self._waiting = None
+        if self.completed:
+            self._mark_closed()
 
     # -- internals ----------------------------------------------------------------------
+
+    def _start_message(self) -> Message:
+        headers = end_to_end(self.headers)
+        headers["x-trace-id"] = self.trace_id
+        start = {"type": "http.response.start", "status": self.status}
+        return {**start, "headers": encode_headers(headers)}
 
     def _first_body_byte(self) -> None:
         self.watch()
@@ -214,46 +237,10 @@ class BodyStream:
             return
         idle = time.monotonic() - self._last_write
         if idle >= self._heartbeat_interval * 0.98:
-            self.write(PING)
+            self.write_body(PING)
             idle = 0.0
         loop = asyncio.get_running_loop()
         self._heartbeat = loop.call_later(self._heartbeat_interval - idle, self._beat)
-
-    def _schedule_flush(self) -> None:
-        if self._flush_task is None and not self.closed:
-            self._flush_task = asyncio.get_running_loop().create_task(self._flush())
-
-    async def _flush(self) -> None:
-        try:
-            while not self.closed:
-                if not self._started:
-                    await self._send_start()
-                if self._buffer:
-                    await self._send_buffered()
-                    continue
-                if self._close_requested:
-                    await self._send({"type": "http.response.body", "body": b""})
-                    self.completed = True
-                    self._mark_closed()
-                return
-        except _SEND_FAILURES:
-            self.abort()
-        finally:
-            self._flush_task = None
-
-    async def _send_start(self) -> None:
-        self._started = True
-        headers = end_to_end(self.headers)
-        headers["x-trace-id"] = self.trace_id
-        start = {"type": "http.response.start", "status": self.status}
-        await self._send({**start, "headers": encode_headers(headers)})
-
-    async def _send_buffered(self) -> None:
-        chunk = b"".join(self._buffer)
-        self._buffer = []
-        self._buffered = 0
-        self._wake_writers()
-        await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def _watch_disconnect(self) -> None:
         try:
@@ -264,28 +251,14 @@ class BodyStream:
         if not self.completed:
             self.abort()
 
-    def _slow_client(self) -> None:
-        self._stats.slow_closes += 1
-        log.warning(
-            "closing a stream whose client reads too slowly: %d bytes waiting (limit %d)",
-            self._buffered,
-            self._max_buffer,
-            extra={"trace_id": self.trace_id},
-        )
-        self.abort()
-
     def _mark_closed(self) -> None:
         if self.closed:
             return
         self.closed = True
-        self._buffer = []
-        self._buffered = 0
-        self._wake_writers()
+        self._queue.clear()
+        self.queued = 0
+        self._wake_drained()
         if self._closed_waiters is not None:
             self._closed_waiters.wake()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-
-    def _wake_writers(self) -> None:
-        if self._drained is not None:
-            self._drained.wake()

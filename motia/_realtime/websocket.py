@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -62,6 +63,8 @@ class SocketSink(Sender[str]):
     """
 
     __slots__ = ("_last", "_transport", "clock", "close_code")
+
+    _queue: deque[str]  # the base's default queue: texts go out one by one off the front
 
     describes = "a stream WebSocket"
 

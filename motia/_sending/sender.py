@@ -1,32 +1,45 @@
 """The one bounded-sender mechanism: how every live connection sends without blocking anyone.
 
-Stream WebSockets, stream SSE subscriptions and the console's live views each
-own a ``Sender``: ``put`` never blocks. Queued items go out from the
-``SendBatch`` (one loop callback for every connection with something to send,
-instead of a task wake per connection); once a send has to wait for a slow
-client, the connection's own ``write`` task takes over until the queue is empty
-again. The ``SendPolicy`` all of them share says the rest: a queue over
-``max_buffer`` bytes means the client reads too slowly, and the connection is
-counted (``Stats.slow_closes``), logged and ended, never waited on.
-"""
+Streamed HTTP responses, stream WebSockets, stream SSE subscriptions and the
+console's live views each own a ``Sender``: ``put`` never blocks. Queued items
+go out from the ``SendBatch`` (one loop callback for every connection with
+something to send, instead of a task wake per connection); once a send has to
+wait for a slow client, the connection's own ``write`` task takes over until
+the queue is empty again (a sender without such a task starts a short-lived
+one in ``_hand_over``). A producer that must not run ahead of its client waits
+for the queue to be handed over (``wait_drained``). The ``SendPolicy`` all of
+them share says the rest: a queue over ``max_buffer`` bytes means the client
+reads too slowly, and the connection is counted (``Stats.slow_closes``),
+logged and ended, never waited on."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, MutableSequence
 from typing import Any, Generic, TypeVar, cast
+
+import anyio
 
 from motia._core.asgi import Message, Send
 from motia._runtime.stats import Stats
 
-__all__ = ["DISCONNECTED", "PendingSend", "SendBatch", "SendPolicy", "Sender", "send_now"]
+__all__ = [
+    "DISCONNECTED",
+    "PendingSend",
+    "SendBatch",
+    "SendPolicy",
+    "Sender",
+    "Waiters",
+    "send_now",
+]
 
 log = logging.getLogger("motia.streams")
 
-DISCONNECTED = (OSError, RuntimeError)
-"""What a send raises once the client is gone (uvicorn's ClientDisconnected is an OSError)."""
+DISCONNECTED = (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError)
+"""What a send raises once the client is gone (uvicorn's ClientDisconnected is an OSError;
+a middleware's memory stream raises anyio's errors)."""
 
 
 Item = TypeVar("Item", str, bytes)
@@ -52,6 +65,30 @@ class SendBatch:
                 log.exception("flushing a connection failed")
 
 
+class Waiters:
+    """Tasks waiting for one thing to happen: cheaper than an ``asyncio.Event`` per connection."""
+
+    __slots__ = ("_futures",)
+
+    def __init__(self) -> None:
+        self._futures: list[asyncio.Future[None]] = []
+
+    async def wait(self) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._futures.append(future)
+        try:
+            await future
+        finally:
+            if future in self._futures:
+                self._futures.remove(future)
+
+    def wake(self) -> None:
+        futures, self._futures = self._futures, []
+        for future in futures:
+            if not future.done():
+                future.set_result(None)
+
+
 class SendPolicy:
     """What every sender of an app shares: the buffer limit, the counters, the batch."""
 
@@ -66,6 +103,7 @@ class Sender(Generic[Item]):
 
     __slots__ = (
         "_batch",
+        "_drained",
         "_policy",
         "_queue",
         "_scheduled",
@@ -82,13 +120,15 @@ class Sender(Generic[Item]):
 
     describes = "a connection"
     """How the slow-client warning names the connection."""
+    log = log
+    """Where the slow-client warning goes."""
 
     def __init__(self, policy: SendPolicy, stop: Callable[[], None], send: Send) -> None:
         self.closed = False
         self.broken = False
         self.sent = 0
         self.queued = 0
-        self._queue: deque[Item] = deque()
+        self._queue: MutableSequence[Item] = self._new_queue()
         self._policy = policy
         self._batch = policy.batch
         self._stop = stop
@@ -97,6 +137,11 @@ class Sender(Generic[Item]):
         self._writing = False
         self._waiting: PendingSend | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._drained: Waiters | None = None
+
+    def _new_queue(self) -> MutableSequence[Item]:
+        """A deque, for senders taking items one by one off the front."""
+        return deque()
 
     def _next_message(self) -> Message:
         """Take what goes out next off the queue, as one ASGI message."""
@@ -119,18 +164,36 @@ class Sender(Generic[Item]):
             self.closed = True
             self._queue.clear()
             self.queued = 0
+            self._wake_drained()
             self._stop()
+
+    async def wait_drained(self) -> None:
+        """Wait until what is queued now has been handed to ``send`` (or the sender ended)."""
+        if self.closed or not self._queue:
+            return
+        if self._drained is None:
+            self._drained = Waiters()
+        await self._drained.wait()
+
+    def _wake_drained(self) -> None:
+        if self._drained is not None and not self._queue:
+            self._drained.wake()
+
+    def _log_extra(self) -> dict[str, str] | None:
+        """What the slow-client warning carries besides its message."""
+        return None
 
     def _end_slow(self) -> None:
         self.end()
 
     def _slow(self) -> None:
         self._policy.stats.slow_closes += 1
-        log.warning(
+        self.log.warning(
             "closing %s whose client reads too slowly: %d bytes waiting (limit %d)",
             self.describes,
             self.queued,
             self._policy.max_buffer,
+            extra=self._log_extra(),
         )
         self._end_slow()
 
@@ -138,8 +201,11 @@ class Sender(Generic[Item]):
         """Send what is queued, here (the send batch's callback), until a send has to wait."""
         self._scheduled = False
         while self._queue and not self._writing:
+            message = self._next_message()
+            if self._drained is not None:
+                self._wake_drained()
             try:
-                waiting = send_now(self._send, self._next_message())
+                waiting = send_now(self._send, message)
             except DISCONNECTED:
                 self.broken = True
                 self.end()
@@ -162,16 +228,23 @@ class Sender(Generic[Item]):
                 if self._waiting is None:
                     self._waiter = loop.create_future()
                     await self._waiter
-                waiting, self._waiting = self._waiting, None
-                if waiting is not None:
-                    await waiting
-                while self._queue:
-                    await self._send(self._next_message())
-                    self.sent += 1
-                self._writing = False
+                await self._catch_up()
         finally:
             if self._waiting is not None:
                 self._waiting.close()
+
+    async def _catch_up(self) -> None:
+        """Finish the send that had to wait, then send the queue, in this task."""
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            await waiting
+        while self._queue:
+            message = self._next_message()
+            if self._drained is not None:
+                self._wake_drained()
+            await self._send(message)
+            self.sent += 1
+        self._writing = False
 
 
 def send_now(send: Send, message: Message) -> PendingSend | None:
