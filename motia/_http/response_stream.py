@@ -246,7 +246,7 @@ class BodyStream(Sender[bytes]):
         try:
             while (await self._receive())["type"] != "http.disconnect":
                 pass
-        except (OSError, RuntimeError):
+        except DISCONNECTED:
             pass
         if not self.completed:
             self.abort()
