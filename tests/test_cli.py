@@ -139,8 +139,8 @@ def test_shutdown_is_not_held_up_by_open_streams(project: Path, sig: int) -> Non
         reader.start()
         assert opened.wait(timeout=10)
         started = time.monotonic()
-        # uvicorn re-raises the signal once shut down, so death by that signal is a clean exit
-        assert server.stop(sig, timeout=10) in (0, -sig)
+        # SIGTERM is a clean stop; on SIGINT uvicorn re-raises the signal once shut down
+        assert server.stop(sig, timeout=10) in ((0,) if sig == signal.SIGTERM else (0, -sig))
         assert time.monotonic() - started < 5, "shutdown waited for the open stream"
         assert ended.wait(timeout=5), "the client's stream was not ended"
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from motia._core.asgi import Receive, Scope, Send
 from motia._core.json import dumps
@@ -257,5 +257,5 @@ class _Session:
             return
         self.sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
         with anyio.move_on_after(_CLOSE_TIMEOUT):
-            with contextlib.suppress(OSError, RuntimeError):
+            with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect):
                 await self.websocket.close(self.sink.close_code or 1000)
