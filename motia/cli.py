@@ -9,6 +9,9 @@ from pathlib import Path
 
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
 from motia.server import ServeOptions, route_lines, serve
+from motia.settings import Settings
+
+_DEFAULTS = Settings()
 
 __all__ = ["main"]
 
@@ -110,6 +113,41 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
     )
+    _replay_options(parser)
+
+
+def _replay_options(parser: argparse.ArgumentParser) -> None:
+    """What each process keeps of stream messages for SSE clients resuming with Last-Event-ID."""
+    parser.add_argument(
+        "--replay-messages",
+        type=int,
+        default=_DEFAULTS.replay_messages,
+        help="messages kept per stream group (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-bytes",
+        type=int,
+        default=_DEFAULTS.replay_bytes,
+        help="bytes kept per stream group (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-total-bytes",
+        type=int,
+        default=_DEFAULTS.replay_total_bytes,
+        help="bytes kept by all stream groups together (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-idle-timeout",
+        type=float,
+        default=_DEFAULTS.replay_idle_timeout,
+        help="seconds an unwatched stream group keeps its messages (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-idle-groups",
+        type=int,
+        default=_DEFAULTS.replay_idle_groups,
+        help="unwatched stream groups that keep their messages (default: %(default)s)",
+    )
 
 
 def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
@@ -126,7 +164,15 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         workers=getattr(args, "workers", 1),
-        settings={"heartbeat_interval": args.heartbeat, "console": args.console},
+        settings={
+            "heartbeat_interval": args.heartbeat,
+            "console": args.console,
+            "replay_messages": args.replay_messages,
+            "replay_bytes": args.replay_bytes,
+            "replay_total_bytes": args.replay_total_bytes,
+            "replay_idle_timeout": args.replay_idle_timeout,
+            "replay_idle_groups": args.replay_idle_groups,
+        },
     )
 
 

@@ -17,6 +17,16 @@ class Settings:
     """Larger request bodies are refused with 413."""
     max_stream_buffer: int = 4 * 1024 * 1024
     """Bytes a streaming response may hold for a slow client before it is closed."""
+    replay_messages: int = 512
+    """Messages each stream group keeps for SSE clients resuming with ``Last-Event-ID``."""
+    replay_bytes: int = 1024 * 1024
+    """Bytes of messages each stream group keeps for resuming SSE clients."""
+    replay_total_bytes: int = 64 * 1024 * 1024
+    """Bytes of messages kept for resuming SSE clients by every stream group together."""
+    replay_idle_timeout: float = 120.0
+    """Seconds a stream group nobody watches keeps its messages for resuming clients."""
+    replay_idle_groups: int = 256
+    """Stream groups nobody watches that keep their messages (the least recent go first)."""
     graceful_timeout: float = 5.0
     """Seconds open work gets to finish at shutdown."""
     console: bool = False

@@ -163,3 +163,34 @@ def test_python_dash_m_motia_shows_help(project: Path) -> None:
     result = run_cli("--help", cwd=project)
     assert result.returncode == 0
     assert "dev" in result.stdout and "start" in result.stdout
+
+
+def test_replay_bounds_reach_the_settings() -> None:
+    from motia.cli import _options, _parser
+    from motia.settings import Settings
+
+    args = _parser().parse_args(
+        [
+            "start",
+            "--replay-messages",
+            "7",
+            "--replay-bytes",
+            "1000",
+            "--replay-total-bytes",
+            "5000",
+            "--replay-idle-timeout",
+            "2.5",
+            "--replay-idle-groups",
+            "3",
+        ]
+    )
+    settings = Settings(**_options(args, dev=False).settings)
+    assert (
+        settings.replay_messages,
+        settings.replay_bytes,
+        settings.replay_total_bytes,
+        settings.replay_idle_timeout,
+        settings.replay_idle_groups,
+    ) == (7, 1000, 5000, 2.5, 3)
+    defaults = Settings(**_options(_parser().parse_args(["start"]), dev=False).settings)
+    assert defaults.replay_total_bytes == Settings().replay_total_bytes

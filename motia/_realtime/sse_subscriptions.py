@@ -1,9 +1,10 @@
 """Stream subscriptions as Server-Sent Events: ``GET /streams/<name>/<group>[/<id>]``.
 
 The body is a ``sync`` event, then one event per change (``event:`` the change
-type, ``id:`` its timestamp, ``data:`` the WebSocket message). A reconnect with
-``Last-Event-ID`` replays what it missed from the topic's replay buffer, or
-gets ``event: reset`` and a fresh ``sync`` when that id is too old or unknown.
+type, ``id:`` its event id, ``data:`` the WebSocket message). A reconnect with
+``Last-Event-ID``, to this process or to another one on the same Redis,
+replays what it missed from the topic's replay buffer, or gets ``event: reset``
+and a fresh ``sync`` when that cannot be exact (see ``Hub.resume``).
 The response itself (pings, the bounded sender, disconnects) is an ``EventStream``.
 """
 
@@ -35,8 +36,8 @@ __all__ = ["StreamEvents", "SubscriptionSender", "reset_frame", "sse_frame"]
 
 
 def sse_frame(message: Message) -> bytes:
-    """The SSE frame of a stream message: ``event`` its kind, ``id`` its timestamp."""
-    return encode_event(message.text, event=message.kind, id=message.timestamp)
+    """The SSE frame of a stream message: ``event`` its kind, ``id`` its event id."""
+    return encode_event(message.text, event=message.kind, id=message.event_id)
 
 
 def reset_frame(stream_name: str, group_id: str, item_id: str | None) -> bytes:
@@ -116,7 +117,7 @@ class _Subscription:
         hub: Hub,
         subscription: StreamSubscription,
         auth: Any,
-        last_event_id: int | None,
+        last_event_id: str | None,
     ) -> None:
         self.runtime = endpoint.runtime
         self.policy = endpoint.policy
@@ -141,7 +142,7 @@ class _Subscription:
         sub = self.subscription
         name, group, item = sub.stream_name, sub.group_id, sub.item_id
         if self.last_event_id is not None:
-            self.member = self.hub.resume(sender, name, group, item, self.last_event_id)
+            self.member = await self.hub.resume(sender, name, group, item, self.last_event_id)
             if self.member is not None:
                 return
             sender.put(reset_frame(name, group, item))
@@ -156,11 +157,5 @@ class _Subscription:
                 await call_on_leave(self.runtime, config, self.subscription, self.auth)
 
 
-def _last_event_id(request: Request) -> int | None:
-    raw = request.headers.get("last-event-id") or request.query_params.get("lastEventId")
-    if raw is None:
-        return None
-    try:
-        return int(raw.strip())
-    except ValueError:
-        return -1  # unknown: answered with a reset and a fresh sync
+def _last_event_id(request: Request) -> str | None:
+    return request.headers.get("last-event-id") or request.query_params.get("lastEventId")

@@ -25,7 +25,7 @@ from motia._runtime.context import FlowContext
 from motia._runtime.cron import CronScheduler
 from motia._runtime.cron_steps import cron_jobs
 from motia._runtime.host_shutdown import host_server, watch_host
-from motia._runtime.hub import Hub
+from motia._runtime.hub import Hub, ReplayLimits
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.state import StateManager
 from motia._runtime.stats import Stats
@@ -71,7 +71,16 @@ class Runtime:
         configs: list[StreamConfig] = list(registry.streams.values())
         self.streams = Streams.from_configs(configs, store, on_change)
         self.cron = CronScheduler(cron_jobs(self, registry.steps), claim=tick_claim(store))
-        self.hub = Hub(store, self.streams, stats=self.stats)
+        self.hub = Hub(
+            store,
+            self.streams,
+            replay=ReplayLimits(
+                settings.replay_messages, settings.replay_bytes, settings.replay_total_bytes
+            ),
+            idle_topics=settings.replay_idle_groups,
+            idle_timeout=settings.replay_idle_timeout,
+            stats=self.stats,
+        )
         run_queued = functools.partial(run_step, self)
         self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, run_queued)
         self.started = False

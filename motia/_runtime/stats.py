@@ -14,7 +14,13 @@ __all__ = ["Stats"]
 class Stats:
     """What the app's connections counted."""
 
-    __slots__ = ("dropped_writes", "open_streams", "slow_closes")
+    __slots__ = (
+        "dropped_writes",
+        "open_streams",
+        "replay_evicted",
+        "replay_evicted_bytes",
+        "slow_closes",
+    )
 
     def __init__(self) -> None:
         self.open_streams = 0
@@ -23,3 +29,7 @@ class Stats:
         """Connections ended because their client read too slowly."""
         self.dropped_writes = 0
         """Writes to a streamed response that had already ended."""
+        self.replay_evicted = 0
+        """Stream messages dropped from the SSE replay buffers to keep within their bounds."""
+        self.replay_evicted_bytes = 0
+        """The bytes those dropped messages held."""
