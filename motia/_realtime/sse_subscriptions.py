@@ -10,7 +10,9 @@ The response itself (pings, the bounded sender, disconnects) is an ``EventStream
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -30,9 +32,12 @@ from motia._realtime.host import StreamHost
 from motia._runtime.hub import Hub, Member, Message
 from motia._sending.event_stream import EventSender, EventStream
 from motia._sending.sender import SendPolicy
+from motia.exceptions import StoreUnavailable
 from motia.sse import encode_event
 
 __all__ = ["StreamEvents", "SubscriptionSender", "reset_frame", "sse_frame"]
+
+log = logging.getLogger("motia.streams")
 
 
 def sse_frame(message: Message) -> bytes:
@@ -83,7 +88,7 @@ class StreamEvents:
             await refusal(scope, receive, send)
             return
         session = _Subscription(self, hub, subscription, auth, _last_event_id(request))
-        await session.run(send, receive)
+        await session.run(scope, receive, send)
 
     async def _admit(
         self, request: Request, hub: Hub, subscription: StreamSubscription
@@ -127,16 +132,33 @@ class _Subscription:
         self.last_event_id = last_event_id
         self.member: Member | None = None
 
-    async def run(self, send: Send, receive: Receive) -> None:
+    async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Subscribe first (the sync waits in the sender), so that a store out of reach
+        gets a 503 rather than an empty event stream; then stream."""
         stream = EventStream(self.hub, send, receive)
         sender = SubscriptionSender(self.policy, stream.stop, send)
+        sender.hold()
         heartbeat = self.runtime.settings.heartbeat_interval
+        streaming = False
         try:
-            await stream.run(sender, heartbeat, lambda: self._subscribe(sender))
+            try:
+                await self._subscribe(sender)
+            except StoreUnavailable as exc:
+                await self._unavailable(exc)(scope, receive, send)
+                return
+            streaming = True
+            await stream.run(sender, heartbeat, _released(sender))
         finally:
             with anyio.CancelScope(shield=True):
                 await self._leave()
-                await stream.finish()
+                if streaming:
+                    await stream.finish()
+
+    def _unavailable(self, exc: StoreUnavailable) -> JSONResponse:
+        sub = self.subscription
+        log.warning("stream subscription to %s/%s refused: %s", sub.stream_name, sub.group_id, exc)
+        message = "The stream store is unavailable; try again later"
+        return _error(503, "STREAM_UNAVAILABLE", message)
 
     async def _subscribe(self, sender: SubscriptionSender) -> None:
         sub = self.subscription
@@ -155,6 +177,15 @@ class _Subscription:
         if config is not None:
             with anyio.move_on_after(self.runtime.settings.graceful_timeout):
                 await call_on_leave(self.runtime, config, self.subscription, self.auth)
+
+
+def _released(sender: SubscriptionSender) -> Callable[[], Awaitable[None]]:
+    """Once the response has started: send what the subscription queued meanwhile."""
+
+    async def release() -> None:
+        sender.release()
+
+    return release
 
 
 def _last_event_id(request: Request) -> str | None:

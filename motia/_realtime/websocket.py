@@ -37,7 +37,7 @@ from motia._realtime.host import StreamHost
 from motia._realtime.protocol import error_event, parse_frame
 from motia._runtime.hub import Hub, Member, Message, now_ms
 from motia._sending.sender import DISCONNECTED, Sender, SendPolicy
-from motia.exceptions import FrameError
+from motia.exceptions import FrameError, StoreUnavailable
 
 __all__ = ["CLOSE_GOING_AWAY", "CLOSE_SLOW", "CLOSE_UNAUTHORIZED", "SocketSink", "StreamSocket"]
 
@@ -232,7 +232,14 @@ class _Session:
             error = error_event("STREAM_ACCESS_DENIED", "Access denied", name, group, item)
             self.sink.push_own(error)
             return
-        member = await self.hub.join(self.sink, name, group, item)
+        try:
+            member = await self.hub.join(self.sink, name, group, item)
+        except StoreUnavailable as exc:
+            log.warning("stream subscription to %s/%s refused: %s", name, group, exc)
+            message = "The stream store is unavailable; join again later"
+            self.sink.push_own(error_event("STREAM_UNAVAILABLE", message, name, group, item))
+            await call_on_leave(self.runtime, config, subscription, self.auth)
+            return
         self.members[subscription.subscription_id] = (subscription, member)
 
     async def _leave(self, subscription_id: str) -> None:

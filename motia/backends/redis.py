@@ -61,7 +61,7 @@ from motia.backends.redis_client import (
 )
 from motia.backends.redis_feed import FeedListener, ephemeral_fields
 from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL
-from motia.exceptions import UpdateConflict
+from motia.exceptions import StoreUnavailable, UpdateConflict
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "MAX_CONNECTIONS", "RedisStore", "connect"]
 
@@ -173,7 +173,10 @@ class RedisStore(Store):
     async def snapshot(
         self, namespace: str, group_id: str
     ) -> tuple[builtins.list[tuple[str, JSON]], int]:
-        reply = await self._scripts["SNAPSHOT"](keys=self._keys(namespace, group_id))
+        try:
+            reply = await self._scripts["SNAPSHOT"](keys=self._keys(namespace, group_id))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"{self!r}: cannot reach Redis: {exc}") from exc
         version, *flat = reply
         return [(item_id, load_json(text)) for item_id, text in _pairs(flat)], int(version)
 
