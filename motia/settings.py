@@ -19,5 +19,7 @@ class Settings:
     """Bytes a streaming response may hold for a slow client before it is closed."""
     graceful_timeout: float = 5.0
     """Seconds open work gets to finish at shutdown."""
+    sync_call_timeout: float = 30.0
+    """Seconds a synchronous ``Stream``/``stateManager`` call may wait for its answer."""
     console: bool = False
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
