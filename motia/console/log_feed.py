@@ -3,7 +3,8 @@
 Attached to the ``motia`` logger while the console runs. Each record is
 encoded to JSON once (tokens redacted, as in every log format), kept in a
 bounded ring buffer (what a page that opens later sees first) and published to
-the pages following the logs.
+the pages following the logs. Access lines stay in the terminal: the console
+shows each request as its trace.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from motia.sse import encode_event
 __all__ = ["DEFAULT_HISTORY", "LogFeed", "log_entry"]
 
 DEFAULT_HISTORY = 2000
+ACCESS_LOGGER = "motia.access"
 
 
 def log_entry(record: logging.LogRecord, seq: int) -> dict[str, Any]:
@@ -52,6 +54,8 @@ class LogFeed(logging.Handler):
         self._seq = itertools.count(1)
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name == ACCESS_LOGGER:
+            return  # each request is a trace of its own in the console
         try:
             entry = log_entry(record, next(self._seq))
             text = redact(dumps_lenient(entry))
