@@ -30,7 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--no-console", dest="console", action="store_false", help="do not serve the dev console"
     )
-    dev.set_defaults(run=_dev, console=True)
+    dev.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log each request (method, path, status, duration, trace id)",
+    )
+    dev.set_defaults(run=_dev, console=True, access_log=True)
     start = commands.add_parser("start", help="serve for production; any broken step fails")
     _serving_options(start)
     start.add_argument(
@@ -38,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     start.add_argument(
         "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
+    )
+    start.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log each request: method, path, status, duration, trace id",
     )
     start.set_defaults(run=_start)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
@@ -136,6 +147,7 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
             "heartbeat_interval": args.heartbeat,
             "console": args.console,
             "sync_call_timeout": args.sync_call_timeout,
+            "access_log": args.access_log,
         },
     )
 

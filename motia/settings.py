@@ -23,3 +23,5 @@ class Settings:
     """Seconds a synchronous ``Stream``/``stateManager`` call may wait for its answer."""
     console: bool = False
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
+    access_log: bool = False
+    """Log every HTTP request to ``motia.access`` (``motia dev`` turns it on)."""
