@@ -9,7 +9,7 @@ JSON error (``RequestRefused``); one whose client left mid-body is dropped.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import parse_qsl
 
 import pydantic_core
@@ -75,7 +75,7 @@ class MotiaHttpRequest(Generic[B]):
         self.path_params = {} if path_params is None else path_params
         self.query_params = {} if query_params is None else query_params
         self.headers = {} if headers is None else headers
-        self.body = body
+        self.body = cast(B, body)
         self.request_body = RequestBody([]) if request_body is None else request_body
 
 
@@ -92,7 +92,7 @@ class MotiaHttpArgs(Generic[B]):
         self.response = response
 
     @property
-    def body(self) -> B | None:
+    def body(self) -> B:
         return self.request.body
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from motia._project.handlers import NO_INPUT, call_handler
 from motia._project.triggers import TriggerInfo
@@ -47,8 +47,9 @@ class FlowContext(Generic[T]):
         self.step_name = step_name
         self._logger = logger
         self._enqueuer = enqueuer or _enqueuer_of(enqueue)
-        self.state: Any = state
-        self.streams: Any = Streams() if streams is None else streams
+        # Without an app there is no state (None); typed for the handlers that have one.
+        self.state = cast(StateManager, state)
+        self.streams = Streams() if streams is None else streams
         self.input_value = input_value
         self.sync_call_timeout = sync_call_timeout
 
