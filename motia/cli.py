@@ -33,7 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--no-console", dest="console", action="store_false", help="do not serve the dev console"
     )
-    dev.set_defaults(run=_dev, console=True)
+    dev.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log each request (method, path, status, duration, trace id)",
+    )
+    dev.set_defaults(run=_dev, console=True, access_log=True)
     start = commands.add_parser("start", help="serve for production; any broken step fails")
     _serving_options(start)
     start.add_argument(
@@ -41,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     start.add_argument(
         "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
+    )
+    start.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log each request: method, path, status, duration, trace id",
     )
     start.set_defaults(run=_start)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
@@ -113,6 +124,12 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
     )
+    parser.add_argument(
+        "--sync-call-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a synchronous Stream/stateManager call may wait (default: 30)",
+    )
     _replay_options(parser)
 
 
@@ -167,6 +184,8 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         settings={
             "heartbeat_interval": args.heartbeat,
             "console": args.console,
+            "sync_call_timeout": args.sync_call_timeout,
+            "access_log": args.access_log,
             "replay_messages": args.replay_messages,
             "replay_bytes": args.replay_bytes,
             "replay_total_bytes": args.replay_total_bytes,

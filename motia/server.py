@@ -123,7 +123,9 @@ def print_routes(motia: Motia) -> None:
     if not lines:
         log.info("no HTTP steps found under %s", ", ".join(str(r) for r in motia.roots))
         return
-    log.info("routes:\n%s", "\n".join(f"  {line}" for line in lines))
+    log.info("routes:")
+    for line in lines:
+        log.info("  %s", line)
 
 
 def print_console(motia: Motia, options: ServeOptions) -> None:
@@ -206,6 +208,7 @@ def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
         host=options.host,
         port=options.port,
         log_level=options.log_level,
+        access_log=False,  # the app writes its own (motia.access), in the project's formats
         timeout_graceful_shutdown=int(Settings(**options.settings).graceful_timeout),
         log_config=None,
     )

@@ -29,5 +29,9 @@ class Settings:
     """Stream groups nobody watches that keep their messages (the least recent go first)."""
     graceful_timeout: float = 5.0
     """Seconds open work gets to finish at shutdown."""
+    sync_call_timeout: float = 30.0
+    """Seconds a synchronous ``Stream``/``stateManager`` call may wait for its answer."""
     console: bool = False
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
+    access_log: bool = False
+    """Log every HTTP request to ``motia.access`` (``motia dev`` turns it on)."""

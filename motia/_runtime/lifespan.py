@@ -31,6 +31,7 @@ from motia._runtime.state import StateManager
 from motia._runtime.stats import Stats
 from motia._runtime.step_runs import run_step
 from motia._runtime.streams import Streams
+from motia._runtime.sync_calls import release_twin
 from motia.backends.base import Store
 from motia.backends.cron_lock import tick_claim
 from motia.backends.queue import QueueBackend
@@ -110,6 +111,7 @@ class Runtime:
             _running.discard(self)
             self.started = False
             self.hub.stop()
+            await release_twin(self.store)
             await self.store.close()
 
     def _watch_host(self) -> asyncio.Task[None] | None:
@@ -155,6 +157,7 @@ class Runtime:
             state=self.state,
             streams=self.streams,
             input_value=input,
+            sync_call_timeout=self.settings.sync_call_timeout,
         )
 
     async def enqueue(

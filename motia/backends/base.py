@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from motia._core.json import dumps
 from motia.backends.ops import JSON, apply_ops, ensure_json
@@ -189,9 +189,18 @@ class Store(abc.ABC):
     """
 
     feed: ChangeFeed
+    never_suspends: ClassVar[bool] = False
+    """True when no method ever waits (on I/O or a thread): a call completes in one step."""
 
     def __init__(self) -> None:
         self.feed = ChangeFeed()
+
+    def twin(self) -> Store:
+        """A store on the same data that another event loop may use (unopened if new).
+
+        Itself when nothing in it is tied to the loop that opened it.
+        """
+        return self
 
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Acquire resources; must be called before any other method."""

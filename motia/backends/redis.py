@@ -78,8 +78,10 @@ class RedisStore(Store):
         prefix: str = DEFAULT_PREFIX,
         ping_interval: float = 5.0,
         tick_ttl: float = 600.0,
+        listen: bool = True,
     ) -> None:
         super().__init__()
+        self.listen = listen
         self.url = url
         self.prefix = prefix
         self.ping_interval = ping_interval
@@ -98,6 +100,10 @@ class RedisStore(Store):
         if self._client is not None:
             return
         client = await open_client(self.url, self.ping_interval, self.client_name, self)
+        if not self.listen:
+            self._client = client
+            self._scripts = register_scripts(client, redis_scripts.SCRIPTS)
+            return
         listener = FeedListener(
             client,
             self.key("feed"),
@@ -115,6 +121,16 @@ class RedisStore(Store):
             raise unreachable(self, exc) from exc
         self._client, self._listener = client, listener
         self._scripts = register_scripts(client, redis_scripts.SCRIPTS)
+
+    def twin(self) -> RedisStore:
+        """A client of its own (the change feed still reaches this store through Redis)."""
+        return RedisStore(
+            self.url,
+            prefix=self.prefix,
+            ping_interval=self.ping_interval,
+            tick_ttl=self.tick_ttl,
+            listen=False,
+        )
 
     async def close(self) -> None:
         client, self._client = self._client, None
