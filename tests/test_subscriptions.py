@@ -401,3 +401,32 @@ async def test_a_resync_sends_every_member_a_fresh_sync_and_forgets_the_replay()
     assert (
         group.messages[-1].kind == "create" and group.messages[-1].timestamp > last_group.timestamp
     )
+
+
+async def test_a_resume_from_an_event_this_process_has_not_seen_yet_waits_for_it() -> None:
+    hub, todo = await make_hub()
+    await hub.join(ListSink(), "todo", "g", None)
+    ahead = f"{hub.store.feed.epoch}.2.0"  # as another process, further along, made it
+    resumed = ListSink()
+    resuming = asyncio.create_task(hub.resume(resumed, "todo", "g", None, ahead))
+    await next_turn()
+    assert not resuming.done()
+    for item_id in ("a", "b", "c"):
+        await todo.set("g", item_id, {})
+    with anyio.fail_after(5):
+        member = await resuming
+    assert member is not None and [m.item_id for m in resumed.messages] == ["c"]
+
+
+async def test_a_resume_from_an_event_that_never_comes_gets_a_sync(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from motia._runtime import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "LAG_TIMEOUT", 0.05)
+    hub, _ = await make_hub()
+    await hub.join(ListSink(), "todo", "g", None)
+    with anyio.fail_after(5):
+        assert (
+            await hub.resume(ListSink(), "todo", "g", None, f"{hub.store.feed.epoch}.9.0") is None
+        )
