@@ -9,6 +9,7 @@ from pathlib import Path
 
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
 from motia.server import ServeOptions, route_lines, serve
+from motia.settings import Settings
 
 __all__ = ["main"]
 
@@ -110,6 +111,42 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
     )
+    _stream_limits(parser)
+
+
+def _stream_limits(parser: argparse.ArgumentParser) -> None:
+    defaults = Settings()
+    parser.add_argument(
+        "--max-stream-message",
+        type=int,
+        default=defaults.max_stream_message,
+        metavar="BYTES",
+        help="largest message a stream WebSocket client may send, decompressed "
+        f"(default: {defaults.max_stream_message})",
+    )
+    parser.add_argument(
+        "--max-stream-name",
+        type=int,
+        default=defaults.max_stream_name,
+        metavar="CHARS",
+        help="longest stream, group, item or subscription name a client may send "
+        f"(default: {defaults.max_stream_name})",
+    )
+    parser.add_argument(
+        "--max-subscriptions",
+        type=int,
+        default=defaults.max_subscriptions,
+        metavar="N",
+        help=f"subscriptions one stream WebSocket may hold (default: {defaults.max_subscriptions})",
+    )
+    parser.add_argument(
+        "--stream-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (https://app.example.com) that may subscribe to streams besides "
+        "the app's own and loopback ones; repeatable; '*' admits any",
+    )
 
 
 def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
@@ -126,7 +163,14 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         workers=getattr(args, "workers", 1),
-        settings={"heartbeat_interval": args.heartbeat, "console": args.console},
+        settings={
+            "heartbeat_interval": args.heartbeat,
+            "console": args.console,
+            "max_stream_message": args.max_stream_message,
+            "max_stream_name": args.max_stream_name,
+            "max_subscriptions": args.max_subscriptions,
+            "stream_origins": args.stream_origin,
+        },
     )
 
 

@@ -11,6 +11,7 @@ supervisor, and is refused unless they share a Redis backend.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import logging
 import os
@@ -201,14 +202,28 @@ def is_project_source(path: Path, roots: list[Path]) -> bool:
 
 
 def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
+    settings = Settings(**options.settings)
     return uvicorn.Config(
         app,
         host=options.host,
         port=options.port,
         log_level=options.log_level,
-        timeout_graceful_shutdown=int(Settings(**options.settings).graceful_timeout),
+        timeout_graceful_shutdown=int(settings.graceful_timeout),
         log_config=None,
+        ws_max_size=settings.max_stream_message,
+        ws_per_message_deflate=_deflate_is_bounded(),
     )
+
+
+def _deflate_is_bounded() -> bool:
+    """Whether uvicorn's WebSocket protocol stops decompressing at ``ws_max_size``.
+
+    uvicorn picks websockets when it is installed; websockets decompresses a message
+    only up to its size limit. wsproto, the fallback, inflates each read whole before
+    any limit applies (a few KiB on the wire can become hundreds of MiB), so there
+    permessage-deflate is turned off.
+    """
+    return importlib.util.find_spec("websockets") is not None
 
 
 def _watched_dirs(options: ServeOptions) -> list[str]:
