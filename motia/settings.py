@@ -17,10 +17,24 @@ class Settings:
     """Larger request bodies are refused with 413."""
     max_stream_buffer: int = 4 * 1024 * 1024
     """Bytes a streaming response may hold for a slow client before it is closed."""
+    replay_messages: int = 512
+    """Messages each stream group keeps for SSE clients resuming with ``Last-Event-ID``."""
+    replay_bytes: int = 1024 * 1024
+    """Bytes of messages each stream group keeps for resuming SSE clients."""
+    replay_total_bytes: int = 64 * 1024 * 1024
+    """Bytes of messages kept for resuming SSE clients by every stream group together."""
+    replay_idle_timeout: float = 120.0
+    """Seconds a stream group nobody watches keeps its messages for resuming clients."""
+    replay_idle_groups: int = 256
+    """Stream groups nobody watches that keep their messages (the least recent go first)."""
     graceful_timeout: float = 5.0
     """Seconds open work gets to finish at shutdown."""
+    sync_call_timeout: float = 30.0
+    """Seconds a synchronous ``Stream``/``stateManager`` call may wait for its answer."""
     console: bool = False
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
+    access_log: bool = False
+    """Log every HTTP request to ``motia.access`` (``motia dev`` turns it on)."""
     max_stream_message: int = 16 * 1024
     """Bytes of one message a client sends on a stream WebSocket, once decompressed;
     a larger one closes the socket with 1009."""

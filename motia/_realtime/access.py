@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
 from motia._core.tracing import new_trace_id
@@ -34,6 +35,7 @@ from motia.exceptions import StreamAuthError
 __all__ = [
     "AUTH_SUBPROTOCOL",
     "StreamAuthRequest",
+    "StreamAuthResult",
     "StreamSubscription",
     "authenticate",
     "call_on_join",
@@ -59,6 +61,11 @@ class StreamAuthRequest:
     query_params: dict[str, str] = field(repr=False)
     client: tuple[str, int] | None
     token: str | None = field(default=None, repr=False)
+
+    @property
+    def addr(self) -> str:
+        """The client's ``host:port`` (Motia's name), or "" when unknown."""
+        return "" if self.client is None else f"{self.client[0]}:{self.client[1]}"
 
     @classmethod
     def from_connection(cls, connection: HTTPConnection) -> StreamAuthRequest:
@@ -105,6 +112,8 @@ async def authenticate(hook: Any, request: StreamAuthRequest) -> tuple[bool, Any
         return False, None
     if result is False:
         return False, None
+    if isinstance(result, StreamAuthResult):
+        return result.authorized, result.context
     return True, result
 
 
@@ -119,6 +128,13 @@ def warn_unprotected_streams(streams: Iterable[StreamConfig], stream_auth: Any) 
             "stream_auth hook and they have no on_join (see Authentication in docs/streams.md)",
             ", ".join(unprotected),
         )
+
+
+class StreamAuthResult(BaseModel):
+    """What Motia's auth hooks return: ``authorized`` and the context ``on_join`` gets."""
+
+    authorized: bool
+    context: Any = None
 
 
 @dataclass(frozen=True, slots=True)

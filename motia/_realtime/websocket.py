@@ -30,7 +30,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from motia._core.asgi import Receive, Scope, Send
 from motia._core.json import dumps
@@ -48,7 +48,7 @@ from motia._realtime.origins import OriginPolicy
 from motia._realtime.protocol import error_event, parse_frame
 from motia._runtime.hub import Hub, Member, Message, now_ms
 from motia._sending.sender import DISCONNECTED, Sender, SendPolicy
-from motia.exceptions import FrameError
+from motia.exceptions import FrameError, StoreUnavailable
 
 __all__ = [
     "CLOSE_GOING_AWAY",
@@ -281,7 +281,14 @@ class _Session:
             error = error_event("STREAM_ACCESS_DENIED", "Access denied", name, group, item)
             self.sink.push_own(error)
             return
-        member = await self.hub.join(self.sink, name, group, item)
+        try:
+            member = await self.hub.join(self.sink, name, group, item)
+        except StoreUnavailable as exc:
+            log.warning("stream subscription to %s/%s refused: %s", name, group, exc)
+            message = "The stream store is unavailable; join again later"
+            self.sink.push_own(error_event("STREAM_UNAVAILABLE", message, name, group, item))
+            await call_on_leave(self.runtime, config, subscription, self.auth)
+            return
         self.members[subscription.subscription_id] = (subscription, member)
 
     def _refuse_join(self, subscription: StreamSubscription) -> None:
@@ -319,7 +326,7 @@ class _Session:
             return
         self.sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
         with anyio.move_on_after(_CLOSE_TIMEOUT):
-            with contextlib.suppress(OSError, RuntimeError):
+            with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect):
                 await self.websocket.close(self.sink.close_code or 1000)
 
 

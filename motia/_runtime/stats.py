@@ -21,6 +21,8 @@ class Stats:
         "oversized_messages",
         "refused_origins",
         "refused_subscriptions",
+        "replay_evicted",
+        "replay_evicted_bytes",
         "slow_closes",
     )
 
@@ -39,3 +41,7 @@ class Stats:
         """Joins refused because their socket held ``max_subscriptions`` already."""
         self.refused_origins = 0
         """Stream subscriptions refused for their ``Origin`` (WebSocket or SSE)."""
+        self.replay_evicted = 0
+        """Stream messages dropped from the SSE replay buffers to keep within their bounds."""
+        self.replay_evicted_bytes = 0
+        """The bytes those dropped messages held."""
