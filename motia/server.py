@@ -12,6 +12,7 @@ its open streams when its server begins to shut down (see ``host_shutdown``).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -203,15 +204,29 @@ def is_project_source(path: Path, roots: list[Path]) -> bool:
 
 
 def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
+    settings = Settings(**options.settings)
     return uvicorn.Config(
         app,
         host=options.host,
         port=options.port,
         log_level=options.log_level,
         access_log=False,  # the app writes its own (motia.access), in the project's formats
-        timeout_graceful_shutdown=int(Settings(**options.settings).graceful_timeout),
+        timeout_graceful_shutdown=int(settings.graceful_timeout),
         log_config=None,
+        ws_max_size=settings.max_stream_message,
+        ws_per_message_deflate=_deflate_is_bounded(),
     )
+
+
+def _deflate_is_bounded() -> bool:
+    """Whether uvicorn's WebSocket protocol stops decompressing at ``ws_max_size``.
+
+    uvicorn picks websockets when it is installed; websockets decompresses a message
+    only up to its size limit. wsproto, the fallback, inflates each read whole before
+    any limit applies (a few KiB on the wire can become hundreds of MiB), so there
+    permessage-deflate is turned off.
+    """
+    return importlib.util.find_spec("websockets") is not None
 
 
 def _watched_dirs(options: ServeOptions) -> list[str]:

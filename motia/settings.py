@@ -35,3 +35,17 @@ class Settings:
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
     access_log: bool = False
     """Log every HTTP request to ``motia.access`` (``motia dev`` turns it on)."""
+    max_stream_message: int = 16 * 1024
+    """Bytes of one message a client sends on a stream WebSocket, once decompressed;
+    a larger one closes the socket with 1009."""
+    max_stream_name: int = 256
+    """Characters in a stream, group, item or subscription name a client sends."""
+    max_subscriptions: int = 1000
+    """Subscriptions one stream WebSocket may hold; a join beyond gets an error event."""
+    stream_origins: tuple[str, ...] = ()
+    """Browser origins (``https://app.example.com``) that may subscribe to streams besides
+    the app's own and loopback ones; ``"*"`` admits every origin."""
+
+    def __post_init__(self) -> None:
+        # A list (from JSON or a caller) is taken as the tuple it stands for.
+        object.__setattr__(self, "stream_origins", tuple(self.stream_origins))

@@ -6,7 +6,8 @@ The token comes, in this order, from the WebSocket subprotocols a browser offers
 ``Authorization: Bearer <token>`` header. The ``stream_auth`` hook sees a
 ``StreamAuthRequest`` and returns the auth context handed to each stream's
 ``on_join``; raising ``StreamAuthError`` or returning ``False`` refuses the
-connection. A token is never logged.
+connection. A token is never logged. With no ``stream_auth`` hook, every stream
+without an ``on_join`` is readable by anyone: the app says so at startup.
 
 Stream hooks are called as ``hook(subscription, ctx, auth_context)``, sync or
 async. A sync hook runs on the event loop, so it must be quick. ``on_join``
@@ -17,7 +18,7 @@ raises refuses it too (and is logged).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = [
     "call_on_leave",
     "extract_token",
     "offered_subprotocols",
+    "warn_unprotected_streams",
 ]
 
 log = logging.getLogger("motia.streams")
@@ -113,6 +115,19 @@ async def authenticate(hook: Any, request: StreamAuthRequest) -> tuple[bool, Any
     if isinstance(result, StreamAuthResult):
         return result.authorized, result.context
     return True, result
+
+
+def warn_unprotected_streams(streams: Iterable[StreamConfig], stream_auth: Any) -> None:
+    """Say at startup which streams anyone who reaches the server may read."""
+    if stream_auth is not None:
+        return
+    unprotected = sorted(config.name for config in streams if config.on_join is None)
+    if unprotected:
+        log.warning(
+            "stream(s) %s can be read by anyone who reaches this server: there is no "
+            "stream_auth hook and they have no on_join (see Authentication in docs/streams.md)",
+            ", ".join(unprotected),
+        )
 
 
 class StreamAuthResult(BaseModel):

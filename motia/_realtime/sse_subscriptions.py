@@ -6,6 +6,9 @@ type, ``id:`` its event id, ``data:`` the WebSocket message). A reconnect with
 replays what it missed from the topic's replay buffer, or gets ``event: reset``
 and a fresh ``sync`` when that cannot be exact (see ``Hub.resume``).
 The response itself (pings, the bounded sender, disconnects) is an ``EventStream``.
+A request from a web page whose ``Origin`` is not admitted (see ``origins``) gets a
+403, and one naming a stream, group or item longer than ``max_stream_name`` a 400,
+before any hook runs.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from motia._realtime.access import (
     call_on_leave,
 )
 from motia._realtime.host import StreamHost
+from motia._realtime.origins import OriginPolicy
+from motia._realtime.protocol import valid_name
 from motia._runtime.hub import Hub, Member, Message
 from motia._sending.event_stream import EventSender, EventStream
 from motia._sending.sender import SendPolicy
@@ -75,6 +80,7 @@ class StreamEvents:
     def __init__(self, runtime: StreamHost) -> None:
         self.runtime = runtime
         self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
+        self.origins = OriginPolicy(runtime.settings.stream_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -95,6 +101,16 @@ class StreamEvents:
     ) -> tuple[JSONResponse | None, Any]:
         if hub.closing:
             return _error(503, "SERVER_CLOSING", "The server is shutting down"), None
+        origin = request.headers.get("origin")
+        if not self.origins.admits(origin, request.headers.get("host")):
+            hub.stats.refused_origins += 1
+            self.origins.refuse(str(origin), "event subscription")
+            return _error(403, "ORIGIN_NOT_ALLOWED", "Origin not allowed"), None
+        limit = self.runtime.settings.max_stream_name
+        names = (subscription.stream_name, subscription.group_id, subscription.item_id)
+        if not all(valid_name(name, limit) for name in names if name is not None):
+            message = f"stream, group and item names have at most {limit} characters"
+            return _error(400, "INVALID_SUBSCRIPTION", message), None
         allowed, auth = await authenticate(
             self.runtime.stream_auth, StreamAuthRequest.from_connection(request)
         )
