@@ -110,6 +110,12 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
     )
+    parser.add_argument(
+        "--send-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a streaming client may stop reading before it is dropped (0: no limit)",
+    )
 
 
 def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
@@ -126,7 +132,11 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         workers=getattr(args, "workers", 1),
-        settings={"heartbeat_interval": args.heartbeat, "console": args.console},
+        settings={
+            "heartbeat_interval": args.heartbeat,
+            "send_timeout": args.send_timeout,
+            "console": args.console,
+        },
     )
 
 

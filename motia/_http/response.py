@@ -89,7 +89,7 @@ class MotiaHttpResponse:
         for name, value in headers.items():
             body.headers[name.lower()] = str(value)
         if body.is_event_stream():
-            self._on_loop(body.start_heartbeat)
+            self._on_loop(body.declare_event_stream)
 
     @property
     def writer(self) -> MotiaHttpResponse:
@@ -191,10 +191,10 @@ class MotiaHttpResponse:
 
     @property
     def _body_began(self) -> bool:
-        """Body bytes were written, or the body was closed (``close()``, a lost client):
-        a whole response can no longer be sent."""
+        """The head or body bytes went out, or the body was closed (``close()``, a lost
+        client): a whole response can no longer be sent."""
         body = self._body
-        return body is not None and (body.body_written or body.closing)
+        return body is not None and (body.started or body.body_written or body.closing)
 
     @property
     def _watching(self) -> bool:
@@ -242,6 +242,12 @@ class MotiaHttpResponse:
             raise ResponseStartedError(
                 f"response.{what}() called after the first body byte was written; "
                 f"set status and headers before writing"
+            )
+        if body.started:
+            raise ResponseStartedError(
+                f"response.{what}() called after the head of the event stream went out; "
+                f"set status and headers before the handler awaits anything once it has "
+                f"declared text/event-stream"
             )
         self._on_loop(body.watch)
         return body

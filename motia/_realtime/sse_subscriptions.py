@@ -68,7 +68,7 @@ class StreamEvents:
 
     def __init__(self, runtime: StreamHost) -> None:
         self.runtime = runtime
-        self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
+        self.policy = SendPolicy.from_settings(runtime.settings, runtime.hub.stats)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)

@@ -4,8 +4,10 @@ Connection order: accept (echoing ``Authorization`` when subprotocols are
 offered: the official Node client crashes without an echo), run the app's
 ``stream_auth`` hook, then either close with 4401 (refused, before any data)
 or serve frames. Each socket has one reader (the endpoint) and a bounded
-sender (``SocketSink``, see ``sending``); a client that stops reading is closed
-with 1008 once its buffer is full. Every message is stamped from the socket's own clock so
+sender (``SocketSink``, see ``_sending``): a client that reads too slowly is
+closed with 1008 and the reason once its buffer is full (if it still takes the
+close frame within a second; else the connection is reset), and one that stops
+reading is reset after the send timeout. Every message is stamped from the socket's own clock so
 timestamps strictly increase; a shared message is re-stamped only when its
 topic's timestamp would not.
 """
@@ -137,7 +139,7 @@ class StreamSocket:
 
     def __init__(self, runtime: StreamHost) -> None:
         self.runtime = runtime
-        self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
+        self.policy = SendPolicy.from_settings(runtime.settings, runtime.hub.stats)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
@@ -253,9 +255,14 @@ class _Session:
             self.hub.leave(member)
 
     async def _close(self) -> None:
-        if self.disconnected or self.sink.broken:
+        sink = self.sink
+        if self.disconnected or sink.broken:
             return
-        self.sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
+        if sink.farewell is not None:
+            close = {"type": "websocket.close", "code": CLOSE_SLOW, "reason": sink.farewell}
+            await sink.say_farewell(close)
+            return
+        sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
         with anyio.move_on_after(_CLOSE_TIMEOUT):
             with contextlib.suppress(OSError, RuntimeError):
                 await self.websocket.close(self.sink.close_code or 1000)
