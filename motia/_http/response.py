@@ -112,7 +112,7 @@ class MotiaHttpResponse:
         retry: int | None = None,
     ) -> None:
         """Write one SSE frame; waits while the client is behind."""
-        body = self._stream()
+        body = self._body or self._stream()
         body.write_body(encode_event(data, event=event, id=id, retry=retry))
         if body.buffered > HIGH_WATER and not body.closed:
             await body.wait_drained()

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 
 from motia._core.asgi import Message, Receive, Send
+from motia._sending.chunk_writer import chunk_cycle, write_chunk
 from motia._sending.connection import abort_connection
 from motia._sending.sender import (
     DISCONNECTED,
@@ -65,7 +66,7 @@ class BodyStream(Sender[bytes]):
     """
 
     __slots__ = (
-        "_closed_waiters", "_heartbeat", "_heartbeat_interval", "_last_write", "_receive",
+        "_closed_waiters", "_cycle", "_heartbeat", "_heartbeat_interval", "_last_write", "_receive",
         "_watcher", "_writer", "body_written", "completed", "ending", "headers", "on_abort",
         "started", "status", "trace_id", "watching",
     )  # fmt: skip
@@ -102,6 +103,7 @@ class BodyStream(Sender[bytes]):
         self._heartbeat: asyncio.TimerHandle | None = None
         self._closed_waiters: Waiters | None = None
         self._last_write = 0.0
+        self._cycle = chunk_cycle(send)
 
     # -- fed by the response ------------------------------------------------------------
 
@@ -122,10 +124,13 @@ class BodyStream(Sender[bytes]):
             self._watcher = asyncio.get_running_loop().create_task(self._watch_disconnect())
 
     def write_body(self, data: bytes | str) -> None:
-        if self.closing:
+        if self.closed or self.ending:
             self._policy.stats.dropped_writes += 1
             return
-        chunk = data.encode() if isinstance(data, str) else bytes(data)
+        if type(data) is bytes:
+            chunk = data
+        else:
+            chunk = data.encode() if isinstance(data, str) else bytes(data)
         if not chunk:
             return
         if not self.body_written:
@@ -142,8 +147,10 @@ class BodyStream(Sender[bytes]):
         and pings start, even before the first write."""
         self._event_stream_headers()
         self.start_heartbeat()
-        if not (self.started or self._queue):
-            self.put(b"")  # only the head: ``_next_message`` sends nothing after it
+        if not (self.started or self._queue or self.closing):
+            self._queue.append(b"")  # only the head: ``_next_message`` sends nothing after it
+            if not (self._writing or self._scheduled):
+                self._schedule()  # on the next turn: headers set in the same breath go too
 
     def start_heartbeat(self) -> None:
         """Pings start once the handler declares an event stream, even before it writes."""
@@ -232,8 +239,17 @@ class BodyStream(Sender[bytes]):
     def _log_extra(self) -> dict[str, str]:
         return {"trace_id": self.trace_id}
 
-    def flush(self) -> None:
-        super().flush()
+    def _send_queued(self) -> None:
+        cycle = self._cycle
+        if cycle is not None and self.started and not (self._writing or self.ending):
+            chunk = b"".join(self._queue)
+            if chunk and write_chunk(cycle, chunk):  # the server's own framing, without its send
+                self._queue.clear()
+                self.queued = 0
+                self.sent += 1
+                self._wake_drained()
+                return
+        super()._send_queued()
         if self.completed and not self._writing:
             self._mark_closed()
 

@@ -1,9 +1,12 @@
 """The one bounded-sender mechanism: how every live connection sends without blocking anyone.
 
 Streamed HTTP responses, stream WebSockets, stream SSE subscriptions and the
-console's live views each own a ``Sender``: ``put`` never blocks. Queued items
-go out from the ``SendBatch`` (one loop callback for every connection with
-something to send, instead of a task wake per connection); once a send has to
+console's live views each own a ``Sender``: ``put`` never blocks. The first item
+put on an idle connection goes out at once, from the caller (a woken handler's
+write reaches the socket without waiting for anything else); what follows in the
+same loop turn is queued and goes out joined from the ``SendBatch`` (one loop
+callback for every connection with something to send, instead of a task wake per
+connection); once a send has to
 wait for a slow client, the connection's own ``write`` task takes over until
 the queue is empty again (a sender without such a task starts a short-lived
 one in ``_hand_over``). A producer that must not run ahead of its client waits
@@ -190,8 +193,13 @@ class Sender(Generic[Item]):
         if self.queued > self._policy.max_buffer:
             self._slow()
         elif not (self._writing or self._scheduled):
-            self._scheduled = True
-            self._batch.add(self)
+            self._schedule()
+            self._send_queued()  # the batch sends what the rest of this loop turn adds
+
+    def _schedule(self) -> None:
+        """Have the send batch send the queue on the next loop turn."""
+        self._scheduled = True
+        self._batch.add(self)
 
     def end(self) -> None:
         """Drop the queue and stop the connection's session."""
@@ -288,6 +296,9 @@ class Sender(Generic[Item]):
     def flush(self) -> None:
         """Send what is queued, here (the send batch's callback), until a send has to wait."""
         self._scheduled = False
+        self._send_queued()
+
+    def _send_queued(self) -> None:
         while self._queue and not self._writing:
             message = self._next_message()
             if self._drained is not None:
