@@ -201,12 +201,14 @@ def is_project_source(path: Path, roots: list[Path]) -> bool:
 
 
 def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
+    settings = Settings(**options.settings)
     return uvicorn.Config(
         app,
         host=options.host,
         port=options.port,
         log_level=options.log_level,
-        timeout_graceful_shutdown=int(Settings(**options.settings).graceful_timeout),
+        timeout_graceful_shutdown=int(settings.graceful_timeout),
+        ws_ping_interval=settings.heartbeat_interval or None,  # WebSockets beat as SSE does
         log_config=None,
     )
 

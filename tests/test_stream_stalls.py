@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed
 
 from motia import Motia, cli, http, step
 from motia.exceptions import BuildError
+from motia.server import ServeOptions, _uvicorn_config
 from motia.settings import Settings
 from motia.sse import SSEParser
 
@@ -428,3 +429,10 @@ def test_a_write_to_an_idle_stream_reaches_the_client_before_the_handler_goes_on
         until(lambda: bool(held), 5, "the handler's sleep")
         sock.close()
     assert arrived < held[0]
+
+
+def test_motia_start_pings_websockets_at_the_heartbeat_interval() -> None:
+    options = ServeOptions(settings={"heartbeat_interval": 4.0})
+    assert _uvicorn_config(object(), options).ws_ping_interval == 4.0
+    quiet = ServeOptions(settings={"heartbeat_interval": 0})
+    assert _uvicorn_config(object(), quiet).ws_ping_interval is None
