@@ -208,9 +208,8 @@ class Sender(Generic[Item]):
     def release(self) -> None:
         """Send what was queued while held, and everything after it."""
         self._scheduled = False
-        if self._queue and not (self.closed or self._writing):
-            self._scheduled = True
-            self._batch.add(self)
+        if not self.closed:
+            self._send_queued()
 
     def end(self) -> None:
         """Drop the queue and stop the connection's session."""
