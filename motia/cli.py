@@ -235,13 +235,14 @@ def _queue_database(project: str) -> Path | None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from motia._scaffold import create_project
+    from motia._scaffold import create_project, next_steps
 
     try:
         create_project(args.folder, args.name)
     except ProjectExistsError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"created {args.folder}; next:")
-    print(f"  cd {args.folder} && pip install -e '.[test]' && motia dev")
+    print(f"created {args.folder}; next, install it, run its tests and serve it:")
+    for command in next_steps(args.folder):
+        print(f"  {command}")
     return 0

@@ -171,7 +171,7 @@ def check_workers(options: ServeOptions) -> None:
         "cron tick would run once per worker.\n"
         f"Run Redis and pass it: motia start --workers {options.workers} "
         f"--redis-url redis://HOST:6379/0 (or set {URL_ENV}); "
-        'the client comes with pip install "motia-asgi[redis]".'
+        'the client comes with pip install "redis>=5".'
     )
 
 
