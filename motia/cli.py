@@ -7,10 +7,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from motia import __version__
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
 from motia.server import ServeOptions, route_lines, serve
 
-__all__ = ["main"]
+__all__ = ["main", "non_negative_float", "port_number", "positive_int"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,8 +23,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motia", description="Serve Motia-style steps.")
+    parser.add_argument(
+        "--version", action="version", version=f"motia {__version__}", help="print the version"
+    )
     commands = parser.add_subparsers(required=True, metavar="command")
     dev = commands.add_parser("dev", help="serve with reload; broken steps are reported")
     _serving_options(dev)
@@ -37,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
         "--console", action="store_true", help="also serve the dev console at /__motia/console"
     )
     start.add_argument(
-        "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="worker processes on one port (needs Redis; default: 1)",
     )
     start.set_defaults(run=_start)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
@@ -94,10 +104,25 @@ def _project_options(parser: argparse.ArgumentParser) -> None:
 
 def _serving_options(parser: argparse.ArgumentParser) -> None:
     _project_options(parser)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--log-format", choices=["pretty", "json"], default="pretty")
-    parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=port_number, default=3000, help="port to listen on (default: 3000)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["pretty", "json"],
+        default="pretty",
+        help="pretty lines or one JSON object per line (default: pretty)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        default="info",
+        help="least severe level logged (default: info)",
+    )
     parser.add_argument(
         "--store",
         choices=["sqlite", "memory", "redis"],
@@ -108,7 +133,10 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
         "--redis-prefix", help="prefix of every Redis key (default: $MOTIA_REDIS_PREFIX or motia:)"
     )
     parser.add_argument(
-        "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
+        "--heartbeat",
+        type=non_negative_float,
+        default=15.0,
+        help="seconds between SSE pings (0: off; default: 15)",
     )
 
 
@@ -170,6 +198,7 @@ def _flows(args: argparse.Namespace) -> int:
     else:
         with open(args.mermaid, "w", encoding="utf-8") as out:
             out.write(render_mermaid(flows))
+        print(f"wrote the Mermaid diagram of {len(flows)} flow(s) to {args.mermaid}")
     return 0
 
 
@@ -246,3 +275,26 @@ def _create(args: argparse.Namespace) -> int:
     for command in next_steps(args.folder):
         print(f"  {command}")
     return 0
+
+
+def positive_int(text: str) -> int:
+    """An option value of 1 or more; anything else is a parser error naming the value."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """An option value of 0 or more (seconds, sizes); anything else is a parser error."""
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of 0 or more, got {text}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {text}")
+    return value

@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -37,6 +37,7 @@ __all__ = [
     "ServeError",
     "ServeOptions",
     "SourceReload",
+    "announce",
     "app_from_env",
     "check_workers",
     "is_project_source",
@@ -67,6 +68,8 @@ class ServeOptions:
     redis_prefix: str | None = None
     workers: int = 1
     settings: dict[str, Any] = field(default_factory=dict)
+    announce: bool = True
+    """Log the route table and the console address when the app is built."""
 
     def build(self) -> Motia:
         return Motia(
@@ -90,9 +93,14 @@ def app_from_env() -> Any:
     options = ServeOptions(**json.loads(os.environ[_ENV]))
     configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
     motia = options.build()
-    print_routes(motia)
-    print_console(motia, options)
+    if options.announce:
+        announce(motia, options)
     return motia.asgi()
+
+
+def announce(motia: Motia, options: ServeOptions) -> None:
+    print_routes(motia, options.log_format)
+    print_console(motia, options)
 
 
 def route_lines(motia: Motia) -> list[str]:
@@ -102,12 +110,18 @@ def route_lines(motia: Motia) -> list[str]:
     return [f"{method:<7} {path:<{width}}  {name}  [{flows}]" for method, path, name, flows in rows]
 
 
-def print_routes(motia: Motia) -> None:
+def print_routes(motia: Motia, log_format: str = "pretty") -> None:
+    """Log the route table: one table in pretty logs, one record per route in JSON logs."""
     lines = route_lines(motia)
     if not lines:
         log.info("no HTTP steps found under %s", ", ".join(str(r) for r in motia.roots))
-        return
-    log.info("routes:\n%s", "\n".join(f"  {line}" for line in lines))
+    elif log_format == "json":
+        for method, path, step, flows in motia.route_table():
+            flow_names = [flow for flow in flows.split(", ") if flow]
+            route = {"method": method, "path": path, "step": step, "flows": flow_names}
+            log.info("route %s %s", method, path, extra={"data": route, "step": step})
+    else:
+        log.info("routes:\n%s", "\n".join(f"  {line}" for line in lines))
 
 
 def print_console(motia: Motia, options: ServeOptions) -> None:
@@ -142,8 +156,7 @@ def serve(options: ServeOptions) -> None:
         _serve_workers(options)
         return
     motia = options.build()
-    print_routes(motia)
-    print_console(motia, options)
+    announce(motia, options)
     MotiaServer(_uvicorn_config(motia.asgi(), options)).run()
 
 
@@ -176,7 +189,10 @@ def check_workers(options: ServeOptions) -> None:
 
 
 def _serve_workers(options: ServeOptions) -> None:
-    os.environ[_ENV] = json.dumps(asdict(options))
+    # The supervisor builds the app once, so that a broken step fails the start once and
+    # the route table is logged once, not by every worker.
+    announce(options.build(), options)
+    os.environ[_ENV] = json.dumps(asdict(replace(options, announce=False)))
     config = _uvicorn_config("motia.server:worker_app_from_env", options)
     config.factory = True
     config.workers = options.workers
