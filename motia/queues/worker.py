@@ -201,7 +201,7 @@ class QueueWorker:
             log.warning(
                 'step "%s" failed on message %s (attempt %d), retrying in %.3gs: %s',
                 self.subscription.step.name,
-                delivery.message_id,
+                delivery.id,
                 delivery.attempts,
                 delay,
                 message,
@@ -212,9 +212,11 @@ class QueueWorker:
     async def _bury(self, delivery: Delivery, error: str) -> None:
         await self.backend.bury(delivery, error=error)
         log.error(
-            'step "%s": message %s moved to the dead-letter queue after %d attempt(s): %s',
+            'step "%s": message %s moved to the dead-letter queue after %d attempt(s): %s '
+            "(motia queue replay %s)",
             self.subscription.step.name,
-            delivery.message_id,
+            delivery.id,
             delivery.attempts,
             error,
+            delivery.id,
         )
