@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from motia._core.tracing import trace_id_from
+from motia._http.access_log import AccessLog
 from motia._http.asgi_app import MotiaStarlette
 from motia._http.endpoint import StepEndpoint
 from motia._http.health import health_routes
@@ -160,11 +161,17 @@ class Motia:
             self._app = MotiaStarlette(
                 routes=self._routes(streams),
                 stream_socket=_stream_socket(streams),
+                access_log=self._access_log(),
                 lifespan=self._lifespan,
                 exception_handlers={HTTPException: _http_error},
             )
             self._app.state.motia = self
         return self._app
+
+    def _access_log(self) -> AccessLog | None:
+        if not self.settings.access_log:
+            return None
+        return AccessLog(quiet_prefixes=() if self.console is None else (self.console.prefix,))
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:

@@ -37,7 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--no-console", dest="console", action="store_false", help="do not serve the dev console"
     )
-    dev.set_defaults(run=_dev, console=True)
+    dev.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log each request (method, path, status, duration, trace id)",
+    )
+    dev.set_defaults(run=_dev, console=True, access_log=True)
     start = commands.add_parser("start", help="serve for production; any broken step fails")
     _serving_options(start)
     start.add_argument(
@@ -48,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=1,
         help="worker processes on one port (needs Redis; default: 1)",
+    )
+    start.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log each request: method, path, status, duration, trace id",
     )
     start.set_defaults(run=_start)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
@@ -154,7 +165,11 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         workers=getattr(args, "workers", 1),
-        settings={"heartbeat_interval": args.heartbeat, "console": args.console},
+        settings={
+            "heartbeat_interval": args.heartbeat,
+            "console": args.console,
+            "access_log": args.access_log,
+        },
     )
 
 

@@ -111,7 +111,7 @@ def route_lines(motia: Motia) -> list[str]:
 
 
 def print_routes(motia: Motia, log_format: str = "pretty") -> None:
-    """Log the route table: one table in pretty logs, one record per route in JSON logs."""
+    """Log the route table: a record per line in pretty logs, a structured one per route in JSON."""
     lines = route_lines(motia)
     if not lines:
         log.info("no HTTP steps found under %s", ", ".join(str(r) for r in motia.roots))
@@ -121,7 +121,9 @@ def print_routes(motia: Motia, log_format: str = "pretty") -> None:
             route = {"method": method, "path": path, "step": step, "flows": flow_names}
             log.info("route %s %s", method, path, extra={"data": route, "step": step})
     else:
-        log.info("routes:\n%s", "\n".join(f"  {line}" for line in lines))
+        log.info("routes:")
+        for line in lines:
+            log.info("  %s", line)
 
 
 def print_console(motia: Motia, options: ServeOptions) -> None:
@@ -222,6 +224,7 @@ def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
         host=options.host,
         port=options.port,
         log_level=options.log_level,
+        access_log=False,  # the app writes its own (motia.access), in the project's formats
         timeout_graceful_shutdown=int(Settings(**options.settings).graceful_timeout),
         log_config=None,
     )

@@ -21,3 +21,5 @@ class Settings:
     """Seconds open work gets to finish at shutdown."""
     console: bool = False
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
+    access_log: bool = False
+    """Log every HTTP request to ``motia.access`` (``motia dev`` turns it on)."""
