@@ -6,10 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from motia import __version__
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
-from motia.server import ServeOptions, route_lines, serve
+from motia.server import ServeOptions, check_project, route_lines, serve
+
+if TYPE_CHECKING:
+    from motia.app import Motia
 
 __all__ = ["main", "non_negative_float", "port_number", "positive_int"]
 
@@ -184,28 +188,37 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _routes(args: argparse.Namespace) -> int:
+    motia = _project_app(args)
+    lines = route_lines(motia)
+    for line in lines:
+        print(line)
+    if not lines:
+        count = len(motia.registry.steps)
+        print(f"no HTTP routes: {count} step(s), none with an http() trigger", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _project_app(args: argparse.Namespace) -> Motia:
+    """The project's app for commands that only read it (routes, openapi, flows)."""
     from motia.app import Motia
 
-    for line in route_lines(Motia(args.dir, project_dir=args.project, store="memory")):
-        print(line)
-    return 0
+    check_project(ServeOptions(project_dir=args.project, steps_dir=args.dir))
+    return Motia(args.dir, project_dir=args.project, store="memory")
 
 
 def _openapi(args: argparse.Namespace) -> int:
     import json
 
-    from motia.app import Motia
-
-    motia = Motia(args.dir, project_dir=args.project, store="memory")
+    motia = _project_app(args)
     print(json.dumps(motia.openapi(title=args.title, version=args.version), indent=2))
     return 0
 
 
 def _flows(args: argparse.Namespace) -> int:
     from motia._project.flows import flows_of, render_mermaid, render_text
-    from motia.app import Motia
 
-    flows = flows_of(Motia(args.dir, project_dir=args.project, store="memory").registry)
+    flows = flows_of(_project_app(args).registry)
     if args.mermaid is None:
         print(render_text(flows), end="")
     elif args.mermaid == "-":

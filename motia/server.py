@@ -25,6 +25,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
+from motia._project.layout import missing_steps, no_step_files
 from motia._runtime.lifespan import shutdown_all
 from motia._runtime.logs import configure_logging
 from motia.app import Motia
@@ -39,6 +40,7 @@ __all__ = [
     "SourceReload",
     "announce",
     "app_from_env",
+    "check_project",
     "check_workers",
     "is_project_source",
     "print_console",
@@ -92,6 +94,8 @@ def app_from_env() -> Any:
     """The app factory the reloading supervisor imports in each fresh process."""
     options = ServeOptions(**json.loads(os.environ[_ENV]))
     configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
+    if not options.announce:  # the supervisor has warned about misnamed files already
+        logging.getLogger("motia.project").setLevel(logging.ERROR)
     motia = options.build()
     if options.announce:
         announce(motia, options)
@@ -151,6 +155,7 @@ def serve(options: ServeOptions) -> None:
     """Serve until interrupted; with ``reload``, restart on changes to step files."""
     check_workers(options)
     configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
+    check_project(options)
     if options.reload:
         _serve_reloading(options)
         return
@@ -171,6 +176,19 @@ def _serve_reloading(options: ServeOptions) -> None:
     config.reload_delay = 0.1
     sock = config.bind_socket()
     SourceReload(config, target=MotiaServer(config).run, sockets=[sock]).run()
+
+
+def check_project(options: ServeOptions) -> None:
+    """Refuse a project without a steps folder, and (except in dev) one without a step file."""
+    project = Path(options.project_dir)
+    problem = missing_steps(project, options.steps_dir)
+    if problem is None:
+        problem = no_step_files(project, options.steps_dir)
+        if problem is not None and options.dev:
+            log.error("%s; serving anyway, new step files load as they appear", problem)
+            return
+    if problem is not None:
+        raise ServeError(problem)
 
 
 def check_workers(options: ServeOptions) -> None:
