@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 from motia._project.handlers import NO_INPUT, call_handler
@@ -10,11 +10,12 @@ from motia._project.triggers import TriggerInfo
 from motia._runtime.logs import StepLogger
 from motia._runtime.state import StateManager
 from motia._runtime.streams import Streams
+from motia._runtime.unawaited import Call
 
 __all__ = ["FlowContext"]
 
 T = TypeVar("T")
-Enqueuer = Callable[[Any, "FlowContext[Any]"], Awaitable[Any]]
+Enqueuer = Callable[[Any, "FlowContext[Any]"], Coroutine[Any, Any, Any]]
 """Sends ``event`` on behalf of a context (which tells the step name and the trace id)."""
 
 
@@ -52,9 +53,9 @@ class FlowContext(Generic[T]):
             self._logger = StepLogger(self.step_name, self.trace_id)
         return self._logger
 
-    def enqueue(self, event: Any) -> Awaitable[Any]:
+    def enqueue(self, event: Any) -> Call[Any]:
         """Send ``{"topic", "data", "messageGroupId"?}``; awaiting gives the message id."""
-        return self._enqueuer(event, self)
+        return Call(self._enqueuer(event, self), "ctx.enqueue")
 
     def is_http(self) -> bool:
         return self.trigger.type == "http"

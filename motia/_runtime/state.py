@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Callable
 from typing import Any
 
+from motia._runtime.unawaited import Call
 from motia.backends.base import Change, Store
 from motia.backends.ops import JSON, ensure_json
 
@@ -35,22 +36,33 @@ class StateManager:
     async def get(self, group: str, key: str) -> JSON | None:
         return await self.store.get(STATE_NAMESPACE, group, key)
 
-    async def set(self, group: str, key: str, value: Any) -> dict[str, JSON]:
+    def set(self, group: str, key: str, value: Any) -> Call[dict[str, JSON]]:
         """Store ``value``; returns ``{"old_value": ..., "new_value": ...}``."""
+        return Call(self._set(group, key, value), "ctx.state.set")
+
+    async def _set(self, group: str, key: str, value: Any) -> dict[str, JSON]:
         change = await self.store.set(STATE_NAMESPACE, group, key, value)
         self._on_change(change)
         return _values(change.old_value, change.new_value)
 
-    async def update(
+    def update(
+        self, group: str, key: str, ops: builtins.list[dict[str, Any]]
+    ) -> Call[dict[str, JSON]]:
+        """Apply update ops atomically; returns ``{"old_value": ..., "new_value": ...}``."""
+        return Call(self._update(group, key, ops), "ctx.state.update")
+
+    async def _update(
         self, group: str, key: str, ops: builtins.list[dict[str, Any]]
     ) -> dict[str, JSON]:
-        """Apply update ops atomically; returns ``{"old_value": ..., "new_value": ...}``."""
         change = await self.store.update(STATE_NAMESPACE, group, key, ops)
         self._on_change(change)
         return _values(change.old_value, change.new_value)
 
-    async def delete(self, group: str, key: str) -> JSON | None:
+    def delete(self, group: str, key: str) -> Call[JSON | None]:
         """Remove the value; returns it, or None when there was none."""
+        return Call(self._delete(group, key), "ctx.state.delete")
+
+    async def _delete(self, group: str, key: str) -> JSON | None:
         change = await self.store.delete(STATE_NAMESPACE, group, key)
         if change is not None:
             self._on_change(change)
@@ -65,7 +77,10 @@ class StateManager:
     async def list_groups(self) -> builtins.list[str]:
         return await self.store.list_groups(STATE_NAMESPACE)
 
-    async def clear(self, group: str) -> None:
+    def clear(self, group: str) -> Call[None]:
+        return Call(self._clear(group), "ctx.state.clear")
+
+    async def _clear(self, group: str) -> None:
         for change in await self.store.clear(STATE_NAMESPACE, group):
             self._on_change(change)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from motia._project.stream_config import StreamConfig
 from motia._runtime.state import ChangeHook
+from motia._runtime.unawaited import Call
 from motia.backends.base import Ephemeral, Store
 from motia.backends.ops import JSON, ensure_json
 
@@ -44,15 +45,23 @@ class Stream:
     async def get(self, group_id: str, item_id: str) -> JSON | None:
         return await self.store.get(self.namespace, group_id, item_id)
 
-    async def set(self, group_id: str, item_id: str, data: Any) -> JSON:
+    def set(self, group_id: str, item_id: str, data: Any) -> Call[JSON]:
         """Validate ``data`` (with ``id`` set to ``item_id``), store it and return the item."""
+        return Call(self._set(group_id, item_id, data), self._call_name("set"))
+
+    async def _set(self, group_id: str, item_id: str, data: Any) -> JSON:
         item = self._checked_item(item_id, data)
         change = await self.store.set(self.namespace, group_id, item_id, item)
         self._on_change(change)
         return ensure_json(change.new_value)
 
-    async def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> JSON:
+    def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> Call[JSON]:
         """Apply update ops atomically; a result the schema refuses is not written."""
+        return Call(self._update(group_id, item_id, ops), self._call_name("update"))
+
+    async def _update(
+        self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]
+    ) -> JSON:
         change = await self.store.update(
             self.namespace,
             group_id,
@@ -63,8 +72,11 @@ class Stream:
         self._on_change(change)
         return ensure_json(change.new_value)
 
-    async def delete(self, group_id: str, item_id: str) -> JSON | None:
+    def delete(self, group_id: str, item_id: str) -> Call[JSON | None]:
         """Remove the item; returns it, or None when there was none."""
+        return Call(self._delete(group_id, item_id), self._call_name("delete"))
+
+    async def _delete(self, group_id: str, item_id: str) -> JSON | None:
         change = await self.store.delete(self.namespace, group_id, item_id)
         if change is not None:
             self._on_change(change)
@@ -79,11 +91,17 @@ class Stream:
     async def list_groups(self) -> builtins.list[str]:
         return await self.store.list_groups(self.namespace)
 
-    async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+    def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> Call[None]:
         """Send ``{"type": name, "data": any}`` to ``{"groupId": g, "id": optional}``, unstored."""
+        return Call(self._send(channel, event), self._call_name("send"))
+
+    async def _send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> None:
         group_id, item_id = _channel(channel)
         event_type, data = _event(event)
         await self.store.publish(Ephemeral(self.namespace, group_id, item_id, event_type, data))
+
+    def _call_name(self, method: str) -> str:
+        return f"ctx.streams.{self.name}.{method}"
 
     def _checked_item(self, item_id: str, data: Any) -> dict[str, JSON]:
         item = ensure_json(data)
