@@ -12,9 +12,8 @@ from collections.abc import AsyncIterator
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
-import pydantic_core
-
 from motia._core.asgi import Receive, Scope
+from motia._core.json import loads
 from motia._http.response import MotiaHttpResponse
 from motia._project.schema import Schema
 from motia.exceptions import ClientGone, MalformedJSON, RequestRefused, SchemaValidationError
@@ -238,7 +237,7 @@ def _parse_json(raw: bytes, *, strict: bool) -> Any:
     if not raw.strip():
         return None
     try:
-        return pydantic_core.from_json(raw)
+        return loads(raw)
     except ValueError as exc:
         if not strict:
             return None
