@@ -6,9 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
 from motia.server import ServeOptions, route_lines, serve
+from motia.settings import Settings
 
 __all__ = ["main"]
 
@@ -110,6 +112,40 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
     )
+    _limit_options(parser.add_argument_group("limits (see docs/deployment.md)"))
+
+
+_LIMITS = Settings()
+
+_LIMIT_FLAGS: list[tuple[str, type, str]] = [
+    ("max_body_size", int, "bytes of one request body (413)"),
+    ("max_body_memory", int, "bytes of request bodies held at once by all requests (503)"),
+    ("max_form_fields", int, "fields of a form body a handler reads (413)"),
+    ("max_headers", int, "header lines of one request (431)"),
+    ("max_header_size", int, "bytes of one request head (431)"),
+    ("header_timeout", float, "seconds to send a request head (408)"),
+    ("body_timeout", float, "seconds a request body may pause (408)"),
+    ("keep_alive_timeout", float, "seconds an idle keep-alive connection stays open"),
+    ("max_connections", int, "open connections per process (503)"),
+]
+
+
+def _limit_options(group: argparse._ArgumentGroup) -> None:
+    for name, kind, help_text in _LIMIT_FLAGS:
+        default = getattr(_LIMITS, name)
+        flag = "--" + name.replace("_", "-")
+        metavar = "SECONDS" if kind is float else "N"
+        group.add_argument(
+            flag,
+            type=kind,
+            default=default,
+            metavar=metavar,
+            help=f"{help_text}; default {default}",
+        )
+
+
+def _limit_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name, _, _ in _LIMIT_FLAGS}
 
 
 def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
@@ -126,7 +162,11 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         workers=getattr(args, "workers", 1),
-        settings={"heartbeat_interval": args.heartbeat, "console": args.console},
+        settings={
+            "heartbeat_interval": args.heartbeat,
+            "console": args.console,
+            **_limit_settings(args),
+        },
     )
 
 

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
+import anyio
+
 from motia._core.asgi import Receive, Scope, Send
 from motia._core.json import jsonable
 from motia._core.tracing import trace_id_from
@@ -20,6 +22,7 @@ from motia._http.cancellation import HandlerCancellation
 from motia._http.host import HttpHost
 from motia._http.request import (
     MotiaHttpArgs,
+    RequestBody,
     decode_headers,
     has_body,
     parse_request,
@@ -57,7 +60,7 @@ class StepEndpoint:
             type="http", index=route.index, path=trigger.path, method=trigger.method
         )
         self.body_schema = _compile(trigger.body_schema)
-        self.body_limit = self.settings.max_body_size
+        self.body_budget = runtime.body_budget
         self.response_schemas = {
             int(status): compile_schema(schema)
             for status, schema in (trigger.response_schema or {}).items()
@@ -75,24 +78,61 @@ class StepEndpoint:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = decode_headers(scope["headers"])
-        trace_id = trace_id_from(headers)
         try:
-            chunks = (
-                await read_body(receive, self.body_limit, headers)
-                if has_body(headers, scope)
-                else []
-            )
-            request = parse_request(scope, headers, chunks, self.body_schema)
+            headers = decode_headers(scope["headers"], self.settings)
+        except RequestRefused as refusal:
+            await self._refuse(refusal, send, trace_id_from({}), scope)
+            return
+        trace_id = trace_id_from(headers)
+        body = _NO_BODY
+        try:
+            if has_body(headers, scope):
+                body = await read_body(receive, headers, self.settings, self.body_budget)
+            await self._serve(scope, receive, send, headers, body, trace_id)
         except ClientGone:
             return  # a partial body must not reach the handler, and nobody awaits a reply
         except RequestRefused as refusal:
-            await send_json(send, refusal.status, refusal.error, trace_id, close=refusal.close)
-            return
+            await self._refuse(refusal, send, trace_id, scope)
+        finally:
+            self.body_budget.give_back(body.size)
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        headers: dict[str, str],
+        body: RequestBody,
+        trace_id: str,
+    ) -> None:
+        request = parse_request(
+            scope, headers, body, self.body_schema, self.settings.max_form_fields
+        )
+        form = request.pending_form
+        if form is not None and form.large:
+            await anyio.to_thread.run_sync(form.decode)  # decoding a large form holds the CPU
         response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
         args = MotiaHttpArgs(request, response)
         ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
         await self._run(args, ctx, response)
+
+    async def _refuse(
+        self, refusal: RequestRefused, send: Send, trace_id: str, scope: Scope
+    ) -> None:
+        if refusal.limit is not None:
+            client = scope.get("client")
+            where = f"{scope['method']} {scope['path']} from {client[0] if client else '?'}"
+            self._limit_hit(refusal, where)
+        await send_json(send, refusal.status, refusal.error, trace_id, close=refusal.close)
+
+    def _limit_hit(self, refusal: RequestRefused, where: str) -> None:
+        """One log line and one count for a request refused by a limit."""
+        assert refusal.limit is not None
+        self.runtime.stats.limits_hit[refusal.limit] += 1
+        log.warning(
+            "%s refused with %d: %s (%s=%s)", where, refusal.status, refusal.error["error"],
+            refusal.limit, getattr(self.settings, refusal.limit),
+        )  # fmt: skip
 
     async def _run(self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse) -> None:
         cancellation = HandlerCancellation(asyncio.current_task())
@@ -107,13 +147,13 @@ class StepEndpoint:
                 return
             except Exception as exc:
                 cancellation.settle()
-                await self._failed(exc, response, ctx)
+                await self._failed(exc, args, response, ctx)
                 return
             cancellation.settle()
             try:
                 await response.send_result(result, self.response_check)
             except UnencodableBody as exc:
-                await self._failed(exc, response, ctx)
+                await self._failed(exc, args, response, ctx)
         finally:
             response.release()
 
@@ -150,10 +190,17 @@ class StepEndpoint:
 
         return await maybe_await(self.middleware[index](args, ctx, next_))
 
-    async def _failed(self, exc: Exception, response: MotiaHttpResponse, ctx: Any) -> None:
+    async def _failed(
+        self, exc: Exception, args: MotiaHttpArgs[Any], response: MotiaHttpResponse, ctx: Any
+    ) -> None:
+        if isinstance(exc, RequestRefused):  # a form body over its limit, read by the handler
+            if exc.limit is not None:
+                self._limit_hit(exc, f"{args.request.method} {args.request.path}")
+            await response.send_failure(exc.error, exc.status)
+            return
         ctx.logger.exception(f"handler failed: {type(exc).__name__}: {exc}")
         message = f"{type(exc).__name__}: {exc}" if self.settings.dev else "Internal Server Error"
-        await response.send_failure(message)
+        await response.send_failure({"error": message})
 
     def _check_response(self, status: int, body: Any, trace_id: str) -> None:
         schema = self.response_schemas.get(status)
@@ -166,6 +213,9 @@ class StepEndpoint:
                 "step %r returned a %d body that does not match its response_schema: %s",
                 self.step_name, status, exc, extra={"trace_id": trace_id},
             )  # fmt: skip
+
+
+_NO_BODY = RequestBody([])
 
 
 def _compile(schema: Any) -> Schema | None:

@@ -19,6 +19,7 @@ from typing import Any
 from motia._project.registry import Registry
 from motia._project.stream_config import StreamConfig
 from motia._project.triggers import TriggerInfo
+from motia._runtime.body_budget import BodyBudget
 from motia._runtime.change_triggers import ChangeTriggers
 from motia._runtime.context import FlowContext
 from motia._runtime.cron import CronScheduler
@@ -63,6 +64,7 @@ class Runtime:
         self.stream_auth = stream_auth
         self.stats = Stats()
         self.responses = OpenStreams()
+        self.body_budget = BodyBudget(settings.max_body_memory)
         self.triggers = ChangeTriggers(self, registry.steps)
         on_change = self.triggers.on_change if self.triggers else None
         self.state = StateManager(store, on_change)

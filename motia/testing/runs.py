@@ -22,6 +22,7 @@ from motia._project.triggers import (
     StreamTrigger,
     TriggerInfo,
 )
+from motia._runtime.body_budget import BodyBudget
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.stats import Stats
 from motia._runtime.step_runs import SKIPPED, run_step
@@ -50,6 +51,7 @@ class FakeRuntime:
         self.settings = settings or Settings(dev=True, heartbeat_interval=0)
         self.stats = Stats()
         self.responses = OpenStreams()
+        self.body_budget = BodyBudget(self.settings.max_body_memory)
 
     def context(
         self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any
