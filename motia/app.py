@@ -160,6 +160,7 @@ class Motia:
             self._app = MotiaStarlette(
                 routes=self._routes(streams),
                 stream_socket=_stream_socket(streams),
+                http_host=self.runtime,
                 lifespan=self._lifespan,
                 exception_handlers={HTTPException: _http_error},
             )

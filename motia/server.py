@@ -25,6 +25,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
+from motia._http.server_protocol import LimitedHttpProtocol
 from motia._runtime.lifespan import shutdown_all
 from motia._runtime.logs import configure_logging
 from motia.app import Motia
@@ -201,13 +202,16 @@ def is_project_source(path: Path, roots: list[Path]) -> bool:
 
 
 def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
+    settings = Settings(**options.settings)
     return uvicorn.Config(
         app,
         host=options.host,
         port=options.port,
         log_level=options.log_level,
-        timeout_graceful_shutdown=int(Settings(**options.settings).graceful_timeout),
+        timeout_graceful_shutdown=int(settings.graceful_timeout),
         log_config=None,
+        http=LimitedHttpProtocol,  # header, time and connection limits (from the app's settings)
+        timeout_keep_alive=int(settings.keep_alive_timeout),
     )
 
 

@@ -6,7 +6,9 @@ and route scan: the endpoint answers every error itself, and the stream socket
 gets the server's own ``send`` (see ``frame_writer``). The composer hands over
 the stream socket as a plain ASGI app, so HTTP needs nothing of real time. Any
 route listed earlier keeps its precedence, and once a user adds middleware
-every request takes the usual path, so the middleware sees all of them.
+every request takes the usual path, so the middleware sees all of them. The app
+carries its host (settings, counters) for the server protocol that enforces the
+limits an app cannot (``server_protocol``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp
 
 from motia._core.asgi import Receive, Scope, Send
 from motia._http.endpoint import StepEndpoint
+from motia._http.host import HttpHost
 
 __all__ = ["MotiaStarlette", "direct_routes"]
 
@@ -30,9 +33,11 @@ class MotiaStarlette(Starlette):
         *,
         routes: Sequence[BaseRoute],
         stream_socket: ASGIApp | None = None,
+        http_host: HttpHost | None = None,
         **options: Any,
     ) -> None:
         super().__init__(routes=routes, **options)
+        self.http_host = http_host
         self._direct = direct_routes(routes, stream_socket)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
