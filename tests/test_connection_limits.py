@@ -62,11 +62,26 @@ class Server:
         finally:
             writer.close()
 
-    async def probe(self) -> bytes:
+    async def probe(self, timeout: float = 5) -> bytes:
         """Another client's request, which must be answered while an attack runs."""
-        return await self.exchange(
-            b"GET /hello HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n", 5
-        )
+        request = b"GET /hello HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n"
+        return await self.exchange(request, timeout)
+
+    async def attack_and_probe(self, attack: bytes, probe_timeout: float) -> tuple[bytes, int]:
+        """The answer to ``attack``, once other clients' requests, sent one after another
+        while it ran, were each answered within ``probe_timeout`` seconds; and their count."""
+        answers: list[bytes] = []
+        probes = 0
+        async with anyio.create_task_group() as tasks:
+
+            async def send_attack() -> None:
+                answers.append(await self.exchange(attack, 30))
+
+            tasks.start_soon(send_attack)
+            while not answers:
+                assert (await self.probe(probe_timeout)).startswith(b"HTTP/1.1 200")
+                probes += 1
+        return answers[0], probes
 
 
 @asynccontextmanager
@@ -88,20 +103,9 @@ async def test_a_flood_of_repeated_headers_gets_431_and_others_are_served() -> N
     head = b"POST /ignore HTTP/1.1\r\nhost: t\r\ncontent-length: 0\r\n"
     flood = head + b"x-a: aaaaaaaaaaaaaaaa\r\n" * 100_000 + b"\r\n"  # 2.3 MB of headers
     async with serve() as server:
-        async with anyio.create_task_group() as tasks:
-            answers: list[bytes] = []
-
-            async def attack() -> None:
-                answers.append(await server.exchange(flood))
-
-            tasks.start_soon(attack)
-            probe = await server.probe()
-        status, error = status_and_json(answers[0])
-        assert (status, error) == (
-            431,
-            {"error": "Request header fields too large", "limit": 65536},
-        )
-        assert probe.startswith(b"HTTP/1.1 200")
+        answer, _ = await server.attack_and_probe(flood, probe_timeout=2)
+        too_large = {"error": "Request header fields too large", "limit": 65536}
+        assert status_and_json(answer) == (431, too_large)
         assert server.limits_hit == {"max_header_size": 1}
 
 
@@ -126,17 +130,10 @@ def form(path: str, fields: int) -> bytes:
 @pytest.mark.parametrize("path, answer", [("/form", 413), ("/ignore", 200)])
 async def test_a_ten_megabyte_form_stalls_nobody(path: str, answer: int) -> None:
     async with serve() as server:
-        async with anyio.create_task_group() as tasks:
-            answers: list[bytes] = []
-
-            async def attack() -> None:
-                answers.append(await server.exchange(form(path, 2_600_000)))
-
-            tasks.start_soon(attack)
-            await anyio.sleep(0.05)
-            probe = await server.probe()
-        assert probe.startswith(b"HTTP/1.1 200")
-        assert status_and_json(answers[0])[0] == answer
+        # Decoding it on the loop held every other request for seconds.
+        attack, probes = await server.attack_and_probe(form(path, 2_600_000), probe_timeout=2)
+        assert status_and_json(attack)[0] == answer
+        assert probes >= 1
 
 
 async def test_slow_and_idle_connections_are_timed_out_and_others_are_served() -> None:
