@@ -201,13 +201,14 @@ def decode_headers(raw: list[tuple[bytes, bytes]], settings: Settings) -> dict[s
 
 def _check_header_limits(raw: list[tuple[bytes, bytes]], settings: Settings) -> None:
     if len(raw) > settings.max_headers:
-        limit: tuple[str, int] = ("max_headers", settings.max_headers)
-    elif sum(len(name) + len(value) for name, value in raw) > settings.max_header_size:
-        limit = ("max_header_size", settings.max_header_size)
-    else:
-        return
-    error = {"error": "Request header fields too large", "limit": limit[1]}
-    raise RequestRefused(431, error, close=True, limit=limit[0])
+        raise _headers_too_large("max_headers", settings.max_headers)
+    if sum(len(name) + len(value) for name, value in raw) > settings.max_header_size:
+        raise _headers_too_large("max_header_size", settings.max_header_size)
+
+
+def _headers_too_large(setting: str, limit: int) -> RequestRefused:
+    error = {"error": "Request header fields too large", "limit": limit}
+    return RequestRefused(431, error, close=True, limit=setting)
 
 
 def has_body(headers: dict[str, str], scope: Scope) -> bool:
