@@ -30,8 +30,9 @@ class Settings:
     """Seconds a request body may go without a byte arriving before it is refused (408)."""
     keep_alive_timeout: float = 5.0
     """Seconds an idle keep-alive connection stays open between requests."""
-    max_connections: int = 1000
-    """Open connections (HTTP and WebSocket) a server process accepts; more get 503."""
+    max_connections: int = 10_000
+    """Open connections (HTTP and WebSocket) a server process keeps, and never more than its
+    open-file limit allows (``ulimit -n`` less 64); past it, see ``server_protocol``."""
     max_stream_buffer: int = 4 * 1024 * 1024
     """Bytes a streaming response may hold for a slow client before it is closed."""
     graceful_timeout: float = 5.0

@@ -7,6 +7,7 @@ Every attack is bounded in size and every wait has a deadline.
 
 import asyncio
 import json
+import resource
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ import anyio
 import pytest
 
 from motia import Motia, Settings, http, step
+from motia._http.server_protocol import SPARE_FILES, connection_cap
 from motia.testing import RunningApp
 
 pytestmark = pytest.mark.anyio
@@ -234,3 +236,11 @@ async def test_an_idle_kept_alive_connection_is_closed() -> None:
             answer = await reader.read()  # the response, then the close
         writer.close()
         assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_the_connection_cap_stays_below_the_open_file_limit() -> None:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert connection_cap(5) == 5
+    assert connection_cap(10**9) == (
+        10**9 if soft == resource.RLIM_INFINITY else soft - SPARE_FILES
+    )

@@ -6,7 +6,9 @@ connections must be stopped by the server. ``motia start``, ``motia dev`` and th
 test kit's ``LiveServer`` run uvicorn with this protocol, which takes its limits from
 the served app's ``Settings`` and counts each refusal in its ``Stats``:
 
-- a connection past ``max_connections`` (HTTP and WebSocket alike) makes room by
+- a connection past ``max_connections`` (HTTP and WebSocket alike; never more than the
+  process's open-file limit less ``SPARE_FILES``, so that the cap is reached before
+  ``accept`` fails for want of file descriptors) makes room by
   closing, with a 503, the connection that has waited longest without a request in
   progress (a slow head, an idle keep-alive); when every one is busy, it gets the 503;
 - a head (request line and headers) past ``max_header_size`` bytes or ``max_headers``
@@ -24,7 +26,9 @@ arriving with a reset, which can destroy the answer before the client reads it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import resource
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -37,9 +41,12 @@ from motia._http.asgi_app import MotiaStarlette
 from motia._runtime.stats import Stats
 from motia.settings import Settings
 
-__all__ = ["LINGER", "LimitedHttpProtocol"]
+__all__ = ["LINGER", "SPARE_FILES", "LimitedHttpProtocol", "connection_cap"]
 
 log = logging.getLogger("motia.http")
+
+SPARE_FILES = 64
+"""File descriptors left for everything but client connections (files, Redis, SQLite)."""
 
 LINGER = 2.0
 """Seconds a refused connection keeps reading (and discarding) before it is closed."""
@@ -69,10 +76,11 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._crossed = False  # this chunk ended a head or a message
         self._refused = False
         self._waiting = _WAITING.setdefault(server_state, {})
+        self._cap = connection_cap(self.settings.max_connections)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.settings.max_connections and not self._make_room():
+        if len(self.connections) > self._cap and not self._make_room():
             self._refuse(503, "Too many connections", "max_connections")
             return
         self._arm_head_timer()
@@ -160,7 +168,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._refused = True
         self._disarm_head_timer()
         self.connections.discard(self)  # while it lingers, it leaves room for another
-        value = getattr(self.settings, limit)
+        value = self._cap if limit == "max_connections" else getattr(self.settings, limit)
         self.stats.limits_hit[limit] += 1
         client = f"{self.client[0]}" if self.client else "?"
         log.warning("connection from %s refused with %d: %s (%s=%s)",
@@ -184,6 +192,15 @@ def _response(status: int, error: dict[str, Any]) -> bytes:
         b"connection: close\r\n\r\n" % (status, _REASONS[status], len(body))
     )
     return head + body
+
+
+@functools.cache
+def connection_cap(max_connections: int) -> int:
+    """``max_connections``, or fewer if the process may not open that many files."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return max_connections
+    return max(1, min(max_connections, soft - SPARE_FILES))
 
 
 def _limits_of(app: Any) -> tuple[Settings, Stats]:
