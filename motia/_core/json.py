@@ -21,8 +21,10 @@ from pydantic import BaseModel
 
 __all__ = ["dumps", "dumps_bytes", "dumps_lenient", "jsonable", "loads", "may_not_be_finite"]
 
-# A float overflows to infinity only with a 3-digit exponent or 309 digits before the point.
-_HUGE_NUMBER = re.compile(rb"\d[eE]\+?\d{3}|(?<!\d)\d{309}")
+# A float overflows to infinity only with a 3-digit exponent or 309 digits before the point
+# (two patterns: the second is slow, and needs a long text anyway).
+_HUGE_EXPONENT = re.compile(rb"\d[eE]\+?\d{3}")
+_LONG_NUMBER = re.compile(rb"(?<!\d)\d{309}")
 
 
 def jsonable(value: Any) -> Any:
@@ -48,7 +50,7 @@ def loads(raw: bytes) -> Any:
     """A value from JSON by the policy; raises ``ValueError`` on what is not JSON, ``NaN``,
     ``Infinity`` and numbers too large for a float included."""
     value = pydantic_core.from_json(raw, allow_inf_nan=False)
-    if _HUGE_NUMBER.search(raw) is not None:
+    if _may_overflow(raw):
         try:
             dumps_bytes(value)
         except ValueError:
@@ -59,8 +61,12 @@ def loads(raw: bytes) -> Any:
 def may_not_be_finite(raw: bytes) -> bool:
     """Whether ``raw`` may hold ``NaN``, ``Infinity`` or a number too large for a float:
     quick, and never wrong when it says no."""
-    return (
-        raw.find(b"NaN") >= 0 or raw.find(b"Infinity") >= 0 or _HUGE_NUMBER.search(raw) is not None
+    return raw.find(b"NaN") >= 0 or raw.find(b"Infinity") >= 0 or _may_overflow(raw)
+
+
+def _may_overflow(raw: bytes) -> bool:
+    return _HUGE_EXPONENT.search(raw) is not None or (
+        len(raw) > 308 and _LONG_NUMBER.search(raw) is not None
     )
 
 

@@ -20,6 +20,7 @@ from motia._core.json import jsonable
 from motia._core.tracing import trace_id_from
 from motia._http.cancellation import HandlerCancellation
 from motia._http.host import HttpHost
+from motia._http.read_deadlines import ReadDeadlines
 from motia._http.request import (
     MotiaHttpArgs,
     RequestBody,
@@ -61,6 +62,7 @@ class StepEndpoint:
         )
         self.body_schema = _compile(trigger.body_schema)
         self.body_budget = runtime.body_budget
+        self.read_deadlines = ReadDeadlines(self.settings.body_timeout)
         self.response_schemas = {
             int(status): compile_schema(schema)
             for status, schema in (trigger.response_schema or {}).items()
@@ -86,35 +88,33 @@ class StepEndpoint:
         trace_id = trace_id_from(headers)
         body = _NO_BODY
         try:
-            if has_body(headers, scope):
-                body = await read_body(receive, headers, self.settings, self.body_budget)
-            await self._serve(scope, receive, send, headers, body, trace_id)
-        except ClientGone:
-            return  # a partial body must not reach the handler, and nobody awaits a reply
-        except RequestRefused as refusal:
-            await self._refuse(refusal, send, trace_id, scope)
+            try:
+                if has_body(headers, scope):
+                    body = await read_body(
+                        receive,
+                        headers,
+                        self.settings.max_body_size,
+                        self.body_budget,
+                        self.read_deadlines,
+                    )
+                request = parse_request(
+                    scope, headers, body, self.body_schema, self.settings.max_form_fields
+                )
+                form = request.pending_form
+                if form is not None and form.large:
+                    await anyio.to_thread.run_sync(form.decode)  # it would hold the loop
+            except ClientGone:
+                return  # a partial body must not reach the handler, and nobody awaits a reply
+            except RequestRefused as refusal:
+                await self._refuse(refusal, send, trace_id, scope)
+                return
+            response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
+            args = MotiaHttpArgs(request, response)
+            ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
+            await self._run(args, ctx, response)
         finally:
-            self.body_budget.give_back(body.size)
-
-    async def _serve(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        headers: dict[str, str],
-        body: RequestBody,
-        trace_id: str,
-    ) -> None:
-        request = parse_request(
-            scope, headers, body, self.body_schema, self.settings.max_form_fields
-        )
-        form = request.pending_form
-        if form is not None and form.large:
-            await anyio.to_thread.run_sync(form.decode)  # decoding a large form holds the CPU
-        response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
-        args = MotiaHttpArgs(request, response)
-        ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
-        await self._run(args, ctx, response)
+            if body.size:
+                self.body_budget.give_back(body.size)
 
     async def _refuse(
         self, refusal: RequestRefused, send: Send, trace_id: str, scope: Scope

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from motia._core.asgi import Receive, Scope
 from motia._core.json import loads
+from motia._http.read_deadlines import ReadDeadlines
 from motia._http.response import MotiaHttpResponse
 from motia._http.urlencoded import PendingForm, parse_query
 from motia._project.schema import Schema
@@ -202,7 +204,7 @@ def decode_headers(raw: list[tuple[bytes, bytes]], settings: Settings) -> dict[s
 def _check_header_limits(raw: list[tuple[bytes, bytes]], settings: Settings) -> None:
     if len(raw) > settings.max_headers:
         raise _headers_too_large("max_headers", settings.max_headers)
-    if sum(len(name) + len(value) for name, value in raw) > settings.max_header_size:
+    if len(b"".join(chain.from_iterable(raw))) > settings.max_header_size:
         raise _headers_too_large("max_header_size", settings.max_header_size)
 
 
@@ -221,12 +223,15 @@ def has_body(headers: dict[str, str], scope: Scope) -> bool:
 
 
 async def read_body(
-    receive: Receive, headers: dict[str, str], settings: Settings, budget: BodyBudget
+    receive: Receive,
+    headers: dict[str, str],
+    limit: int,
+    budget: BodyBudget,
+    deadlines: ReadDeadlines,
 ) -> RequestBody:
-    """The body as received, refused once it passes ``max_body_size`` (before reading it
-    all) or the budget, or when the client sends nothing for ``body_timeout`` seconds.
-    The caller gives the body's size back to ``budget`` when the request ends."""
-    limit = settings.max_body_size
+    """The body as received, refused once it passes ``limit`` (before reading it all) or
+    the budget, or when the client sends nothing until a deadline. The caller gives the
+    body's size back to ``budget`` when the request ends."""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -234,7 +239,7 @@ async def read_body(
     size = 0
     try:
         while True:
-            message = await _next_message(receive, settings.body_timeout)
+            message = await _next_message(receive, deadlines)
             chunk = message.get("body", b"")
             if chunk:
                 size += len(chunk)
@@ -251,13 +256,20 @@ async def read_body(
         raise
 
 
-async def _next_message(receive: Receive, timeout: float) -> Any:
+async def _next_message(receive: Receive, deadlines: ReadDeadlines) -> Any:
+    """The next body message, refused (408) if none comes before the deadline."""
+    task = asyncio.current_task()
+    assert task is not None
+    deadlines.begin(task)
     try:
-        async with asyncio.timeout(timeout):
-            message = await receive()
-    except TimeoutError:
-        error = {"error": "Request body timed out", "limit": timeout}
+        message = await receive()
+    except asyncio.CancelledError:
+        if not deadlines.end(task):
+            raise  # cancelled for another reason
+        task.uncancel()
+        error = {"error": "Request body timed out", "limit": deadlines.timeout}
         raise RequestRefused(408, error, close=True, limit="body_timeout") from None
+    deadlines.end(task)
     if message["type"] != "http.request":
         raise ClientGone()
     return message
