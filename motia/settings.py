@@ -21,3 +21,7 @@ class Settings:
     """Seconds open work gets to finish at shutdown."""
     console: bool = False
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
+    metrics: bool = False
+    """Count and serve Prometheus metrics at ``/__motia/metrics`` (``--metrics``)."""
+    metrics_token: str | None = None
+    """Lets non-loopback clients scrape with ``Authorization: Bearer <token>``."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from typing import Any
 
-from motia._core.asgi import Receive, Scope, Send
+from motia._core.asgi import Message, Receive, Scope, Send
 from motia._core.json import jsonable
+from motia._core.spans import Tracing
 from motia._core.tracing import trace_id_from
 from motia._http.cancellation import HandlerCancellation
 from motia._http.host import HttpHost
@@ -65,6 +67,11 @@ class StepEndpoint:
         self.response_check: ResponseCheck | None = (
             self._check_response if self.response_schemas and self.settings.dev else None
         )
+        self.route = trigger.path
+        self.method = trigger.method
+        self.tracing = runtime.tracing
+        self.metrics = runtime.metrics
+        self.observed = self.tracing is not None or self.metrics is not None
         self.middleware = tuple(trigger.middleware or ())
         self.condition = trigger.condition
         interval = trigger.heartbeat_interval
@@ -76,7 +83,34 @@ class StepEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = decode_headers(scope["headers"])
-        trace_id = trace_id_from(headers)
+        if self.observed:
+            await self._observe(scope, receive, send, headers)
+            return
+        await self._serve(scope, receive, send, headers, trace_id_from(headers))
+
+    async def _observe(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
+    ) -> None:
+        """Serve inside the request's span, timed and counted by status."""
+        started = time.perf_counter()
+        observed = ObservedSend(send)
+        try:
+            if self.tracing is None:
+                await self._serve(scope, receive, observed, headers, trace_id_from(headers))
+                return
+            method = scope["method"]
+            with self.tracing.request(method, self.route, scope["path"], headers) as span:
+                observed.traceparent = self.tracing.traceparent()
+                await self._serve(scope, receive, observed, headers, Tracing.trace_id(span))
+                observed.close(span)
+        finally:
+            if self.metrics is not None and observed.status:
+                elapsed = time.perf_counter() - started
+                self.metrics.request(self.step_name, self.method, observed.status, elapsed)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], trace_id: str
+    ) -> None:
         try:
             chunks = (
                 await read_body(receive, self.body_limit, headers)
@@ -92,7 +126,13 @@ class StepEndpoint:
         response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
         args = MotiaHttpArgs(request, response)
         ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
-        await self._run(args, ctx, response)
+        if self.metrics is not None:
+            self.metrics.step_run(self.step_name, "http")
+        if self.tracing is None:
+            await self._run(args, ctx, response)
+            return
+        with self.tracing.step(self.step_name, "http"):
+            await self._run(args, ctx, response)
 
     async def _run(self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse) -> None:
         cancellation = HandlerCancellation(asyncio.current_task())
@@ -152,6 +192,10 @@ class StepEndpoint:
 
     async def _failed(self, exc: Exception, response: MotiaHttpResponse, ctx: Any) -> None:
         ctx.logger.exception(f"handler failed: {type(exc).__name__}: {exc}")
+        if self.tracing is not None:
+            self.tracing.failed(exc)
+        if self.metrics is not None:
+            self.metrics.step_error(self.step_name, "http")
         message = f"{type(exc).__name__}: {exc}" if self.settings.dev else "Internal Server Error"
         await response.send_failure(message)
 
@@ -170,3 +214,30 @@ class StepEndpoint:
 
 def _compile(schema: Any) -> Schema | None:
     return None if schema is None else compile_schema(schema)
+
+
+class ObservedSend:
+    """The server's ``send``, noting the status and adding the ``traceparent`` header."""
+
+    __slots__ = ("send", "status", "traceparent")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+        self.traceparent: str | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if self.traceparent is not None:
+                extra = (b"traceparent", self.traceparent.encode())
+                message = {**message, "headers": [*message["headers"], extra]}
+        await self.send(message)
+
+    def close(self, span: Any) -> None:
+        """Record the status on the request's span; a 5xx marks it failed."""
+        if not self.status:
+            return
+        span.set_attribute("http.response.status_code", self.status)
+        if self.status >= 500:
+            Tracing.set_error(span, f"HTTP {self.status}")

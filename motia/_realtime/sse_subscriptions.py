@@ -54,6 +54,7 @@ class SubscriptionSender(EventSender):
     __slots__ = ()
 
     describes = "a stream event response"
+    transport = "sse"
 
     def push(self, message: Message) -> None:
         self.put(message.encoded(sse_frame))

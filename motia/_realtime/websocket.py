@@ -67,6 +67,7 @@ class SocketSink(Sender[str]):
     _queue: deque[str]  # the base's default queue: texts go out one by one off the front
 
     describes = "a stream WebSocket"
+    transport = "websocket"
 
     def __init__(
         self,
