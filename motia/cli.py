@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,6 +111,15 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
     )
+    parser.add_argument(
+        "--metrics", action="store_true", help="serve Prometheus metrics at /__motia/metrics"
+    )
+    parser.add_argument(
+        "--metrics-token",
+        default=os.environ.get("MOTIA_METRICS_TOKEN"),
+        help="lets non-loopback clients scrape with 'Authorization: Bearer TOKEN' "
+        "(default: $MOTIA_METRICS_TOKEN)",
+    )
 
 
 def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
@@ -126,7 +136,12 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         workers=getattr(args, "workers", 1),
-        settings={"heartbeat_interval": args.heartbeat, "console": args.console},
+        settings={
+            "heartbeat_interval": args.heartbeat,
+            "console": args.console,
+            "metrics": args.metrics,
+            "metrics_token": args.metrics_token,
+        },
     )
 
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,11 +45,14 @@ __all__ = [
     "print_routes",
     "route_lines",
     "serve",
+    "share_metrics_between_workers",
     "worker_app_from_env",
 ]
 
 log = logging.getLogger("motia")
 _ENV = "MOTIA_SERVE_OPTIONS"
+_METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""Read by the metrics client when it loads (``motia._core.metrics``)."""
 _NEVER_WATCHED = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
 
 
@@ -176,11 +180,28 @@ def check_workers(options: ServeOptions) -> None:
 
 
 def _serve_workers(options: ServeOptions) -> None:
+    if options.settings.get("metrics"):
+        share_metrics_between_workers()
     os.environ[_ENV] = json.dumps(asdict(options))
     config = _uvicorn_config("motia.server:worker_app_from_env", options)
     config.factory = True
     config.workers = options.workers
     Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def share_metrics_between_workers() -> Path:
+    """Point every worker at one empty folder for the metrics client's multiprocess mode.
+
+    A folder given in ``PROMETHEUS_MULTIPROC_DIR`` is emptied of an earlier run's files;
+    otherwise a fresh one is made. Set before the workers start, so each sees it.
+    """
+    given = os.environ.get(_METRICS_DIR_ENV)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="motia-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[_METRICS_DIR_ENV] = str(folder)
+    return folder
 
 
 class SourceReload(WatchFilesReload):

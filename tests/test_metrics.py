@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,10 @@ import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from stream_server import ServerThread, build_app, join, receive_one, wait_for
+from support import motia_process
 
 from motia import Motia, http, queue, step
+from motia.server import share_metrics_between_workers
 from motia.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -160,3 +164,60 @@ async def test_only_loopback_clients_scrape_without_the_token() -> None:
     assert await status("s3cret", remote, authorization="Bearer s3cret") == 200
     assert await status("s3cret", local) == 200
     assert await status(None, local) == 200
+
+
+async def test_every_metric_the_deployment_guide_lists_is_served(server: ServerThread) -> None:
+    guide = (Path(__file__).parent.parent / "docs" / "deployment.md").read_text()
+    table = guide[guide.index("| metric | type | labels |") :].split("\n\n")[0]
+    listed = set(re.findall(r"`(motia_[a-z_]+)`", table))
+    async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
+        assert (await client.get("/hello")).status_code == 200
+        assert (await client.post("/orders", json={"fail": True})).status_code == 202
+        with anyio.fail_after(5):
+            while (
+                value(found := await scrape(client), "motia_queue_dead", topic="order.created") < 1
+            ):
+                await anyio.sleep(0.02)
+    served = {name.removesuffix("_count") for name, _ in found}
+    assert len(listed) > 15
+    assert listed <= served, listed - served
+
+
+async def test_a_scraper_asking_for_openmetrics_gets_it(server: ServerThread) -> None:
+    accept = "application/openmetrics-text; version=1.0.0"
+    async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
+        response = await client.get("/__motia/metrics", headers={"accept": accept})
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.endswith("# EOF\n")
+
+
+def test_workers_share_an_emptied_metrics_folder(tmp_path: Path, monkeypatch: Any) -> None:
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_123.db").write_bytes(b"stale")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    assert share_metrics_between_workers() == folder
+    assert list(folder.iterdir()) == []
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    fresh = share_metrics_between_workers()
+    assert fresh.is_dir() and os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(fresh)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    fresh.rmdir()
+
+
+@pytest.mark.slow
+def test_motia_start_serves_metrics_with_the_flag(tmp_path: Path) -> None:
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "hello.step.py").write_text(
+        "from motia import http\n"
+        'config = {"name": "Hello", "triggers": [http("GET", "/hello")]}\n'
+        "async def handler(request):\n"
+        '    return {"status": 200, "body": "hi"}\n'
+    )
+    with motia_process("start", tmp_path, "--metrics") as server:
+        assert httpx.get(f"{server.url}/hello", timeout=5).status_code == 200
+        scraped = samples(httpx.get(f"{server.url}/__motia/metrics", timeout=5).text)
+    labels = {"step": "Hello", "method": "GET", "status": "200"}
+    assert value(scraped, "motia_http_requests_total", **labels) == 1
+    with motia_process("start", tmp_path) as server:
+        assert httpx.get(f"{server.url}/__motia/metrics", timeout=5).status_code == 404

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -142,8 +145,9 @@ async def test_an_incoming_traceparent_is_the_request_spans_parent(
 ) -> None:
     caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     async with running(provider) as client:
+        traceparent = f"00-{caller_trace}-{caller_span}-01"
         response = await client.post(
-            "/orders", json={"id": "o2"}, headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"}
+            "/orders", json={"id": "o2"}, headers={"traceparent": traceparent}
         )
         spans = await spans_until(exporter, lambda s: any(x.name == "step:Record" for x in s))
 
@@ -224,3 +228,55 @@ async def test_without_a_provider_nothing_is_traced() -> None:
         response = await client.post("/orders", json={"id": "o4"}, headers={"x-trace-id": "mine"})
     assert response.headers["x-trace-id"] == "mine"
     assert "traceparent" not in response.headers
+
+
+PROBE = """
+import json
+from motia._core.otel_config import configured_provider
+
+provider = configured_provider()
+if provider is None:
+    print(json.dumps(None))
+else:
+    processors = provider._active_span_processor._span_processors
+    print(json.dumps({
+        "service": provider.resource.attributes["service.name"],
+        "sampler": type(provider.sampler).__name__,
+        "exporters": [type(p.span_exporter).__name__ for p in processors],
+    }))
+"""
+
+
+def provider_made_with(**env: str) -> Any:
+    """What ``configured_provider`` makes of these variables, in a fresh process."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.slow
+def test_the_standard_variables_configure_the_sdk() -> None:
+    assert provider_made_with() is None  # nothing asks for traces
+    made = provider_made_with(
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318",
+        OTEL_SERVICE_NAME="orders-api",
+        OTEL_TRACES_SAMPLER="parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG="0.1",
+    )
+    assert made == {
+        "service": "orders-api",
+        "sampler": "ParentBasedTraceIdRatio",
+        "exporters": ["OTLPSpanExporter"],
+    }
+    console = provider_made_with(OTEL_TRACES_EXPORTER="console")
+    assert console["service"] == "motia" and console["exporters"] == ["ConsoleSpanExporter"]
+    assert provider_made_with(OTEL_TRACES_EXPORTER="none") is None
+    off = provider_made_with(OTEL_EXPORTER_OTLP_ENDPOINT="http://x:4318", OTEL_SDK_DISABLED="true")
+    assert off is None
