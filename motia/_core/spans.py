@@ -34,7 +34,7 @@ NO_SPAN: AbstractContextManager[None] = nullcontext()
 
 
 def tracing_for(provider: Any = None) -> Tracing | None:
-    """Spans from ``provider``, else from the global provider when one was installed."""
+    """Spans from ``provider``, else from the one installed or configured (``otel_config``)."""
     if not HAS_API:
         return None
     if provider is None:
@@ -43,7 +43,7 @@ def tracing_for(provider: Any = None) -> Tracing | None:
         provider = configured_provider()
     if provider is None:
         return None
-    return Tracing(provider.get_tracer(_TRACER_NAME))
+    return Tracing(provider.get_tracer(_TRACER_NAME), provider)
 
 
 def current_ids() -> tuple[str, str] | None:
@@ -59,8 +59,9 @@ def current_ids() -> tuple[str, str] | None:
 class Tracing:
     """One app's tracer and the spans the runtime opens with it."""
 
-    def __init__(self, tracer: Any) -> None:
+    def __init__(self, tracer: Any, provider: Any = None) -> None:
         self.tracer = tracer
+        self.provider = provider
         self.propagator = TraceContextTextMapPropagator()
 
     @contextmanager
