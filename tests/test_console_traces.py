@@ -66,15 +66,15 @@ async def test_a_trace_is_served_as_its_spans_with_their_parents(
                 break
             await anyio.sleep(0.01)
     by_name = {span["name"]: span for span in spans}
-    assert by_name["POST /orders"]["parent_id"] is None
-    chain = ["POST /orders", "step:Ingest", "enqueue", "step:Record", "stream::set"]
+    assert by_name["step:Ingest"]["parent_id"] is None
+    chain = ["step:Ingest", "enqueue", "step:Record", "stream::set"]
     for parent, child in itertools.pairwise(chain):
         assert by_name[child]["parent_id"] == by_name[parent]["span_id"], child
     assert by_name["step:Record"]["attributes"]["motia.trigger.type"] == "queue"
     assert all(span["end"] >= span["start"] for span in spans)
 
     (listed,) = [t for t in (await client.get(f"{API}/spans")).json() if t["trace_id"] == trace_id]
-    assert listed["root"] == "POST /orders" and listed["spans"] == len(spans)
+    assert listed["root"] == "step:Ingest" and listed["spans"] == len(spans)
     assert listed["errors"] == 0
 
     logs = (await client.get(f"{API}/logs", params={"trace_id": trace_id})).json()

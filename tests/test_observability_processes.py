@@ -187,10 +187,10 @@ def test_one_trace_runs_from_a_request_here_to_a_stream_write_in_another_process
 
     here = {span.name: span for span in exporter.get_finished_spans()}
     there = {span.name: span for span in receiver.spans if span.trace_id == trace_id}
-    request, enqueue = here["POST /orders"], here["enqueue"]
+    request, enqueue = here["step:Ingest"], here["enqueue"]
     assert f"{request.context.trace_id:032x}" == trace_id
     assert enqueue.parent is not None
-    assert enqueue.parent.span_id == here["step:Ingest"].context.span_id
+    assert enqueue.parent.span_id == request.context.span_id
     record, write = there["step:Record"], there["stream::set"]
     assert record.parent_id == f"{enqueue.context.span_id:016x}"
     assert write.parent_id == record.span_id

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
-__all__ = ["MULTIPROCESS_ENV", "Metrics"]
+__all__ = ["MULTIPROCESS_ENV", "EndpointMetrics", "Metrics"]
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _QUEUE_GAUGES = {
@@ -92,9 +93,9 @@ class Metrics:
 
     # -- events ---------------------------------------------------------------------------
 
-    def request(self, step: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(step, method, str(status)).inc()
-        self.latency.labels(step, method).observe(seconds)
+    def endpoint(self, step: str, method: str) -> EndpointMetrics:
+        """What one HTTP step's requests count into, its label lookups done once."""
+        return EndpointMetrics(self, step, method)
 
     def step_run(self, step: str, trigger: str) -> None:
         self.step_runs.labels(step, trigger).inc()
@@ -150,6 +151,31 @@ class Metrics:
         combined = CollectorRegistry()
         MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
         return encode(combined), content_type
+
+
+class EndpointMetrics:
+    """One HTTP step's request counts (by status) and latencies."""
+
+    __slots__ = ("_by_status", "_latency", "_metrics", "_runs", "method", "step")
+
+    def __init__(self, metrics: Metrics, step: str, method: str) -> None:
+        self._metrics = metrics
+        self.step = step
+        self.method = method
+        self._by_status: dict[int, Any] = {}
+        self._latency = metrics.latency.labels(step, method)
+        self._runs = metrics.step_runs.labels(step, "http")
+
+    def ran(self) -> None:
+        self._runs.inc()
+
+    def answered(self, status: int, seconds: float) -> None:
+        counter = self._by_status.get(status)
+        if counter is None:
+            counter = self._metrics.requests.labels(self.step, self.method, str(status))
+            self._by_status[status] = counter
+        counter.inc()
+        self._latency.observe(seconds)
 
 
 def _live_gauge(name: str, text: str, labels: list[str], registry: CollectorRegistry) -> Gauge:

@@ -68,9 +68,11 @@ class StepEndpoint:
             self._check_response if self.response_schemas and self.settings.dev else None
         )
         self.route = trigger.path
-        self.method = trigger.method
         self.tracing = runtime.tracing
         self.metrics = runtime.metrics
+        self.counts = (
+            None if self.metrics is None else self.metrics.endpoint(route.step.name, trigger.method)
+        )
         self.observed = self.tracing is not None or self.metrics is not None
         self.middleware = tuple(trigger.middleware or ())
         self.condition = trigger.condition
@@ -98,15 +100,14 @@ class StepEndpoint:
             if self.tracing is None:
                 await self._serve(scope, receive, observed, headers, trace_id_from(headers))
                 return
-            method = scope["method"]
-            with self.tracing.request(method, self.route, scope["path"], headers) as span:
+            request = (self.step_name, scope["method"], self.route, scope["path"], headers)
+            with self.tracing.request(*request) as span:
                 observed.traceparent = self.tracing.traceparent()
                 await self._serve(scope, receive, observed, headers, Tracing.trace_id(span))
-                observed.close(span)
+                observed.record_on(span)
         finally:
-            if self.metrics is not None and observed.status:
-                elapsed = time.perf_counter() - started
-                self.metrics.request(self.step_name, self.method, observed.status, elapsed)
+            if self.counts is not None and observed.status:
+                self.counts.answered(observed.status, time.perf_counter() - started)
 
     async def _serve(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], trace_id: str
@@ -126,13 +127,9 @@ class StepEndpoint:
         response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
         args = MotiaHttpArgs(request, response)
         ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
-        if self.metrics is not None:
-            self.metrics.step_run(self.step_name, "http")
-        if self.tracing is None:
-            await self._run(args, ctx, response)
-            return
-        with self.tracing.step(self.step_name, "http"):
-            await self._run(args, ctx, response)
+        if self.counts is not None:
+            self.counts.ran()
+        await self._run(args, ctx, response)
 
     async def _run(self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse) -> None:
         cancellation = HandlerCancellation(asyncio.current_task())
@@ -234,7 +231,7 @@ class ObservedSend:
                 message = {**message, "headers": [*message["headers"], extra]}
         await self.send(message)
 
-    def close(self, span: Any) -> None:
+    def record_on(self, span: Any) -> None:
         """Record the status on the request's span; a 5xx marks it failed."""
         if not self.status:
             return
