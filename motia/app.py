@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from motia._core.spans import tracing_for
 from motia._core.tracing import trace_id_from
+from motia._http.access_log import AccessLog
 from motia._http.asgi_app import MotiaStarlette
 from motia._http.endpoint import StepEndpoint
 from motia._http.health import health_routes
@@ -31,6 +32,7 @@ from motia._project.loader import load_project, load_project_config
 from motia._project.registry import Registry
 from motia._project.step import Step, StepDefinition
 from motia._project.stream_config import StreamConfig
+from motia._realtime.access import warn_unprotected_streams
 from motia._realtime.routes import stream_routes
 from motia._runtime.lifespan import Runtime
 from motia._runtime.stats import GAUGES, Stats
@@ -175,11 +177,17 @@ class Motia:
             self._app = MotiaStarlette(
                 routes=self._routes(streams),
                 stream_socket=_stream_socket(streams),
+                access_log=self._access_log(),
                 lifespan=self._lifespan,
                 exception_handlers={HTTPException: _http_error},
             )
             self._app.state.motia = self
         return self._app
+
+    def _access_log(self) -> AccessLog | None:
+        if not self.settings.access_log:
+            return None
+        return AccessLog(quiet_prefixes=() if self.console is None else (self.console.prefix,))
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -187,6 +195,7 @@ class Motia:
         console: AbstractAsyncContextManager[None] = (
             nullcontext() if self.console is None else self.console.running()
         )
+        warn_unprotected_streams(self.registry.streams.values(), self.runtime.stream_auth)
         async with self.runtime.lifespan(), console:
             yield
 

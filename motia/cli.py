@@ -10,6 +10,9 @@ from pathlib import Path
 
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
 from motia.server import ServeOptions, route_lines, serve
+from motia.settings import Settings
+
+_DEFAULTS = Settings()
 
 __all__ = ["main"]
 
@@ -31,7 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--no-console", dest="console", action="store_false", help="do not serve the dev console"
     )
-    dev.set_defaults(run=_dev, console=True)
+    dev.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="do not log each request (method, path, status, duration, trace id)",
+    )
+    dev.set_defaults(run=_dev, console=True, access_log=True)
     start = commands.add_parser("start", help="serve for production; any broken step fails")
     _serving_options(start)
     start.add_argument(
@@ -39,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     start.add_argument(
         "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
+    )
+    start.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log each request: method, path, status, duration, trace id",
     )
     start.set_defaults(run=_start)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
@@ -120,6 +134,82 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
         help="lets non-loopback clients scrape with 'Authorization: Bearer TOKEN' "
         "(default: $MOTIA_METRICS_TOKEN)",
     )
+    parser.add_argument(
+        "--sync-call-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a synchronous Stream/stateManager call may wait (default: 30)",
+    )
+    _replay_options(parser)
+    _stream_limits(parser)
+
+
+def _replay_options(parser: argparse.ArgumentParser) -> None:
+    """What each process keeps of stream messages for SSE clients resuming with Last-Event-ID."""
+    parser.add_argument(
+        "--replay-messages",
+        type=int,
+        default=_DEFAULTS.replay_messages,
+        help="messages kept per stream group (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-bytes",
+        type=int,
+        default=_DEFAULTS.replay_bytes,
+        help="bytes kept per stream group (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-total-bytes",
+        type=int,
+        default=_DEFAULTS.replay_total_bytes,
+        help="bytes kept by all stream groups together (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-idle-timeout",
+        type=float,
+        default=_DEFAULTS.replay_idle_timeout,
+        help="seconds an unwatched stream group keeps its messages (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-idle-groups",
+        type=int,
+        default=_DEFAULTS.replay_idle_groups,
+        help="unwatched stream groups that keep their messages (default: %(default)s)",
+    )
+
+
+def _stream_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-stream-message",
+        type=int,
+        default=_DEFAULTS.max_stream_message,
+        metavar="BYTES",
+        help="largest message a stream WebSocket client may send, decompressed "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-stream-name",
+        type=int,
+        default=_DEFAULTS.max_stream_name,
+        metavar="CHARS",
+        help="longest stream, group, item or subscription name a client may send "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-subscriptions",
+        type=int,
+        default=_DEFAULTS.max_subscriptions,
+        metavar="N",
+        help="subscriptions one stream WebSocket may hold (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--stream-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (https://app.example.com) that may subscribe to streams besides "
+        "the app's own and loopback ones; repeatable; '*' admits any",
+    )
 
 
 def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
@@ -139,6 +229,17 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         settings={
             "heartbeat_interval": args.heartbeat,
             "console": args.console,
+            "sync_call_timeout": args.sync_call_timeout,
+            "access_log": args.access_log,
+            "replay_messages": args.replay_messages,
+            "replay_bytes": args.replay_bytes,
+            "replay_total_bytes": args.replay_total_bytes,
+            "replay_idle_timeout": args.replay_idle_timeout,
+            "replay_idle_groups": args.replay_idle_groups,
+            "max_stream_message": args.max_stream_message,
+            "max_stream_name": args.max_stream_name,
+            "max_subscriptions": args.max_subscriptions,
+            "stream_origins": args.stream_origin,
             "metrics": args.metrics,
             "metrics_token": args.metrics_token,
         },

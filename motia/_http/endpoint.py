@@ -172,7 +172,7 @@ class StepEndpoint:
         return self._guarded(args, ctx)
 
     async def _guarded(self, args: MotiaHttpArgs[Any], ctx: Any) -> Any:
-        if not await condition_met(self.condition, args, ctx):
+        if not await condition_met(self.condition, args.request, ctx):
             return ApiResponse(
                 status=422, body={"error": "Request condition not met", "skipped": True}
             )

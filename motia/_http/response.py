@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette import responses
@@ -35,6 +35,7 @@ __all__ = [
     "send_json",
 ]
 
+T = TypeVar("T")
 _JSON = b"application/json"
 _BINARY = (bytes, bytearray, memoryview)  # a tuple: `bytes | ...` here is built on every call
 
@@ -44,7 +45,9 @@ ResponseCheck = Callable[[int, Any, str], None]
 """Looks at a returned status and body (and the trace id) before they are sent."""
 
 
-class ApiResponse(BaseModel):
+class ApiResponse(BaseModel, Generic[T]):
+    """``ApiResponse[Body](status=, body=, headers=)``; the parameter documents the body."""
+
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     status: int = 200

@@ -248,9 +248,8 @@ def _check_schema(schema: Any, where: str) -> None:
 
 def _check_query_params(params: Any, where: str) -> None:
     def named(param: Any) -> bool:
-        return isinstance(param, str) or (
-            isinstance(param, dict) and isinstance(param.get("name"), str)
-        )
+        name = param.get("name") if isinstance(param, dict) else getattr(param, "name", param)
+        return isinstance(name, str)
 
     if params is not None and not (isinstance(params, list | tuple) and all(map(named, params))):
         raise ConfigError(

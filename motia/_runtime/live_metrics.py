@@ -41,14 +41,12 @@ async def publish_every(
 def _read_streams(metrics: Metrics, hub: Hub) -> None:
     connections = Counter(_transport(sink) for sink in hub.sinks)
     subscribers: Counter[str] = Counter()
-    replay_bytes = 0
     for topic in hub.topics.values():
         subscribers.update(_transport(member.sink) for member in topic.members)
-        replay_bytes += sum(len(message.text) for message in topic.replay)
     for transport in ("websocket", "sse"):
         connections.setdefault(transport, 0)
         subscribers.setdefault(transport, 0)
-    metrics.streams(connections, subscribers, replay_bytes)
+    metrics.streams(connections, subscribers, hub.budget.bytes)
 
 
 def _transport(sink: object) -> str:

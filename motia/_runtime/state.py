@@ -37,6 +37,10 @@ class StateManager:
         self._on_change = on_change or _ignore
         self._tracing = tracing
 
+    def rebound(self, store: Store, wrap: Callable[[ChangeHook], ChangeHook]) -> StateManager:
+        """This manager on ``store`` (another loop's handle on the same data), hooks wrapped."""
+        return StateManager(store, wrap(self._on_change), self._tracing)
+
     async def get(self, group: str, key: str) -> JSON | None:
         with self._span("get", group, key):
             return await self.store.get(STATE_NAMESPACE, group, key)

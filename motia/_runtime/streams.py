@@ -8,17 +8,20 @@ network side (WebSocket and SSE subscribers) reads the store's change feed.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
 from motia._core.spans import NO_SPAN, Tracing
 from motia._project.stream_config import StreamConfig
 from motia._runtime.state import ChangeHook
-from motia.backends.base import Ephemeral, Store
+from motia.backends.base import Change, Ephemeral, Store
 from motia.backends.ops import JSON, ensure_json
 
 __all__ = ["Stream", "Streams", "stream_namespace"]
+
+log = logging.getLogger("motia.streams")
 
 
 def stream_namespace(name: str) -> str:
@@ -54,14 +57,24 @@ class Stream:
 
     async def set(self, group_id: str, item_id: str, data: Any) -> JSON:
         """Validate ``data`` (with ``id`` set to ``item_id``), store it and return the item."""
+        return (await self.set_values(group_id, item_id, data))["new_value"]
+
+    async def set_values(self, group_id: str, item_id: str, data: Any) -> dict[str, JSON]:
+        """``set``, returning ``{"old_value": ..., "new_value": ...}`` as Motia's engine does."""
         with self._span("set", group_id, item_id):
             item = self._checked_item(item_id, data)
             change = await self.store.set(self.namespace, group_id, item_id, item)
             self._on_change(change)
-        return ensure_json(change.new_value)
+        return _values(change)
 
     async def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> JSON:
         """Apply update ops atomically; a result the schema refuses is not written."""
+        return (await self.update_values(group_id, item_id, ops))["new_value"]
+
+    async def update_values(
+        self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]
+    ) -> dict[str, JSON]:
+        """``update``, returning ``{"old_value": ..., "new_value": ...}``."""
         with self._span("update", group_id, item_id):
             change = await self.store.update(
                 self.namespace,
@@ -71,7 +84,11 @@ class Stream:
                 check=lambda value: self._checked_item(item_id, value),
             )
             self._on_change(change)
-        return ensure_json(change.new_value)
+        return _values(change)
+
+    def rebound(self, store: Store, wrap: Callable[[ChangeHook], ChangeHook]) -> Stream:
+        """This stream on ``store`` (another loop's handle on the same data), hooks wrapped."""
+        return Stream(self.config, store, wrap(self._on_change), self._tracing)
 
     async def delete(self, group_id: str, item_id: str) -> JSON | None:
         """Remove the item; returns it, or None when there was none."""
@@ -129,6 +146,10 @@ class Stream:
         return {**checked, "id": item_id}
 
 
+def _values(change: Change) -> dict[str, JSON]:
+    return {"old_value": ensure_json(change.old_value), "new_value": ensure_json(change.new_value)}
+
+
 def _channel(channel: Mapping[str, Any]) -> tuple[str, str | None]:
     group_id = (
         channel.get("groupId", channel.get("group_id")) if isinstance(channel, Mapping) else None
@@ -152,8 +173,18 @@ def _event(event: Mapping[str, Any]) -> tuple[str, JSON]:
 class Streams:
     """The streams an app knows by name: ``streams.todo`` or ``streams["todo"]``."""
 
-    def __init__(self, streams: Mapping[str, Stream] | None = None) -> None:
+    def __init__(
+        self,
+        streams: Mapping[str, Stream] | None = None,
+        *,
+        store: Store | None = None,
+        on_change: ChangeHook | None = None,
+        tracing: Tracing | None = None,
+    ) -> None:
         self._streams: dict[str, Stream] = dict(streams or {})
+        self._store = store
+        self._on_change = on_change
+        self._tracing = tracing
 
     @classmethod
     def from_configs(
@@ -163,7 +194,30 @@ class Streams:
         on_change: ChangeHook | None = None,
         tracing: Tracing | None = None,
     ) -> Streams:
-        return cls({config.name: Stream(config, store, on_change, tracing) for config in configs})
+        streams = {config.name: Stream(config, store, on_change, tracing) for config in configs}
+        return cls(streams, store=store, on_change=on_change, tracing=tracing)
+
+    def named(self, name: str) -> Stream:
+        """The stream ``name``, created on first use when no stream file declares it.
+
+        As on Motia's engine, ``Stream("todo")`` needs no ``todo.stream.py``; such a
+        stream has no schema and no ``on_join``/``on_leave`` hooks.
+        """
+        stream = self._streams.get(name)
+        if stream is not None:
+            return stream
+        if self._store is None:
+            raise KeyError(self._unknown(name))
+        log.info(
+            "stream %r has no stream file: created without a schema or auth hooks "
+            "(add a %s.stream.py declaring StreamConfig(name=%r, schema=...) for both)",
+            name,
+            name,
+            name,
+        )
+        stream = Stream(StreamConfig(name), self._store, self._on_change, self._tracing)
+        self._streams[name] = stream
+        return stream
 
     def __getitem__(self, name: str) -> Stream:
         try:

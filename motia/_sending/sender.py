@@ -160,6 +160,17 @@ class Sender(Generic[Item]):
             self._scheduled = True
             self._batch.add(self)
 
+    def hold(self) -> None:
+        """Queue without sending until ``release`` (the response has not started yet)."""
+        self._scheduled = True
+
+    def release(self) -> None:
+        """Send what was queued while held, and everything after it."""
+        self._scheduled = False
+        if self._queue and not (self.closed or self._writing):
+            self._scheduled = True
+            self._batch.add(self)
+
     def end(self) -> None:
         """Drop the queue and stop the connection's session."""
         if not self.closed:

@@ -45,6 +45,8 @@ _LOGGER = "motia"
 class Console:
     """The console of one app: its log and change feeds, recorded runs, and routes."""
 
+    prefix = PREFIX
+
     def __init__(self, registry: Registry, runtime: Runtime, project_dir: Path) -> None:
         self.registry = registry
         self.runtime = runtime

@@ -214,6 +214,7 @@ class QueueWorker:
                 delivery.attempts,
                 delay,
                 message,
+                extra=self._about(delivery),
             )
             return
         await self._bury(delivery, message)
@@ -228,4 +229,9 @@ class QueueWorker:
             delivery.message_id,
             delivery.attempts,
             error,
+            extra=self._about(delivery),
         )
+
+    def _about(self, delivery: Delivery) -> dict[str, str | None]:
+        """The step and trace a line about ``delivery`` belongs to (filters find it by step)."""
+        return {"step": self.subscription.step.name, "trace_id": delivery.trace_id}
