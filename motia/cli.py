@@ -7,6 +7,9 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
 
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
 from motia.server import ServeOptions, route_lines, serve
@@ -19,6 +22,9 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if hasattr(args, "project"):
+        # As Motia's CLI does: variables already set win over the file's.
+        load_dotenv(Path(args.project) / ".env")
     try:
         return int(args.run(args))
     except (BuildError, ServeError, ConnectionError) as exc:
@@ -41,20 +47,17 @@ def _parser() -> argparse.ArgumentParser:
         help="do not log each request (method, path, status, duration, trace id)",
     )
     dev.set_defaults(run=_dev, console=True, access_log=True)
-    start = commands.add_parser("start", help="serve for production; any broken step fails")
-    _serving_options(start)
-    start.add_argument(
-        "--console", action="store_true", help="also serve the dev console at /__motia/console"
+    dev.add_argument(
+        "--watch", "-w", action="store_true", help="accepted for Motia: dev always reloads"
     )
-    start.add_argument(
-        "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
-    )
-    start.add_argument(
-        "--access-log",
-        action="store_true",
-        help="log each request: method, path, status, duration, trace id",
-    )
-    start.set_defaults(run=_start)
+    for name in ("start", "run"):
+        _start_command(commands, name)
+    for name, instead in _ENGINE_COMMANDS.items():
+        engine_only = commands.add_parser(name, help=f"Motia's engine command: {instead}")
+        _project_options(engine_only)
+        engine_only.add_argument("--output", "-o", help=argparse.SUPPRESS)
+        engine_only.add_argument("--verbose", "-v", action="store_true", help=argparse.SUPPRESS)
+        engine_only.set_defaults(run=_say_instead, instead=instead, command_name=name)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
     _project_options(routes)
     routes.set_defaults(run=_routes)
@@ -75,6 +78,37 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", help="project name (default: from the folder name)")
     create.set_defaults(run=_create)
     return parser
+
+
+def _start_command(commands: Any, name: str) -> None:
+    also = " (Motia's name for start)" if name == "run" else ""
+    start = commands.add_parser(name, help=f"serve for production; any broken step fails{also}")
+    _serving_options(start)
+    start.add_argument(
+        "--console", action="store_true", help="also serve the dev console at /__motia/console"
+    )
+    start.add_argument(
+        "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
+    )
+    start.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log each request: method, path, status, duration, trace id",
+    )
+    start.set_defaults(run=_start)
+
+
+_ENGINE_COMMANDS = {
+    "build": "there is nothing to build here; serve the steps folder as it is with "
+    "`motia start --dir steps` (or Motia(steps_dir=...).asgi() under any ASGI server)",
+    "typegen": "there are no generated types here; `motia openapi > openapi.json` writes "
+    "the routes' schemas and `motia flows` lists steps and topics",
+}
+
+
+def _say_instead(args: argparse.Namespace) -> int:
+    print(f"motia {args.command_name}: {args.instead}", file=sys.stderr)
+    return 2
 
 
 def _queue_commands(parser: argparse.ArgumentParser) -> None:
@@ -103,7 +137,7 @@ def _queue_redis_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _project_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", default="steps", help="steps folder (default: steps)")
+    parser.add_argument("--dir", "-d", default="steps", help="steps folder (default: steps)")
     parser.add_argument("--project", default=".", help="project folder (default: .)")
 
 
@@ -113,6 +147,7 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--log-format", choices=["pretty", "json"], default="pretty")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--verbose", "-v", action="store_true", help="same as --log-level debug")
     parser.add_argument(
         "--store",
         choices=["sqlite", "memory", "redis"],
@@ -221,7 +256,7 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         dev=dev,
         reload=dev,
         log_format=args.log_format,
-        log_level=args.log_level,
+        log_level="debug" if args.verbose else args.log_level,
         store=args.store,
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,

@@ -13,6 +13,7 @@ from typing import Any
 
 from motia import triggers as t
 from motia._project.cron_schedule import CronSchedule
+from motia._project.legacy_config import from_legacy
 from motia._project.names import snake_keys
 from motia._project.queue_config import QueueConfig
 from motia._project.schema import compile_schema
@@ -55,8 +56,8 @@ def parse_step_config(value: Any) -> StepConfig:
         value = {f.name: getattr(value, f.name) for f in fields(StepConfig)}
     if not isinstance(value, dict):
         raise ConfigError(f"config must be a dict or StepConfig, got {type(value).__name__}")
-    raw = snake_keys(value)
-    unknown = sorted(set(raw) - _KNOWN_KEYS - {"type", "emits", "subscribes", "virtual_emits"})
+    raw = from_legacy(snake_keys(value))
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"config has unknown key(s) {unknown}; known keys: {sorted(_KNOWN_KEYS)}")
     return StepConfig(
