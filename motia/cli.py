@@ -170,6 +170,13 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
         "(default: $MOTIA_METRICS_TOKEN)",
     )
     parser.add_argument(
+        "--send-timeout",
+        type=float,
+        default=_DEFAULTS.send_timeout,
+        help="seconds a streaming client may stop reading before it is dropped (0: no limit; "
+        "default: %(default)s)",
+    )
+    parser.add_argument(
         "--sync-call-timeout",
         type=float,
         default=30.0,
@@ -263,6 +270,7 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         workers=getattr(args, "workers", 1),
         settings={
             "heartbeat_interval": args.heartbeat,
+            "send_timeout": args.send_timeout,
             "console": args.console,
             "sync_call_timeout": args.sync_call_timeout,
             "access_log": args.access_log,

@@ -233,6 +233,7 @@ def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
         log_level=options.log_level,
         access_log=False,  # the app writes its own (motia.access), in the project's formats
         timeout_graceful_shutdown=int(settings.graceful_timeout),
+        ws_ping_interval=settings.heartbeat_interval or None,  # WebSockets beat as SSE does
         log_config=None,
         ws_max_size=settings.max_stream_message,
         ws_per_message_deflate=_deflate_is_bounded(),

@@ -17,6 +17,9 @@ class Settings:
     """Larger request bodies are refused with 413."""
     max_stream_buffer: int = 4 * 1024 * 1024
     """Bytes a streaming response may hold for a slow client before it is closed."""
+    send_timeout: float = 30.0
+    """Seconds a send to a streaming client may wait without progress before the client
+    counts as gone: its handler is cancelled and its connection reset. 0: no limit."""
     replay_messages: int = 512
     """Messages each stream group keeps for SSE clients resuming with ``Last-Event-ID``."""
     replay_bytes: int = 1024 * 1024

@@ -79,7 +79,7 @@ class StepEndpoint:
         interval = trigger.heartbeat_interval
         self.streaming = StreamOptions(
             heartbeat_interval=self.settings.heartbeat_interval if interval is None else interval,
-            policy=SendPolicy(self.settings.max_stream_buffer, runtime.stats),
+            policy=SendPolicy.from_settings(self.settings, runtime.stats, trigger.send_timeout),
             open_responses=runtime.responses,
         )
 

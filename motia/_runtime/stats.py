@@ -30,6 +30,7 @@ class Stats:
         "replay_evicted",
         "replay_evicted_bytes",
         "slow_closes",
+        "stalled_closes",
     )
 
     def __init__(self) -> None:
@@ -37,6 +38,8 @@ class Stats:
         """Streamed HTTP responses whose client is being watched."""
         self.slow_closes = 0
         """Connections ended because their client read too slowly."""
+        self.stalled_closes = 0
+        """Connections reset because a send waited longer than the send timeout."""
         self.dropped_writes = 0
         """Writes to a streamed response that had already ended."""
         self.invalid_messages = 0
