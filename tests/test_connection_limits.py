@@ -48,7 +48,9 @@ class Server:
 
     @property
     def limits_hit(self) -> dict[str, int]:
-        return dict(self.motia.runtime.stats.limits_hit)
+        """The limits refused requests or connections passed, and how often."""
+        counts = self.motia.runtime.stats.values().items()
+        return {name[4:]: n for name, n in counts if name.startswith("hit_") and n}
 
     async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection("127.0.0.1", self.port)

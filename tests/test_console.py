@@ -244,6 +244,20 @@ async def test_streams_list_groups_items_and_subscriber_counts() -> None:
     ]  # fmt: skip
 
 
+async def test_access_lines_stay_out_of_the_logs_tab() -> None:
+    settings = Settings(dev=True, console=True, access_log=True)
+    motia = Motia(None, steps=STEPS, store="memory", queue="memory", settings=settings)
+    app = motia.asgi()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        await client.post("/orders", json={"item": "jam"})
+        lines = await api(client, "/logs")
+    assert "order placed" in [line["msg"] for line in lines]
+    assert not [line for line in lines if line["logger"] == "motia.access"]
+
+
 # -- live feeds over a real server --------------------------------------------------------
 
 

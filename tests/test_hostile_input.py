@@ -50,6 +50,12 @@ def echo(path: str, **trigger: Any) -> Any:
 JSON = {"content-type": "application/json"}
 
 
+def limits_hit(motia: Motia) -> dict[str, int]:
+    """The limits refused requests passed, and how often."""
+    counts = motia.runtime.stats.values().items()
+    return {name[4:]: n for name, n in counts if name.startswith("hit_") and n}
+
+
 class Todo(BaseModel):
     description: str
 
@@ -123,7 +129,7 @@ async def test_a_form_with_too_many_fields_is_refused_when_read_counted_and_logg
     assert response.status_code == 413
     assert response.json()["error"] == "Too many form fields"
     assert response.json()["limit"] == 1000
-    assert motia.runtime.stats.limits_hit["max_form_fields"] == 1
+    assert limits_hit(motia) == {"max_form_fields": 1}
     assert "max_form_fields=1000" in caplog.text
 
 
@@ -137,7 +143,7 @@ async def test_a_form_the_handler_never_reads_never_refuses_the_request() -> Non
         for body in (small, large):
             response = await client.post("/u", content=body, headers=FORM)
             assert response.json() == {"size": len(body)}
-    assert motia.runtime.stats.limits_hit == {}
+    assert limits_hit(motia) == {}
 
 
 @pytest.mark.parametrize(
@@ -155,7 +161,7 @@ async def test_too_many_or_too_large_headers_get_431(
         response = await client.post("/h", headers=headers)
     assert response.status_code == 431
     assert response.json()["error"] == "Request header fields too large"
-    assert motia.runtime.stats.limits_hit == {limit: 1}
+    assert limits_hit(motia) == {limit: 1}
     assert calls == []
 
 
@@ -189,7 +195,7 @@ async def test_bodies_in_progress_share_one_budget() -> None:
     assert refused.status_code == 503
     assert refused.json()["error"] == "Server busy: too many request bodies in progress"
     assert accepted.status_code == 200
-    assert motia.runtime.stats.limits_hit == {"max_body_memory": 1}
+    assert limits_hit(motia) == {"max_body_memory": 1}
 
 
 async def test_a_body_that_stops_arriving_gets_408() -> None:
@@ -227,7 +233,7 @@ async def test_a_body_that_stops_arriving_gets_408() -> None:
     assert sent[0]["status"] == 408
     assert (b"connection", b"close") in sent[0]["headers"]
     assert json.loads(sent[1]["body"])["error"] == "Request body timed out"
-    assert motia.runtime.stats.limits_hit == {"body_timeout": 1}
+    assert limits_hit(motia) == {"body_timeout": 1}
     assert motia.runtime.body_budget.held == 0
 
 

@@ -110,6 +110,20 @@ async def test_a_handler_that_always_fails_ends_in_the_dead_letter_queue() -> No
     assert letter.error == "ValueError: boom"
 
 
+async def test_failure_lines_name_the_step_and_trace(caplog: pytest.LogCaptureFixture) -> None:
+    def handler(data: Any) -> None:
+        raise ValueError("boom")
+
+    caplog.set_level(logging.WARNING, logger="motia.queue")
+    async with running(queue_step("Broken", "work", handler, config={"max_retries": 1})) as motia:
+        await motia.runtime.enqueue({"topic": "work", "data": {}})
+        await dead_letters_of(motia, 1)
+    failures = [r for r in caplog.records if "boom" in r.getMessage()]
+    assert [r.levelname for r in failures] == ["WARNING", "ERROR"]
+    assert {getattr(r, "step", None) for r in failures} == {"Broken"}
+    assert all(getattr(r, "trace_id", None) for r in failures)
+
+
 async def test_a_non_retryable_error_goes_to_the_dead_letter_queue_at_once() -> None:
     runs: list[int] = []
 

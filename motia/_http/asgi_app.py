@@ -3,7 +3,8 @@
 A request for a step on a fixed path (no path parameters), and a stream
 WebSocket, goes straight to its endpoint, skipping Starlette's error middleware
 and route scan: the endpoint answers every error itself, and the stream socket
-gets the server's own ``send`` (see ``frame_writer``). The composer hands over
+gets the server's own ``send`` (see ``frame_writer``). With an ``AccessLog``,
+each HTTP request is logged once its response has ended. The composer hands over
 the stream socket as a plain ASGI app, so HTTP needs nothing of real time. Any
 route listed earlier keeps its precedence, and once a user adds middleware
 every request takes the usual path, so the middleware sees all of them. The app
@@ -21,6 +22,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from motia._core.asgi import Receive, Scope, Send
+from motia._http.access_log import AccessLog
 from motia._http.endpoint import StepEndpoint
 from motia._http.host import HttpHost
 
@@ -34,13 +36,21 @@ class MotiaStarlette(Starlette):
         routes: Sequence[BaseRoute],
         stream_socket: ASGIApp | None = None,
         http_host: HttpHost | None = None,
+        access_log: AccessLog | None = None,
         **options: Any,
     ) -> None:
         super().__init__(routes=routes, **options)
         self.http_host = http_host
         self._direct = direct_routes(routes, stream_socket)
+        self._access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._access_log is not None and scope["type"] == "http":
+            await self._access_log.serve(scope, receive, send, self._dispatch)
+        else:
+            await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "lifespan" and not self.user_middleware and not scope.get("root_path"):
             method = scope["method"] if kind == "http" else "WEBSOCKET"

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from typing import Any
 
 import anyio
 
-from motia._core.asgi import Receive, Scope, Send
+from motia._core.asgi import Message, Receive, Scope, Send
 from motia._core.json import jsonable
+from motia._core.spans import Tracing
 from motia._core.tracing import trace_id_from
 from motia._http.cancellation import HandlerCancellation
 from motia._http.host import HttpHost
@@ -70,12 +72,19 @@ class StepEndpoint:
         self.response_check: ResponseCheck | None = (
             self._check_response if self.response_schemas and self.settings.dev else None
         )
+        self.route = trigger.path
+        self.tracing = runtime.tracing
+        self.metrics = runtime.metrics
+        self.counts = (
+            None if self.metrics is None else self.metrics.endpoint(route.step.name, trigger.method)
+        )
+        self.observed = self.tracing is not None or self.metrics is not None
         self.middleware = tuple(trigger.middleware or ())
         self.condition = trigger.condition
         interval = trigger.heartbeat_interval
         self.streaming = StreamOptions(
             heartbeat_interval=self.settings.heartbeat_interval if interval is None else interval,
-            policy=SendPolicy(self.settings.max_stream_buffer, runtime.stats),
+            policy=SendPolicy.from_settings(self.settings, runtime.stats, trigger.send_timeout),
             open_responses=runtime.responses,
         )
 
@@ -85,7 +94,33 @@ class StepEndpoint:
         except RequestRefused as refusal:
             await self._refuse(refusal, send, trace_id_from({}), scope)
             return
-        trace_id = trace_id_from(headers)
+        if self.observed:
+            await self._observe(scope, receive, send, headers)
+            return
+        await self._serve(scope, receive, send, headers, trace_id_from(headers))
+
+    async def _observe(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
+    ) -> None:
+        """Serve inside the request's span, timed and counted by status."""
+        started = time.perf_counter()
+        observed = ObservedSend(send)
+        try:
+            if self.tracing is None:
+                await self._serve(scope, receive, observed, headers, trace_id_from(headers))
+                return
+            request = (self.step_name, scope["method"], self.route, scope["path"], headers)
+            with self.tracing.request(*request) as span:
+                observed.traceparent = self.tracing.traceparent()
+                await self._serve(scope, receive, observed, headers, Tracing.trace_id(span))
+                observed.record_on(span)
+        finally:
+            if self.counts is not None and observed.status:
+                self.counts.answered(observed.status, time.perf_counter() - started)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], trace_id: str
+    ) -> None:
         body = _NO_BODY
         try:
             try:
@@ -111,6 +146,8 @@ class StepEndpoint:
             response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
             args = MotiaHttpArgs(request, response)
             ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
+            if self.counts is not None:
+                self.counts.ran()
             await self._run(args, ctx, response)
         finally:
             if body.size:
@@ -128,7 +165,7 @@ class StepEndpoint:
     def _limit_hit(self, refusal: RequestRefused, where: str) -> None:
         """One log line and one count for a request refused by a limit."""
         assert refusal.limit is not None
-        self.runtime.stats.limits_hit[refusal.limit] += 1
+        self.runtime.stats.hit(refusal.limit)
         log.warning(
             "%s refused with %d: %s (%s=%s)", where, refusal.status, refusal.error["error"],
             refusal.limit, getattr(self.settings, refusal.limit),
@@ -175,7 +212,7 @@ class StepEndpoint:
         return self._guarded(args, ctx)
 
     async def _guarded(self, args: MotiaHttpArgs[Any], ctx: Any) -> Any:
-        if not await condition_met(self.condition, args, ctx):
+        if not await condition_met(self.condition, args.request, ctx):
             return ApiResponse(
                 status=422, body={"error": "Request condition not met", "skipped": True}
             )
@@ -199,6 +236,10 @@ class StepEndpoint:
             await response.send_failure(exc.error, exc.status)
             return
         ctx.logger.exception(f"handler failed: {type(exc).__name__}: {exc}")
+        if self.tracing is not None:
+            self.tracing.failed(exc)
+        if self.metrics is not None:
+            self.metrics.step_error(self.step_name, "http")
         message = f"{type(exc).__name__}: {exc}" if self.settings.dev else "Internal Server Error"
         await response.send_failure({"error": message})
 
@@ -220,3 +261,30 @@ _NO_BODY = RequestBody([])
 
 def _compile(schema: Any) -> Schema | None:
     return None if schema is None else compile_schema(schema)
+
+
+class ObservedSend:
+    """The server's ``send``, noting the status and adding the ``traceparent`` header."""
+
+    __slots__ = ("send", "status", "traceparent")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+        self.traceparent: str | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if self.traceparent is not None:
+                extra = (b"traceparent", self.traceparent.encode())
+                message = {**message, "headers": [*message["headers"], extra]}
+        await self.send(message)
+
+    def record_on(self, span: Any) -> None:
+        """Record the status on the request's span; a 5xx marks it failed."""
+        if not self.status:
+            return
+        span.set_attribute("http.response.status_code", self.status)
+        if self.status >= 500:
+            Tracing.set_error(span, f"HTTP {self.status}")

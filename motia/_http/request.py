@@ -71,21 +71,21 @@ class MotiaHttpRequest(Generic[B]):
 
     def __init__(
         self,
-        method: str,
-        path: str,
-        path_params: dict[str, str],
-        query_params: dict[str, str | list[str]],
-        headers: dict[str, str],
-        body: B | PendingForm,
-        request_body: RequestBody,
+        method: str = "",
+        path: str = "",
+        path_params: dict[str, str] | None = None,
+        query_params: dict[str, str | list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+        body: B | PendingForm | None = None,
+        request_body: RequestBody | None = None,
     ) -> None:
         self.method = method
         self.path = path
-        self.path_params = path_params
-        self.query_params = query_params
-        self.headers = headers
+        self.path_params = {} if path_params is None else path_params
+        self.query_params = {} if query_params is None else query_params
+        self.headers = {} if headers is None else headers
         self._body = body
-        self.request_body = request_body
+        self.request_body = RequestBody([]) if request_body is None else request_body
 
     @property
     def body(self) -> B:

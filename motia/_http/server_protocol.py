@@ -169,7 +169,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._disarm_head_timer()
         self.connections.discard(self)  # while it lingers, it leaves room for another
         value = self._cap if limit == "max_connections" else getattr(self.settings, limit)
-        self.stats.limits_hit[limit] += 1
+        self.stats.hit(limit)
         client = f"{self.client[0]}" if self.client else "?"
         log.warning("connection from %s refused with %d: %s (%s=%s)",
                     client, status, message, limit, value)  # fmt: skip

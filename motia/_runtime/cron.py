@@ -70,7 +70,12 @@ class CronScheduler:
 
     async def _fire(self, job: CronJob, tick: datetime) -> None:
         if job.running is not None and not job.running.done():
-            log.warning("cron step %r still running at %s; this tick is skipped", job.name, tick)
+            log.warning(
+                "cron step %r still running at %s; this tick is skipped",
+                job.name,
+                tick,
+                extra={"step": job.name},
+            )
             return
         if not await self.claim(f"{job.name}:{job.schedule.expression}:{tick.isoformat()}"):
             return
@@ -80,4 +85,4 @@ class CronScheduler:
         try:
             await job.run()
         except Exception:
-            log.exception("cron step %r failed", job.name)
+            log.exception("cron step %r failed", job.name, extra={"step": job.name})

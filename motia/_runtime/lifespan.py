@@ -3,7 +3,8 @@
 Backends, open streaming responses and background work live here, started by
 the app's lifespan and stopped in order: open streams are ended first so that
 no stream holds up a shutdown or a reload, then background work, then
-backends.
+backends. Open streams are ended as soon as the host server begins to shut down
+(``host_shutdown``), since its lifespan shutdown only comes once they are closed.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from motia._core.spans import Tracing
 from motia._project.registry import Registry
 from motia._project.stream_config import StreamConfig
 from motia._project.triggers import TriggerInfo
@@ -24,12 +26,15 @@ from motia._runtime.change_triggers import ChangeTriggers
 from motia._runtime.context import FlowContext
 from motia._runtime.cron import CronScheduler
 from motia._runtime.cron_steps import cron_jobs
-from motia._runtime.hub import Hub
+from motia._runtime.host_shutdown import host_server, watch_host
+from motia._runtime.hub import Hub, ReplayLimits
+from motia._runtime.live_metrics import publish_every, read_live
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.state import StateManager
 from motia._runtime.stats import Stats
 from motia._runtime.step_runs import run_step
 from motia._runtime.streams import Streams
+from motia._runtime.sync_calls import release_twin
 from motia.backends.base import Store
 from motia.backends.cron_lock import tick_claim
 from motia.backends.queue import QueueBackend
@@ -37,10 +42,15 @@ from motia.backends.sqlite_queue import MemoryQueue
 from motia.queues.service import QueueService
 from motia.settings import Settings
 
+if TYPE_CHECKING:
+    from motia._core.metrics import Metrics
+
 __all__ = ["Runtime", "shutdown_all"]
 
 log = logging.getLogger("motia.runtime")
 _running: weakref.WeakSet[Runtime] = weakref.WeakSet()
+_PUBLISH_SECONDS = 2.0
+"""How often each worker refreshes its share of the live metrics (multiprocess mode)."""
 
 
 def shutdown_all() -> None:
@@ -57,23 +67,44 @@ class Runtime:
         store: Store,
         stream_auth: Any = None,
         queue: QueueBackend | None = None,
+        *,
+        tracing: Tracing | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.store = store
         self.stream_auth = stream_auth
+        self.tracing = tracing
+        self.metrics = metrics
         self.stats = Stats()
         self.responses = OpenStreams()
         self.body_budget = BodyBudget(settings.max_body_memory)
         self.triggers = ChangeTriggers(self, registry.steps)
         on_change = self.triggers.on_change if self.triggers else None
-        self.state = StateManager(store, on_change)
+        self.state = StateManager(store, on_change, tracing)
         configs: list[StreamConfig] = list(registry.streams.values())
-        self.streams = Streams.from_configs(configs, store, on_change)
+        self.streams = Streams.from_configs(configs, store, on_change, tracing)
         self.cron = CronScheduler(cron_jobs(self, registry.steps), claim=tick_claim(store))
-        self.hub = Hub(store, self.streams, stats=self.stats)
+        self.hub = Hub(
+            store,
+            self.streams,
+            replay=ReplayLimits(
+                settings.replay_messages, settings.replay_bytes, settings.replay_total_bytes
+            ),
+            idle_topics=settings.replay_idle_groups,
+            idle_timeout=settings.replay_idle_timeout,
+            stats=self.stats,
+        )
         run_queued = functools.partial(run_step, self)
-        self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, run_queued)
+        self.queues = QueueService(
+            registry.steps,
+            queue or MemoryQueue(),
+            settings,
+            run_queued,
+            tracing=tracing,
+            metrics=metrics,
+        )
         self.started = False
 
     # -- lifecycle ------------------------------------------------------------------
@@ -86,10 +117,16 @@ class Runtime:
         self.hub.start()
         _running.add(self)
         self.cron.start()
+        publishing = self._publish_metrics()
         self.started = True
+        watcher = self._watch_host()
         try:
             yield
         finally:
+            if publishing is not None:
+                publishing.cancel()
+            if watcher is not None:
+                watcher.cancel()
             self.end_streams()
             await self._wait_streams_closed()
             await self.cron.stop(self.settings.graceful_timeout)
@@ -98,7 +135,29 @@ class Runtime:
             _running.discard(self)
             self.started = False
             self.hub.stop()
+            await release_twin(self.store)
             await self.store.close()
+
+    async def metrics_text(self, accept: str = "") -> tuple[bytes, str]:
+        """A scrape's body and content type: the live values read now, then every metric."""
+        if self.metrics is None:
+            raise RuntimeError("this app serves no metrics (Settings.metrics is off)")
+        await read_live(self.metrics, self.stats, self.hub, self.queues)
+        return self.metrics.render(accept)
+
+    def _publish_metrics(self) -> asyncio.Task[None] | None:
+        """With workers sharing metrics, each keeps its live values fresh on a timer."""
+        if self.metrics is None or not self.metrics.multiprocess:
+            return None
+        publish = publish_every(_PUBLISH_SECONDS, self.metrics, self.stats, self.hub, self.queues)
+        return asyncio.get_running_loop().create_task(publish)
+
+    def _watch_host(self) -> asyncio.Task[None] | None:
+        """End open streams as soon as the host server begins to shut down."""
+        server = host_server()
+        if server is None:
+            return None
+        return self._loop.create_task(watch_host(server, self._end_streams))
 
     def end_streams(self) -> None:
         """End every open streaming response (thread-safe: signal handlers call it)."""
@@ -108,9 +167,9 @@ class Runtime:
         loop.call_soon_threadsafe(self._end_streams)
 
     def _end_streams(self) -> None:
-        self.hub.shutdown()
-        if self.responses:
+        if self.responses and not self.hub.closing:
             log.info("ending %d open stream(s) for shutdown", len(self.responses))
+        self.hub.shutdown()
         self.responses.shutdown()
 
     async def _wait_streams_closed(self) -> None:
@@ -136,6 +195,7 @@ class Runtime:
             state=self.state,
             streams=self.streams,
             input_value=input,
+            sync_call_timeout=self.settings.sync_call_timeout,
         )
 
     async def enqueue(

@@ -1,8 +1,10 @@
 """``LogFeed``: a logging handler that keeps recent lines and pushes new ones to viewers.
 
 Attached to the ``motia`` logger while the console runs. Each record is
-encoded to JSON once, kept in a bounded ring buffer (what a page that opens
-later sees first) and published to the pages following the logs.
+encoded to JSON once (tokens redacted, as in every log format), kept in a
+bounded ring buffer (what a page that opens later sees first) and published to
+the pages following the logs. Access lines stay in the terminal: the console
+shows each request as its trace.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from collections import deque
 from typing import Any
 
 from motia._core.json import dumps_lenient
+from motia._core.spans import current_ids
+from motia._runtime.logs import EXTRAS
+from motia._runtime.redaction import redact
 from motia.console.events import LiveView
 from motia.sse import encode_event
 
 __all__ = ["DEFAULT_HISTORY", "LogFeed", "log_entry"]
 
 DEFAULT_HISTORY = 2000
-_EXTRAS = ("step", "trace_id", "data")
+ACCESS_LOGGER = "motia.access"
 
 
 def log_entry(record: logging.LogRecord, seq: int) -> dict[str, Any]:
@@ -31,10 +36,14 @@ def log_entry(record: logging.LogRecord, seq: int) -> dict[str, Any]:
         "logger": record.name,
         "msg": record.getMessage(),
     }
-    for key in _EXTRAS:
+    for key in EXTRAS:
         value = getattr(record, key, None)
         if value is not None:
             entry[key] = value
+    ids = current_ids()
+    if ids is not None:
+        entry.setdefault("trace_id", ids[0])
+        entry["span_id"] = ids[1]
     if record.exc_info and record.exc_info[0] is not None:
         entry["exc"] = logging.Formatter().formatException(record.exc_info)
     return entry
@@ -50,9 +59,11 @@ class LogFeed(logging.Handler):
         self._seq = itertools.count(1)
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name == ACCESS_LOGGER:
+            return  # each request is a trace of its own in the console
         try:
             entry = log_entry(record, next(self._seq))
-            text = dumps_lenient(entry)
+            text = redact(dumps_lenient(entry))
         except Exception:
             self.handleError(record)
             return

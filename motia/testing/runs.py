@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from motia._core.spans import Tracing
 from motia._project.handlers import NO_INPUT
 from motia._project.schema import compile_schema
 from motia._project.step import Step
@@ -29,6 +30,9 @@ from motia._runtime.step_runs import SKIPPED, run_step
 from motia.settings import Settings
 from motia.testing.context import FakeContext
 from motia.testing.failures import fail
+
+if TYPE_CHECKING:
+    from motia._core.metrics import Metrics
 from motia.testing.steps import StepLike, resolve_step, triggers_of
 
 __all__ = ["FakeRuntime", "StepRun", "run_cron", "run_queue", "run_state", "run_stream"]
@@ -52,6 +56,8 @@ class FakeRuntime:
         self.stats = Stats()
         self.responses = OpenStreams()
         self.body_budget = BodyBudget(self.settings.max_body_memory)
+        self.tracing: Tracing | None = None
+        self.metrics: Metrics | None = None
 
     def context(
         self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any
