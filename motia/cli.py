@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
 
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
 from motia.server import ServeOptions, route_lines, serve
@@ -18,6 +22,9 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if hasattr(args, "project"):
+        # As Motia's CLI does: variables already set win over the file's.
+        load_dotenv(Path(args.project) / ".env")
     try:
         return int(args.run(args))
     except (BuildError, ServeError, ConnectionError) as exc:
@@ -40,20 +47,17 @@ def _parser() -> argparse.ArgumentParser:
         help="do not log each request (method, path, status, duration, trace id)",
     )
     dev.set_defaults(run=_dev, console=True, access_log=True)
-    start = commands.add_parser("start", help="serve for production; any broken step fails")
-    _serving_options(start)
-    start.add_argument(
-        "--console", action="store_true", help="also serve the dev console at /__motia/console"
+    dev.add_argument(
+        "--watch", "-w", action="store_true", help="accepted for Motia: dev always reloads"
     )
-    start.add_argument(
-        "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
-    )
-    start.add_argument(
-        "--access-log",
-        action="store_true",
-        help="log each request: method, path, status, duration, trace id",
-    )
-    start.set_defaults(run=_start)
+    for name in ("start", "run"):
+        _start_command(commands, name)
+    for name, instead in _ENGINE_COMMANDS.items():
+        engine_only = commands.add_parser(name, help=f"Motia's engine command: {instead}")
+        _project_options(engine_only)
+        engine_only.add_argument("--output", "-o", help=argparse.SUPPRESS)
+        engine_only.add_argument("--verbose", "-v", action="store_true", help=argparse.SUPPRESS)
+        engine_only.set_defaults(run=_say_instead, instead=instead, command_name=name)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
     _project_options(routes)
     routes.set_defaults(run=_routes)
@@ -74,6 +78,37 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", help="project name (default: from the folder name)")
     create.set_defaults(run=_create)
     return parser
+
+
+def _start_command(commands: Any, name: str) -> None:
+    also = " (Motia's name for start)" if name == "run" else ""
+    start = commands.add_parser(name, help=f"serve for production; any broken step fails{also}")
+    _serving_options(start)
+    start.add_argument(
+        "--console", action="store_true", help="also serve the dev console at /__motia/console"
+    )
+    start.add_argument(
+        "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
+    )
+    start.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log each request: method, path, status, duration, trace id",
+    )
+    start.set_defaults(run=_start)
+
+
+_ENGINE_COMMANDS = {
+    "build": "there is nothing to build here; serve the steps folder as it is with "
+    "`motia start --dir steps` (or Motia(steps_dir=...).asgi() under any ASGI server)",
+    "typegen": "there are no generated types here; `motia openapi > openapi.json` writes "
+    "the routes' schemas and `motia flows` lists steps and topics",
+}
+
+
+def _say_instead(args: argparse.Namespace) -> int:
+    print(f"motia {args.command_name}: {args.instead}", file=sys.stderr)
+    return 2
 
 
 def _queue_commands(parser: argparse.ArgumentParser) -> None:
@@ -102,7 +137,7 @@ def _queue_redis_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _project_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", default="steps", help="steps folder (default: steps)")
+    parser.add_argument("--dir", "-d", default="steps", help="steps folder (default: steps)")
     parser.add_argument("--project", default=".", help="project folder (default: .)")
 
 
@@ -112,6 +147,7 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--log-format", choices=["pretty", "json"], default="pretty")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--verbose", "-v", action="store_true", help="same as --log-level debug")
     parser.add_argument(
         "--store",
         choices=["sqlite", "memory", "redis"],
@@ -125,6 +161,22 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
         "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
     )
     parser.add_argument(
+        "--metrics", action="store_true", help="serve Prometheus metrics at /__motia/metrics"
+    )
+    parser.add_argument(
+        "--metrics-token",
+        default=os.environ.get("MOTIA_METRICS_TOKEN"),
+        help="lets non-loopback clients scrape with 'Authorization: Bearer TOKEN' "
+        "(default: $MOTIA_METRICS_TOKEN)",
+    )
+    parser.add_argument(
+        "--send-timeout",
+        type=float,
+        default=_DEFAULTS.send_timeout,
+        help="seconds a streaming client may stop reading before it is dropped (0: no limit; "
+        "default: %(default)s)",
+    )
+    parser.add_argument(
         "--sync-call-timeout",
         type=float,
         default=30.0,
@@ -132,6 +184,7 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     )
     _replay_options(parser)
     _stream_limits(parser)
+    _limit_options(parser.add_argument_group("limits (see docs/deployment.md)"))
 
 
 def _replay_options(parser: argparse.ArgumentParser) -> None:
@@ -202,6 +255,37 @@ def _stream_limits(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_LIMIT_FLAGS: list[tuple[str, type, str]] = [
+    ("max_body_size", int, "bytes of one request body (413)"),
+    ("max_body_memory", int, "bytes of request bodies held at once by all requests (503)"),
+    ("max_form_fields", int, "fields of a form body a handler reads (413)"),
+    ("max_headers", int, "header lines of one request (431)"),
+    ("max_header_size", int, "bytes of one request head (431)"),
+    ("header_timeout", float, "seconds to send a request head (408)"),
+    ("body_timeout", float, "seconds a request body may pause (408)"),
+    ("keep_alive_timeout", float, "seconds an idle keep-alive connection stays open"),
+    ("max_connections", int, "open connections per process (503)"),
+]
+
+
+def _limit_options(group: argparse._ArgumentGroup) -> None:
+    for name, kind, help_text in _LIMIT_FLAGS:
+        default = getattr(_DEFAULTS, name)
+        flag = "--" + name.replace("_", "-")
+        metavar = "SECONDS" if kind is float else "N"
+        group.add_argument(
+            flag,
+            type=kind,
+            default=default,
+            metavar=metavar,
+            help=f"{help_text}; default {default}",
+        )
+
+
+def _limit_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name, _, _ in _LIMIT_FLAGS}
+
+
 def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
     return ServeOptions(
         project_dir=args.project,
@@ -211,13 +295,14 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         dev=dev,
         reload=dev,
         log_format=args.log_format,
-        log_level=args.log_level,
+        log_level="debug" if args.verbose else args.log_level,
         store=args.store,
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         workers=getattr(args, "workers", 1),
         settings={
             "heartbeat_interval": args.heartbeat,
+            "send_timeout": args.send_timeout,
             "console": args.console,
             "sync_call_timeout": args.sync_call_timeout,
             "access_log": args.access_log,
@@ -230,6 +315,9 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
             "max_stream_name": args.max_stream_name,
             "max_subscriptions": args.max_subscriptions,
             "stream_origins": args.stream_origin,
+            "metrics": args.metrics,
+            "metrics_token": args.metrics_token,
+            **_limit_settings(args),
         },
     )
 

@@ -163,6 +163,43 @@ async def test_the_module_logger_logs_as_the_running_step(caplog: pytest.LogCapt
     assert record.data == {"k": 1}  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_awaited_calls_are_the_async_calls(kind: str, tmp_path: Path) -> None:
+    # Motia's README and examples write `await todo_stream.set(...)`: that works too.
+    async def handler(args: Any) -> dict[str, Any]:
+        todos: Stream[dict[str, Any]] = Stream("todo")
+        written = await todos.set("inbox", "t1", {"title": "x"})
+        items = await todos.get_group("inbox")
+        missing = await todos.get("inbox", "nope")
+        await stateManager.set("g", "k", 1)
+        await enqueue({"topic": "seen", "data": {"n": len(items)}})
+        return {
+            "status": 200,
+            "body": {
+                "written": written,
+                "items": items,
+                "missing": missing,
+                "value": await stateManager.get("g", "k"),
+            },
+        }
+
+    app = _app(_store(kind, tmp_path), handler)
+    asgi = app.asgi()
+    with anyio.fail_after(10):
+        async with asgi.router.lifespan_context(asgi):
+            transport = httpx.ASGITransport(asgi)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                body = (await client.post("/go")).json()
+            while await app.runtime.state.get("queue", "seen") is None:
+                await anyio.sleep(0.01)
+    assert body == {
+        "written": {"old_value": None, "new_value": {"id": "t1", "title": "x"}},
+        "items": [{"id": "t1", "title": "x"}],
+        "missing": None,
+        "value": 1,
+    }
+
+
 def test_twins_outside_a_handler_say_so() -> None:
     with pytest.raises(RuntimeError, match="only be used while a step handler is running"):
         Stream("todo").set("g", "i", {})

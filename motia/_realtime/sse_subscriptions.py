@@ -65,6 +65,7 @@ class SubscriptionSender(EventSender):
     __slots__ = ()
 
     describes = "a stream event response"
+    transport = "sse"
 
     def push(self, message: Message) -> None:
         self.put(message.encoded(sse_frame))
@@ -79,7 +80,7 @@ class StreamEvents:
 
     def __init__(self, runtime: StreamHost) -> None:
         self.runtime = runtime
-        self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
+        self.policy = SendPolicy.from_settings(runtime.settings, runtime.hub.stats)
         self.origins = OriginPolicy(runtime.settings.stream_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -64,6 +64,9 @@ class FlowContext(Generic[T]):
         """Send ``{"topic", "data", "messageGroupId"?}``; awaiting gives the message id."""
         return self._enqueuer(event, self)
 
+    emit = enqueue
+    """Motia 0.x's name for ``enqueue``."""
+
     def is_http(self) -> bool:
         return self.trigger.type == "http"
 

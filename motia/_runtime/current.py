@@ -6,11 +6,16 @@ concurrent handlers and worker threads each see their own). As in Motia's SDK th
 calls are synchronous and return plain values; ``sync_calls`` says how each thread
 gets its answer. They are thin: each is one call of ``ctx.state`` or a stream of
 ``ctx.streams``, so whatever those do (checks, hooks, tracing) applies.
+
+Motia's own README and examples also write ``await todo_stream.get(...)``; a call
+whose result its caller awaits returns the async call instead, which never blocks.
 """
 
 from __future__ import annotations
 
 import builtins
+import dis
+import sys
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
@@ -34,6 +39,24 @@ current_context: ContextVar[FlowContext[Any] | None] = ContextVar("motia_context
 _FALLBACK = StepLogger()
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+_CACHE = dis.opmap.get("CACHE", 0)
+_GET_AWAITABLE = dis.opmap["GET_AWAITABLE"]
+
+
+def _awaited(depth: int) -> bool:
+    """Whether the frame ``depth`` levels up awaits the value of the call it is making.
+
+    ``await f()`` compiles to a call followed (after its inline caches) by
+    GET_AWAITABLE; the caller's next instruction tells which style it is written in.
+    """
+    frame = sys._getframe(depth + 1)
+    code = frame.f_code.co_code
+    offset = frame.f_lasti + 2
+    while offset < len(code) and code[offset] == _CACHE:
+        offset += 2
+    return offset < len(code) and code[offset] == _GET_AWAITABLE
 
 
 def require_context(what: str) -> FlowContext[Any]:
@@ -61,13 +84,18 @@ def enqueue(event: dict[str, Any]) -> None:
     is finished by the loop right after, and a failure then is logged.
     """
     ctx = require_context("enqueue()")
-    start_in_place(ctx.enqueue(event), f"enqueue to {event.get('topic')!r}")
+    work = ctx.enqueue(event)
+    if _awaited(1):
+        return work  # type: ignore[return-value]
+    start_in_place(work, f"enqueue to {event.get('topic')!r}")
 
 
 def _call(what: str, op: Callable[[StateManager], Awaitable[R]]) -> R:
     ctx = require_context(what)
     if ctx.state is None:
         raise RuntimeError(f"{what}: this context belongs to no app, so it has no state")
+    if _awaited(2):
+        return op(ctx.state)  # type: ignore[return-value]
     return call_sync(ctx.state, op, ctx.sync_call_timeout)
 
 
@@ -87,19 +115,23 @@ class ModuleStateManager:
 
     def delete(self, scope: str, key: str) -> dict[str, Any]:
         """Returns ``{"old_value": ...}`` (None when there was nothing)."""
-        old = _call("stateManager.delete()", lambda s: s.delete(scope, key))
-        return {"old_value": old}
+        return _call("stateManager.delete()", lambda s: _old_value(s.delete(scope, key)))
 
     def list(self, scope: str) -> builtins.list[Any]:
         return _call("stateManager.list()", lambda s: s.list(scope))
 
-    get_group = list
+    def get_group(self, scope: str) -> builtins.list[Any]:
+        return _call("stateManager.get_group()", lambda s: s.list(scope))
 
     def list_groups(self) -> builtins.list[str]:
         return _call("stateManager.list_groups()", lambda s: s.list_groups())
 
     def clear(self, scope: str) -> None:
         _call("stateManager.clear()", lambda s: s.clear(scope))
+
+
+async def _old_value(deleting: Awaitable[Any]) -> dict[str, Any]:
+    return {"old_value": await deleting}
 
 
 class BoundStream(Generic[T]):
@@ -123,8 +155,9 @@ class BoundStream(Generic[T]):
 
     def _call(self, what: str, op: Callable[[Stream], Awaitable[R]]) -> R:
         stream = self._stream(what)
-        timeout = require_context(what).sync_call_timeout
-        return call_sync(stream, op, timeout)
+        if _awaited(2):
+            return op(stream)  # type: ignore[return-value]
+        return call_sync(stream, op, require_context(what).sync_call_timeout)
 
     def get(self, group_id: str, item_id: str) -> T | None:
         return self._call("get", lambda s: s.get(group_id, item_id))
@@ -142,13 +175,16 @@ class BoundStream(Generic[T]):
 
     def send(self, channel: dict[str, Any], event: dict[str, Any]) -> None:
         stream = self._stream("send")
-        start_in_place(stream.send(channel, event), f"send on stream {self.stream_name!r}")
+        work = stream.send(channel, event)
+        if _awaited(1):
+            return work  # type: ignore[return-value]
+        start_in_place(work, f"send on stream {self.stream_name!r}")
 
     def get_group(self, group_id: str) -> list[T]:
         return self._call("get_group", lambda s: s.get_group(group_id))
 
     def list(self, group_id: str) -> builtins.list[T]:
-        return self.get_group(group_id)
+        return self._call("list", lambda s: s.get_group(group_id))
 
     def list_groups(self) -> builtins.list[str]:
         return self._call("list_groups", lambda s: s.list_groups())
