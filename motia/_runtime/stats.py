@@ -52,7 +52,8 @@ class Stats:
         self.dropped_writes = 0
         """Writes to a streamed response that had already ended."""
         self.invalid_messages = 0
-        """Stream WebSocket messages answered with ``INVALID_MESSAGE``."""
+        """Malformed stream subscriptions: WebSocket frames answered with ``INVALID_MESSAGE``,
+        SSE requests answered with 400."""
         self.oversized_messages = 0
         """Stream WebSockets closed (1009) for a message over ``max_stream_message``."""
         self.refused_subscriptions = 0
