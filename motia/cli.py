@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -191,6 +192,22 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
         help="seconds between SSE pings (0: off; default: 15)",
     )
     parser.add_argument(
+        "--metrics", action="store_true", help="serve Prometheus metrics at /__motia/metrics"
+    )
+    parser.add_argument(
+        "--metrics-token",
+        default=os.environ.get("MOTIA_METRICS_TOKEN"),
+        help="lets non-loopback clients scrape with 'Authorization: Bearer TOKEN' "
+        "(default: $MOTIA_METRICS_TOKEN)",
+    )
+    parser.add_argument(
+        "--send-timeout",
+        type=float,
+        default=_DEFAULTS.send_timeout,
+        help="seconds a streaming client may stop reading before it is dropped (0: no limit; "
+        "default: %(default)s)",
+    )
+    parser.add_argument(
         "--sync-call-timeout",
         type=float,
         default=30.0,
@@ -198,6 +215,7 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     )
     _replay_options(parser)
     _stream_limits(parser)
+    _limit_options(parser.add_argument_group("limits (see docs/deployment.md)"))
 
 
 def _replay_options(parser: argparse.ArgumentParser) -> None:
@@ -268,6 +286,37 @@ def _stream_limits(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_LIMIT_FLAGS: list[tuple[str, type, str]] = [
+    ("max_body_size", int, "bytes of one request body (413)"),
+    ("max_body_memory", int, "bytes of request bodies held at once by all requests (503)"),
+    ("max_form_fields", int, "fields of a form body a handler reads (413)"),
+    ("max_headers", int, "header lines of one request (431)"),
+    ("max_header_size", int, "bytes of one request head (431)"),
+    ("header_timeout", float, "seconds to send a request head (408)"),
+    ("body_timeout", float, "seconds a request body may pause (408)"),
+    ("keep_alive_timeout", float, "seconds an idle keep-alive connection stays open"),
+    ("max_connections", int, "open connections per process (503)"),
+]
+
+
+def _limit_options(group: argparse._ArgumentGroup) -> None:
+    for name, kind, help_text in _LIMIT_FLAGS:
+        default = getattr(_DEFAULTS, name)
+        flag = "--" + name.replace("_", "-")
+        metavar = "SECONDS" if kind is float else "N"
+        group.add_argument(
+            flag,
+            type=kind,
+            default=default,
+            metavar=metavar,
+            help=f"{help_text}; default {default}",
+        )
+
+
+def _limit_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name, _, _ in _LIMIT_FLAGS}
+
+
 def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
     return ServeOptions(
         project_dir=args.project,
@@ -284,6 +333,7 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         workers=getattr(args, "workers", 1),
         settings={
             "heartbeat_interval": args.heartbeat,
+            "send_timeout": args.send_timeout,
             "console": args.console,
             "sync_call_timeout": args.sync_call_timeout,
             "access_log": args.access_log,
@@ -296,6 +346,9 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
             "max_stream_name": args.max_stream_name,
             "max_subscriptions": args.max_subscriptions,
             "stream_origins": args.stream_origin,
+            "metrics": args.metrics,
+            "metrics_token": args.metrics_token,
+            **_limit_settings(args),
         },
     )
 

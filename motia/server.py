@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import signal
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -27,6 +28,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
+from motia._http.server_protocol import LimitedHttpProtocol
 from motia._project.layout import missing_steps, no_step_files
 from motia._runtime.lifespan import shutdown_all
 from motia._runtime.logs import configure_logging
@@ -49,10 +51,13 @@ __all__ = [
     "print_routes",
     "route_lines",
     "serve",
+    "share_metrics_between_workers",
 ]
 
 log = logging.getLogger("motia")
 _ENV = "MOTIA_SERVE_OPTIONS"
+_METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""Read by the metrics client when it loads (``motia._core.metrics``)."""
 _NEVER_WATCHED = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
 
 
@@ -210,6 +215,8 @@ def check_workers(options: ServeOptions) -> None:
 
 
 def _serve_workers(options: ServeOptions) -> None:
+    if options.settings.get("metrics"):
+        share_metrics_between_workers()
     # The supervisor builds the app once, so that a broken step fails the start once and
     # the route table is logged once, not by every worker.
     announce(options.build(), options)
@@ -218,6 +225,21 @@ def _serve_workers(options: ServeOptions) -> None:
     config.factory = True
     config.workers = options.workers
     Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def share_metrics_between_workers() -> Path:
+    """Point every worker at one empty folder for the metrics client's multiprocess mode.
+
+    A folder given in ``PROMETHEUS_MULTIPROC_DIR`` is emptied of an earlier run's files;
+    otherwise a fresh one is made. Set before the workers start, so each sees it.
+    """
+    given = os.environ.get(_METRICS_DIR_ENV)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="motia-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[_METRICS_DIR_ENV] = str(folder)
+    return folder
 
 
 class SourceReload(WatchFilesReload):
@@ -246,9 +268,12 @@ def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
         log_level=options.log_level,
         access_log=False,  # the app writes its own (motia.access), in the project's formats
         timeout_graceful_shutdown=int(settings.graceful_timeout),
+        ws_ping_interval=settings.heartbeat_interval or None,  # WebSockets beat as SSE does
         log_config=None,
         ws_max_size=settings.max_stream_message,
         ws_per_message_deflate=_deflate_is_bounded(),
+        http=LimitedHttpProtocol,  # header, time and connection limits (from the app's settings)
+        timeout_keep_alive=int(settings.keep_alive_timeout),
     )
 
 

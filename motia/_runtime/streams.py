@@ -10,8 +10,10 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
+from motia._core.spans import NO_SPAN, Tracing
 from motia._project.stream_config import StreamConfig
 from motia._runtime.state import ChangeHook
 from motia._runtime.unawaited import Call
@@ -31,11 +33,16 @@ class Stream:
     """``ctx.streams.<name>``: read and write one stream's items, send ephemeral events."""
 
     def __init__(
-        self, config: StreamConfig, store: Store, on_change: ChangeHook | None = None
+        self,
+        config: StreamConfig,
+        store: Store,
+        on_change: ChangeHook | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self._on_change = on_change or (lambda change: None)
+        self._tracing = tracing
         self.namespace = stream_namespace(config.name)
 
     @property
@@ -46,7 +53,8 @@ class Stream:
         return f"Stream({self.name!r})"
 
     async def get(self, group_id: str, item_id: str) -> JSON | None:
-        return await self.store.get(self.namespace, group_id, item_id)
+        with self._span("get", group_id, item_id):
+            return await self.store.get(self.namespace, group_id, item_id)
 
     def set(self, group_id: str, item_id: str, data: Any) -> Call[JSON]:
         """Validate ``data`` (with ``id`` set to ``item_id``), store it and return the item."""
@@ -57,9 +65,10 @@ class Stream:
 
     async def set_values(self, group_id: str, item_id: str, data: Any) -> dict[str, JSON]:
         """``set``, returning ``{"old_value": ..., "new_value": ...}`` as Motia's engine does."""
-        item = self._checked_item(item_id, data)
-        change = await self.store.set(self.namespace, group_id, item_id, item)
-        self._on_change(change)
+        with self._span("set", group_id, item_id):
+            item = self._checked_item(item_id, data)
+            change = await self.store.set(self.namespace, group_id, item_id, item)
+            self._on_change(change)
         return _values(change)
 
     def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> Call[JSON]:
@@ -75,38 +84,42 @@ class Stream:
         self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]
     ) -> dict[str, JSON]:
         """``update``, returning ``{"old_value": ..., "new_value": ...}``."""
-        change = await self.store.update(
-            self.namespace,
-            group_id,
-            item_id,
-            ops,
-            check=lambda value: self._checked_item(item_id, value),
-        )
-        self._on_change(change)
+        with self._span("update", group_id, item_id):
+            change = await self.store.update(
+                self.namespace,
+                group_id,
+                item_id,
+                ops,
+                check=lambda value: self._checked_item(item_id, value),
+            )
+            self._on_change(change)
         return _values(change)
 
     def rebound(self, store: Store, wrap: Callable[[ChangeHook], ChangeHook]) -> Stream:
         """This stream on ``store`` (another loop's handle on the same data), hooks wrapped."""
-        return Stream(self.config, store, wrap(self._on_change))
+        return Stream(self.config, store, wrap(self._on_change), self._tracing)
 
     def delete(self, group_id: str, item_id: str) -> Call[JSON | None]:
         """Remove the item; returns it, or None when there was none."""
         return Call(self._delete(group_id, item_id), self._call_name("delete"))
 
     async def _delete(self, group_id: str, item_id: str) -> JSON | None:
-        change = await self.store.delete(self.namespace, group_id, item_id)
-        if change is not None:
-            self._on_change(change)
+        with self._span("delete", group_id, item_id):
+            change = await self.store.delete(self.namespace, group_id, item_id)
+            if change is not None:
+                self._on_change(change)
         return None if change is None else ensure_json(change.old_value)
 
     async def get_group(self, group_id: str) -> builtins.list[JSON]:
-        return [item for _, item in await self.store.list(self.namespace, group_id)]
+        with self._span("list", group_id):
+            return [item for _, item in await self.store.list(self.namespace, group_id)]
 
     async def list(self, group_id: str) -> builtins.list[JSON]:
         return await self.get_group(group_id)
 
     async def list_groups(self) -> builtins.list[str]:
-        return await self.store.list_groups(self.namespace)
+        with self._span("list_groups"):
+            return await self.store.list_groups(self.namespace)
 
     def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> Call[None]:
         """Send ``{"type": name, "data": any}`` to ``{"groupId": g, "id": optional}``, unstored."""
@@ -115,7 +128,22 @@ class Stream:
     async def _send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> None:
         group_id, item_id = _channel(channel)
         event_type, data = _event(event)
-        await self.store.publish(Ephemeral(self.namespace, group_id, item_id, event_type, data))
+        with self._span("send", group_id, item_id):
+            ephemeral = Ephemeral(self.namespace, group_id, item_id, event_type, data)
+            await self.store.publish(ephemeral)
+
+    def _span(
+        self, operation: str, group_id: str | None = None, item_id: str | None = None
+    ) -> AbstractContextManager[Any]:
+        """``stream::<operation>`` when tracing; changes fire their triggers inside it."""
+        if self._tracing is None:
+            return NO_SPAN
+        attributes = {
+            "motia.stream.name": self.name,
+            "motia.stream.group_id": group_id,
+            "motia.stream.item_id": item_id,
+        }
+        return self._tracing.operation(f"stream::{operation}", attributes)
 
     def _call_name(self, method: str) -> str:
         return f"ctx.streams.{self.name}.{method}"
@@ -169,10 +197,12 @@ class Streams:
         *,
         store: Store | None = None,
         on_change: ChangeHook | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._streams: dict[str, Stream] = dict(streams or {})
         self._store = store
         self._on_change = on_change
+        self._tracing = tracing
 
     @classmethod
     def from_configs(
@@ -180,9 +210,10 @@ class Streams:
         configs: Iterable[StreamConfig],
         store: Store,
         on_change: ChangeHook | None = None,
+        tracing: Tracing | None = None,
     ) -> Streams:
-        streams = {config.name: Stream(config, store, on_change) for config in configs}
-        return cls(streams, store=store, on_change=on_change)
+        streams = {config.name: Stream(config, store, on_change, tracing) for config in configs}
+        return cls(streams, store=store, on_change=on_change, tracing=tracing)
 
     def named(self, name: str) -> Stream:
         """The stream ``name``, created on first use when no stream file declares it.
@@ -202,7 +233,8 @@ class Streams:
             name,
             name,
         )
-        stream = self._streams[name] = Stream(StreamConfig(name), self._store, self._on_change)
+        stream = Stream(StreamConfig(name), self._store, self._on_change, self._tracing)
+        self._streams[name] = stream
         return stream
 
     def __getitem__(self, name: str) -> Stream:
