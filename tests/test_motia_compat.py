@@ -341,3 +341,17 @@ def test_multi_trigger_step_turns_a_dict_into_a_step_config() -> None:
     )
     assert isinstance(definition.config, StepConfig)
     assert definition.config.name == "Multi"
+
+
+async def test_a_stream_auth_hook_may_answer_with_motias_auth_result() -> None:
+    from motia import StreamAuthInput, StreamAuthResult
+    from motia._realtime.access import authenticate
+
+    request = StreamAuthInput(headers={}, path="/", query_params={}, client=("1.2.3.4", 5))
+    assert request.addr == "1.2.3.4:5"
+    refused = await authenticate(lambda r: StreamAuthResult(authorized=False), request)
+    allowed = await authenticate(
+        lambda r: StreamAuthResult(authorized=True, context={"user": "u"}), request
+    )
+    assert refused == (False, None)
+    assert allowed == (True, {"user": "u"})
