@@ -228,15 +228,17 @@ async def test_frames_go_direct_only_when_nothing_waits_before_them() -> None:
     messages = [message(n) for n in range(1, 6)]
     sink.push(messages[0])
     writer.open = False
-    sink.push(messages[1])
+    sink.push(messages[1])  # declined by the writer: the ASGI send takes it at once
     writer.open = True
-    sink.push(messages[2])  # queued behind message 2, though the writer would take it
+    send.texts.append("then")
+    sink.push(messages[2])  # nothing waits before it: straight to the transport again
     await next_turn()
     sink.push(messages[3])
     sink.push_own({"type": "own"})
     wire = [frame[2:].decode() for frame in writer.frames]
-    assert wire[0] == messages[0].text and send.texts == texts(2, 3)
-    assert wire[1] == messages[3].text and json.loads(wire[2])["type"] == "own"
+    assert wire[0] == messages[0].text and send.texts == [*texts(2), "then"]
+    assert wire[1:3] == [messages[2].text, messages[3].text]
+    assert json.loads(wire[3])["type"] == "own"
     assert writer.frames[0] is messages[0].encoded(ws_frame)
 
 

@@ -92,7 +92,7 @@ class MotiaHttpResponse:
         for name, value in headers.items():
             body.headers[name.lower()] = str(value)
         if body.is_event_stream():
-            self._on_loop(body.start_heartbeat)
+            self._on_loop(body.declare_event_stream)
 
     @property
     def writer(self) -> MotiaHttpResponse:
@@ -115,7 +115,7 @@ class MotiaHttpResponse:
         retry: int | None = None,
     ) -> None:
         """Write one SSE frame; waits while the client is behind."""
-        body = self._stream()
+        body = self._body or self._stream()
         body.write_body(encode_event(data, event=event, id=id, retry=retry))
         if body.buffered > HIGH_WATER and not body.closed:
             await body.wait_drained()
@@ -165,16 +165,16 @@ class MotiaHttpResponse:
         raw = _whole_headers(headers, content_type)
         await _send_whole(self._send, status, raw, payload, self.trace_id)
 
-    async def send_failure(self, message: str) -> None:
-        """The handler failed: an ``error`` event ends a streamed body, else a JSON 500."""
+    async def send_failure(self, error: dict[str, Any], status: int = 500) -> None:
+        """The handler failed with ``error`` (``{"error": message, ...}``): an ``error``
+        event ends a streamed body, else it is sent as JSON with ``status``."""
         if self._body_began:
             body = self._stream()
-            error = {"message": message, "trace_id": self.trace_id}
-            body.write_body(encode_event(error, event="error"))
+            event = {"message": error["error"], "trace_id": self.trace_id}
+            body.write_body(encode_event(event, event="error"))
             await body.finish()
             return
-        error = {"error": message, "trace_id": self.trace_id}
-        await send_json(self._send, 500, error, self.trace_id)
+        await send_json(self._send, status, {**error, "trace_id": self.trace_id}, self.trace_id)
 
     async def finish(self) -> None:
         """Deliver what is buffered and end the body."""
@@ -194,10 +194,10 @@ class MotiaHttpResponse:
 
     @property
     def _body_began(self) -> bool:
-        """Body bytes were written, or the body was closed (``close()``, a lost client):
-        a whole response can no longer be sent."""
+        """The head or body bytes went out, or the body was closed (``close()``, a lost
+        client): a whole response can no longer be sent."""
         body = self._body
-        return body is not None and (body.body_written or body.closing)
+        return body is not None and (body.started or body.body_written or body.closing)
 
     @property
     def _watching(self) -> bool:
@@ -245,6 +245,12 @@ class MotiaHttpResponse:
             raise ResponseStartedError(
                 f"response.{what}() called after the first body byte was written; "
                 f"set status and headers before writing"
+            )
+        if body.started:
+            raise ResponseStartedError(
+                f"response.{what}() called after the head of the event stream went out; "
+                f"set status and headers before the handler awaits anything once it has "
+                f"declared text/event-stream"
             )
         self._on_loop(body.watch)
         return body

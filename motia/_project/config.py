@@ -211,6 +211,8 @@ def _check_http(trigger: t.HttpTrigger, index: int) -> None:
     _check_callables(trigger.middleware or [], f"{where}.middleware")
     _check_query_params(trigger.query_params, f"{where}.query_params")
     _check_condition(trigger, where)
+    for name in ("heartbeat_interval", "send_timeout"):
+        _check_seconds(getattr(trigger, name), f"{where}.{name}")
 
 
 def _check_queue(trigger: t.QueueTrigger, index: int) -> None:
@@ -268,6 +270,12 @@ def _check_query_params(params: Any, where: str) -> None:
             f'{where} must be a list of names or {{"name": ..., "description": ...}}, '
             f"got {params!r}"
         )
+
+
+def _check_seconds(value: Any, where: str) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if value is not None and not (number and value >= 0):
+        raise ConfigError(f"{where} must be a number of seconds, 0 or more, got {value!r}")
 
 
 def _check_callables(values: list[Any], where: str) -> None:

@@ -70,6 +70,7 @@ class HttpTrigger(ModelLike):
     middleware: list[Callable[..., Any]] | None = None
     condition: TriggerCondition | None = None
     heartbeat_interval: float | None = None
+    send_timeout: float | None = None
     type: Literal["http"] = "http"
 
 
@@ -131,8 +132,10 @@ def http(
     middleware: list[Callable[..., Any]] | None = None,
     condition: TriggerCondition | None = None,
     heartbeat_interval: float | None = None,
+    send_timeout: float | None = None,
 ) -> HttpTrigger:
-    """An HTTP trigger; ``heartbeat_interval`` overrides the app's SSE ping interval."""
+    """An HTTP trigger; ``heartbeat_interval`` and ``send_timeout`` override the app's SSE
+    ping interval and streaming send timeout for this trigger."""
     return HttpTrigger(
         method=method,
         path=path,
@@ -142,6 +145,7 @@ def http(
         middleware=middleware,
         condition=condition,
         heartbeat_interval=heartbeat_interval,
+        send_timeout=send_timeout,
     )
 
 

@@ -5,8 +5,10 @@ offered: the official Node client crashes without an echo), run the app's
 ``stream_auth`` hook, then either close with 4401 (refused, before any data)
 or serve frames. A handshake from a web page whose ``Origin`` is not admitted
 (see ``origins``) is refused with HTTP 403 before any of that. Each socket has one
-reader (the endpoint) and a bounded sender (``SocketSink``, see ``sending``); a
-client that stops reading is closed with 1008 once its buffer is full.
+reader (the endpoint) and a bounded sender (``SocketSink``, see ``_sending``): a
+client that reads too slowly is closed with 1008 and the reason once its buffer is
+full (if it still takes the close frame within a second; else the connection is
+reset), and one that stops reading is reset after the send timeout.
 
 What a client can make a socket hold is bounded by the app's ``Settings``: a
 message over ``max_stream_message`` bytes closes the socket with 1009 (the server
@@ -87,6 +89,7 @@ class SocketSink(Sender[str]):
     _queue: deque[str]  # the base's default queue: texts go out one by one off the front
 
     describes = "a stream WebSocket"
+    transport = "websocket"
 
     def __init__(
         self,
@@ -157,7 +160,7 @@ class StreamSocket:
 
     def __init__(self, runtime: StreamHost) -> None:
         self.runtime = runtime
-        self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
+        self.policy = SendPolicy.from_settings(runtime.settings, runtime.hub.stats)
         self.origins = OriginPolicy(runtime.settings.stream_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -200,6 +203,7 @@ class _Session:
         self.settings = endpoint.runtime.settings
         self.stats = hub.stats
         self.told_full = False
+        self.told_invalid = False
 
     async def run(self) -> None:
         self.hub.sinks.add(self.sink)
@@ -250,6 +254,9 @@ class _Session:
             frame = parse_frame(text, self.settings.max_stream_name)
         except FrameError as exc:
             self.stats.invalid_messages += 1
+            if not self.told_invalid:  # one line per socket, however many frames follow
+                self.told_invalid = True
+                log.warning("a stream WebSocket frame answered with INVALID_MESSAGE: %s", exc)
             data = exc.data
             self.sink.push_own(
                 error_event(
@@ -322,9 +329,14 @@ class _Session:
             self.hub.leave(member)
 
     async def _close(self) -> None:
-        if self.disconnected or self.sink.broken:
+        sink = self.sink
+        if self.disconnected or sink.broken:
             return
-        self.sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
+        if sink.farewell is not None:
+            close = {"type": "websocket.close", "code": CLOSE_SLOW, "reason": sink.farewell}
+            await sink.say_farewell(close)
+            return
+        sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
         with anyio.move_on_after(_CLOSE_TIMEOUT):
             with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect):
                 await self.websocket.close(self.sink.close_code or 1000)
