@@ -32,6 +32,7 @@ from motia.console.events import LiveEvents, LiveView
 from motia.console.log_feed import LogFeed
 from motia.console.queue_view import queue_overview, replay_dead_letters
 from motia.console.runs import RunRecorder, record_runs
+from motia.console.span_view import SpanView
 from motia.sse import encode_event
 
 __all__ = ["PREFIX", "Console"]
@@ -57,6 +58,10 @@ class Console:
         self.logs = LogFeed(self.events)
         self.runs = RunRecorder(self.events)
         record_runs(registry.steps, self.runs)
+        self.spans = SpanView()
+        provider: Any = runtime.tracing.provider if runtime.tracing is not None else None
+        if hasattr(provider, "add_span_processor"):  # an SDK provider: it takes processors
+            provider.add_span_processor(self.spans)
         self._restore_level: int | None = None
 
     # -- lifecycle --------------------------------------------------------------------
@@ -109,6 +114,8 @@ class Console:
             ("/subscribers", self.subscribers),
             ("/changes/stream", self.change_stream),
             ("/queues", self.queues),
+            ("/spans", self.spans.list_route),
+            ("/spans/{trace_id}", self.spans.trace_route),
         ]
         return [
             Route(PREFIX, self.page),
