@@ -319,3 +319,13 @@ def test_without_opentelemetry_installed_the_app_serves_and_says_what_is_missing
         )
         assert result.returncode == 0, result.stderr
         assert ("pip install 'motia-asgi[otel]'" in result.stderr) is warned, result.stderr
+
+
+async def test_with_tracing_an_x_trace_id_alone_does_not_name_the_trace(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    async with running(provider) as client:
+        response = await client.post("/orders", json={"id": "o5"}, headers={"x-trace-id": "mine"})
+    request = named(list(exporter.get_finished_spans()), "step:Ingest")
+    assert request.parent is None
+    assert response.headers["x-trace-id"] == f"{request.context.trace_id:032x}"
