@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
-from motia.server import ServeOptions, route_lines, serve
+from motia.server import CONSOLE_TOKEN_ENV, ServeOptions, route_lines, serve
 
 __all__ = ["main"]
 
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--no-console", dest="console", action="store_false", help="do not serve the dev console"
     )
+    _console_options(dev)
     dev.add_argument(
         "--no-access-log",
         dest="access_log",
@@ -42,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--console", action="store_true", help="also serve the dev console at /__motia/console"
     )
+    _console_options(start)
     start.add_argument(
         "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
     )
@@ -98,6 +101,23 @@ def _queue_redis_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _console_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--console-host",
+        dest="console_hosts",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name the console answers to besides localhost (repeatable)",
+    )
+    parser.add_argument(
+        "--console-token",
+        default=os.environ.get(CONSOLE_TOKEN_ENV) or None,
+        metavar="TOKEN",
+        help=f"asked of every console request; needed off loopback (default: ${CONSOLE_TOKEN_ENV})",
+    )
+
+
 def _project_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", default="steps", help="steps folder (default: steps)")
     parser.add_argument("--project", default=".", help="project folder (default: .)")
@@ -141,6 +161,8 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
             "heartbeat_interval": args.heartbeat,
             "console": args.console,
             "access_log": args.access_log,
+            "console_hosts": tuple(args.console_hosts),
+            "console_token": args.console_token,
         },
     )
 

@@ -21,5 +21,9 @@ class Settings:
     """Seconds open work gets to finish at shutdown."""
     console: bool = False
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
+    console_hosts: tuple[str, ...] = ()
+    """Host names the console answers to besides loopback ones (``localhost``, 127.0.0.1)."""
+    console_token: str | None = None
+    """Asked of every console request when set; needed to serve it on a non-loopback address."""
     access_log: bool = False
     """Log every HTTP request to ``motia.access`` (``motia dev`` turns it on)."""
