@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import machine, report
 from bench.config import FULL, QUICK, Config
-from bench.scenarios import fanout, http, idle, queue, resets, sse, startup
+from bench.scenarios import fanout, http, idle, opening, queue, resets, sse, startup, wake
 from bench.server import pin_self, raise_fd_limit
 
 SCENARIOS: dict[str, Callable[[Config], list[dict[str, Any]]]] = {
@@ -26,6 +26,8 @@ SCENARIOS: dict[str, Callable[[Config], list[dict[str, Any]]]] = {
     "sse": sse.run,
     "idle": idle.run,
     "fanout": fanout.run,
+    "wake": wake.run,
+    "open": opening.run,
     "resets": resets.run,
     "startup": startup.run,
     "queue": queue.run,

@@ -20,6 +20,10 @@ class Config:
     idle_counts: tuple[int, ...]
     fanout_counts: tuple[int, ...]
     fanout_repeats: int
+    wake_counts: tuple[int, ...]
+    """Idle streams, each waiting on its own queue, woken by one broadcast."""
+    open_counts: tuple[int, ...]
+    """Event streams opened at once that send nothing before their head."""
     resets: int
     startup_steps: int
     queue_messages: int
@@ -36,6 +40,8 @@ QUICK = Config(
     idle_counts=(500,),
     fanout_counts=(200,),
     fanout_repeats=3,
+    wake_counts=(200,),
+    open_counts=(100,),
     resets=200,
     startup_steps=200,
     queue_messages=2_000,
@@ -52,6 +58,8 @@ FULL = Config(
     idle_counts=(2_000, 10_000),
     fanout_counts=(1_000, 10_000),
     fanout_repeats=7,
+    wake_counts=(1_000,),
+    open_counts=(500,),
     resets=200,
     startup_steps=200,
     queue_messages=20_000,

@@ -8,8 +8,12 @@ from motia._project.trigger_inputs import StateTriggerInput, StreamEvent, Stream
 from motia._project.triggers import TriggerInfo
 from motia._realtime.access import StreamAuthRequest
 from motia._runtime.context import FlowContext
-from motia._runtime.current import BoundStream, ModuleLogger, ModuleStateManager, enqueue
 from motia.app import Motia
+
+# Importing a submodule (``motia.step``, ``motia.state``, ``motia.enqueue``,
+# ``motia.logger``) binds it as an attribute of ``motia``; the name imported from it
+# right after takes the attribute back, whatever a user imports first.
+from motia.enqueue import enqueue
 from motia.exceptions import (
     BuildError,
     ConfigError,
@@ -25,13 +29,32 @@ from motia.exceptions import (
     UnstorableValue,
     UpdateConflict,
 )
+from motia.guards import (
+    get_api_triggers,
+    get_cron_triggers,
+    get_queue_triggers,
+    get_state_triggers,
+    get_stream_triggers,
+    is_api_step,
+    is_api_trigger,
+    is_cron_step,
+    is_cron_trigger,
+    is_queue_step,
+    is_queue_trigger,
+    is_state_step,
+    is_state_trigger,
+    is_stream_step,
+    is_stream_trigger,
+)
+from motia.iii import get_instance, init_iii
+from motia.loader import generate_step_id
+from motia.logger import logger
 from motia.multi_trigger import MultiTriggerStepBuilder, multi_trigger_step
+from motia.schema_utils import schema_to_json_schema
 from motia.settings import Settings
-
-# Importing the submodule ``motia.step`` binds it as an attribute of ``motia``; the
-# function imported from it right after takes the name back, whatever a user imports first.
+from motia.state import StateManager, stateManager
 from motia.step import Step, StepBuilder, StepDefinition, step
-from motia.streams import StreamConfig
+from motia.streams import Stream, StreamConfig
 from motia.triggers import (
     ApiTrigger,
     CronTrigger,
@@ -46,22 +69,31 @@ from motia.triggers import (
     state,
     stream,
 )
-
-logger = ModuleLogger()
-stateManager = ModuleStateManager()
-Stream = BoundStream
+from motia.types import (
+    ApiMiddleware,
+    ApiRouteMethod,
+    Enqueuer,
+    QueryParam,
+    TriggerCondition,
+    TriggerConfig,
+    TriggerInput,
+)
+from motia.types_stream import StreamAuthInput, StreamAuthResult, StreamSubscription
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApiMiddleware",
     "ApiRequest",
     "ApiResponse",
+    "ApiRouteMethod",
     "ApiTrigger",
     "BuildError",
     "ConfigError",
     "CronTrigger",
     "Enqueue",
     "EnqueueError",
+    "Enqueuer",
     "FieldError",
     "FlowContext",
     "HttpTrigger",
@@ -73,12 +105,14 @@ __all__ = [
     "MotiaHttpResponse",
     "MultiTriggerStepBuilder",
     "NonRetryableError",
+    "QueryParam",
     "QueueConfig",
     "QueueTrigger",
     "RequestBody",
     "ResponseStartedError",
     "SchemaValidationError",
     "Settings",
+    "StateManager",
     "StateTrigger",
     "StateTriggerInput",
     "Step",
@@ -88,21 +122,46 @@ __all__ = [
     "StepError",
     "Stream",
     "StreamAuthError",
+    "StreamAuthInput",
     "StreamAuthRequest",
+    "StreamAuthResult",
     "StreamConfig",
     "StreamEvent",
+    "StreamSubscription",
     "StreamTrigger",
     "StreamTriggerInput",
+    "TriggerCondition",
+    "TriggerConfig",
     "TriggerInfo",
+    "TriggerInput",
     "UnstorableValue",
     "UpdateConflict",
     "api",
     "cron",
     "enqueue",
+    "generate_step_id",
+    "get_api_triggers",
+    "get_cron_triggers",
+    "get_instance",
+    "get_queue_triggers",
+    "get_state_triggers",
+    "get_stream_triggers",
     "http",
+    "init_iii",
+    "is_api_step",
+    "is_api_trigger",
+    "is_cron_step",
+    "is_cron_trigger",
+    "is_queue_step",
+    "is_queue_trigger",
+    "is_state_step",
+    "is_state_trigger",
+    "is_stream_step",
+    "is_stream_trigger",
     "logger",
     "multi_trigger_step",
     "queue",
+    "schema_to_json_schema",
     "state",
     "stateManager",
     "step",

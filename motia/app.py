@@ -30,6 +30,7 @@ from motia._project.loader import load_project, load_project_config
 from motia._project.registry import Registry
 from motia._project.step import Step, StepDefinition
 from motia._project.stream_config import StreamConfig
+from motia._realtime.access import warn_unprotected_streams
 from motia._realtime.routes import stream_routes
 from motia._runtime.lifespan import Runtime
 from motia.backends.base import Store
@@ -179,6 +180,7 @@ class Motia:
         console: AbstractAsyncContextManager[None] = (
             nullcontext() if self.console is None else self.console.running()
         )
+        warn_unprotected_streams(self.registry.streams.values(), self.runtime.stream_auth)
         async with self.runtime.lifespan(), console:
             yield
 

@@ -7,15 +7,24 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
 
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
 from motia.server import CONSOLE_TOKEN_ENV, ServeOptions, route_lines, serve
+from motia.settings import Settings
+
+_DEFAULTS = Settings()
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if hasattr(args, "project"):
+        # As Motia's CLI does: variables already set win over the file's.
+        load_dotenv(Path(args.project) / ".env")
     try:
         return int(args.run(args))
     except (BuildError, ServeError, ConnectionError) as exc:
@@ -39,21 +48,17 @@ def _parser() -> argparse.ArgumentParser:
         help="do not log each request (method, path, status, duration, trace id)",
     )
     dev.set_defaults(run=_dev, console=True, access_log=True)
-    start = commands.add_parser("start", help="serve for production; any broken step fails")
-    _serving_options(start)
-    start.add_argument(
-        "--console", action="store_true", help="also serve the dev console at /__motia/console"
+    dev.add_argument(
+        "--watch", "-w", action="store_true", help="accepted for Motia: dev always reloads"
     )
-    _console_options(start)
-    start.add_argument(
-        "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
-    )
-    start.add_argument(
-        "--access-log",
-        action="store_true",
-        help="log each request: method, path, status, duration, trace id",
-    )
-    start.set_defaults(run=_start)
+    for name in ("start", "run"):
+        _start_command(commands, name)
+    for name, instead in _ENGINE_COMMANDS.items():
+        engine_only = commands.add_parser(name, help=f"Motia's engine command: {instead}")
+        _project_options(engine_only)
+        engine_only.add_argument("--output", "-o", help=argparse.SUPPRESS)
+        engine_only.add_argument("--verbose", "-v", action="store_true", help=argparse.SUPPRESS)
+        engine_only.set_defaults(run=_say_instead, instead=instead, command_name=name)
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
     _project_options(routes)
     routes.set_defaults(run=_routes)
@@ -74,6 +79,38 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", help="project name (default: from the folder name)")
     create.set_defaults(run=_create)
     return parser
+
+
+def _start_command(commands: Any, name: str) -> None:
+    also = " (Motia's name for start)" if name == "run" else ""
+    start = commands.add_parser(name, help=f"serve for production; any broken step fails{also}")
+    _serving_options(start)
+    start.add_argument(
+        "--console", action="store_true", help="also serve the dev console at /__motia/console"
+    )
+    _console_options(start)
+    start.add_argument(
+        "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
+    )
+    start.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log each request: method, path, status, duration, trace id",
+    )
+    start.set_defaults(run=_start)
+
+
+_ENGINE_COMMANDS = {
+    "build": "there is nothing to build here; serve the steps folder as it is with "
+    "`motia start --dir steps` (or Motia(steps_dir=...).asgi() under any ASGI server)",
+    "typegen": "there are no generated types here; `motia openapi > openapi.json` writes "
+    "the routes' schemas and `motia flows` lists steps and topics",
+}
+
+
+def _say_instead(args: argparse.Namespace) -> int:
+    print(f"motia {args.command_name}: {args.instead}", file=sys.stderr)
+    return 2
 
 
 def _queue_commands(parser: argparse.ArgumentParser) -> None:
@@ -112,14 +149,13 @@ def _console_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--console-token",
-        default=os.environ.get(CONSOLE_TOKEN_ENV) or None,
         metavar="TOKEN",
         help=f"asked of every console request; needed off loopback (default: ${CONSOLE_TOKEN_ENV})",
     )
 
 
 def _project_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", default="steps", help="steps folder (default: steps)")
+    parser.add_argument("--dir", "-d", default="steps", help="steps folder (default: steps)")
     parser.add_argument("--project", default=".", help="project folder (default: .)")
 
 
@@ -129,6 +165,7 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--log-format", choices=["pretty", "json"], default="pretty")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--verbose", "-v", action="store_true", help="same as --log-level debug")
     parser.add_argument(
         "--store",
         choices=["sqlite", "memory", "redis"],
@@ -141,6 +178,89 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
     )
+    parser.add_argument(
+        "--send-timeout",
+        type=float,
+        default=_DEFAULTS.send_timeout,
+        help="seconds a streaming client may stop reading before it is dropped (0: no limit; "
+        "default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sync-call-timeout",
+        type=float,
+        default=30.0,
+        help="seconds a synchronous Stream/stateManager call may wait (default: 30)",
+    )
+    _replay_options(parser)
+    _stream_limits(parser)
+
+
+def _replay_options(parser: argparse.ArgumentParser) -> None:
+    """What each process keeps of stream messages for SSE clients resuming with Last-Event-ID."""
+    parser.add_argument(
+        "--replay-messages",
+        type=int,
+        default=_DEFAULTS.replay_messages,
+        help="messages kept per stream group (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-bytes",
+        type=int,
+        default=_DEFAULTS.replay_bytes,
+        help="bytes kept per stream group (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-total-bytes",
+        type=int,
+        default=_DEFAULTS.replay_total_bytes,
+        help="bytes kept by all stream groups together (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-idle-timeout",
+        type=float,
+        default=_DEFAULTS.replay_idle_timeout,
+        help="seconds an unwatched stream group keeps its messages (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--replay-idle-groups",
+        type=int,
+        default=_DEFAULTS.replay_idle_groups,
+        help="unwatched stream groups that keep their messages (default: %(default)s)",
+    )
+
+
+def _stream_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-stream-message",
+        type=int,
+        default=_DEFAULTS.max_stream_message,
+        metavar="BYTES",
+        help="largest message a stream WebSocket client may send, decompressed "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-stream-name",
+        type=int,
+        default=_DEFAULTS.max_stream_name,
+        metavar="CHARS",
+        help="longest stream, group, item or subscription name a client may send "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-subscriptions",
+        type=int,
+        default=_DEFAULTS.max_subscriptions,
+        metavar="N",
+        help="subscriptions one stream WebSocket may hold (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--stream-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (https://app.example.com) that may subscribe to streams besides "
+        "the app's own and loopback ones; repeatable; '*' admits any",
+    )
 
 
 def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
@@ -152,17 +272,28 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
         dev=dev,
         reload=dev,
         log_format=args.log_format,
-        log_level=args.log_level,
+        log_level="debug" if args.verbose else args.log_level,
         store=args.store,
         redis_url=args.redis_url,
         redis_prefix=args.redis_prefix,
         workers=getattr(args, "workers", 1),
         settings={
             "heartbeat_interval": args.heartbeat,
+            "send_timeout": args.send_timeout,
             "console": args.console,
+            "sync_call_timeout": args.sync_call_timeout,
             "access_log": args.access_log,
+            "replay_messages": args.replay_messages,
+            "replay_bytes": args.replay_bytes,
+            "replay_total_bytes": args.replay_total_bytes,
+            "replay_idle_timeout": args.replay_idle_timeout,
+            "replay_idle_groups": args.replay_idle_groups,
+            "max_stream_message": args.max_stream_message,
+            "max_stream_name": args.max_stream_name,
+            "max_subscriptions": args.max_subscriptions,
+            "stream_origins": args.stream_origin,
             "console_hosts": tuple(args.console_hosts),
-            "console_token": args.console_token,
+            "console_token": args.console_token or os.environ.get(CONSOLE_TOKEN_ENV) or None,
         },
     )
 

@@ -21,6 +21,7 @@ The hierarchy, grouped by who meets each error::
     ├── InvalidUpdateOp (ValueError)
     ├── UnstorableValue (ValueError)
     ├── UpdateConflict (RuntimeError)
+    ├── StoreUnavailable (ConnectionError)
     ├── UnencodableBody (ValueError)
     ├── ResponseStartedError (RuntimeError)
     │   raised by user code for the runtime to act on
@@ -64,6 +65,7 @@ __all__ = [
     "SchemaValidationError",
     "ServeError",
     "StepError",
+    "StoreUnavailable",
     "StreamAuthError",
     "StreamClosed",
     "UnencodableBody",
@@ -176,6 +178,10 @@ class UnstorableValue(MotiaError, ValueError):
 
 class UpdateConflict(MotiaError, RuntimeError):
     """An update lost its compare-and-set to other writers too many times in a row."""
+
+
+class StoreUnavailable(MotiaError, ConnectionError):
+    """The shared store (Redis) cannot be reached right now; try again later."""
 
 
 class UnencodableBody(MotiaError, ValueError):

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from motia._project.schema import to_json_schema
+from pydantic import BaseModel
 
 __all__ = ["schema_to_json_schema"]
 
 
 def schema_to_json_schema(schema: Any) -> dict[str, Any] | None:
-    return None if schema is None else to_json_schema(schema)
+    """As in Motia's SDK: a dict is returned as it is (the same object), a pydantic
+    model class gives its JSON Schema, anything else gives None."""
+    if isinstance(schema, dict):
+        return schema
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return schema.model_json_schema()
+    return None

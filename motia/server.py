@@ -5,17 +5,19 @@ so that neither Ctrl+C, SIGTERM nor a dev reload waits on an open SSE or
 WebSocket connection. The reloading supervisor re-imports the app in a fresh
 process through ``app_from_env``; the options travel in environment variables.
 ``--workers N`` runs N such processes on one port under uvicorn's multiprocess
-supervisor, and is refused unless they share a Redis backend.
+supervisor, and is refused unless they share a Redis backend; each of them ends
+its open streams when its server begins to shut down (see ``host_shutdown``).
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import importlib.util
 import json
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -47,7 +49,6 @@ __all__ = [
     "print_routes",
     "route_lines",
     "serve",
-    "worker_app_from_env",
 ]
 
 log = logging.getLogger("motia")
@@ -84,9 +85,25 @@ class ServeOptions:
 
 
 class MotiaServer(uvicorn.Server):
+    """uvicorn's server, ending open streams at once on a signal; SIGTERM exits 0.
+
+    A plain ``uvicorn.Server`` re-raises the signal it stopped on once shut down, so
+    that its host process dies of it (status 143). SIGTERM is how process managers
+    ask a server to stop, and a clean stop is status 0.
+    """
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         shutdown_all()
         super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                captured: list[int] = getattr(self, "_captured_signals", [])
+                captured[:] = [sig for sig in captured if sig != signal.SIGTERM]
 
 
 def app_from_env() -> Any:
@@ -125,22 +142,6 @@ def print_console(motia: Motia, options: ServeOptions) -> None:
         log.info("console: %s (open it once with ?token=<your console token>)", url)
     else:
         log.info("dev console: %s", url)
-
-
-def worker_app_from_env() -> Any:
-    """The app factory of each ``--workers`` process, where uvicorn runs a plain Server."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous = signal.getsignal(sig)
-        if callable(previous):
-            signal.signal(sig, functools.partial(_end_streams_then, previous))
-    return app_from_env()
-
-
-def _end_streams_then(
-    handler: Callable[[int, FrameType | None], Any], sig: int, frame: Any
-) -> None:
-    shutdown_all()
-    handler(sig, frame)
 
 
 def serve(options: ServeOptions) -> None:
@@ -203,7 +204,7 @@ def check_console(options: ServeOptions) -> None:
 
 def _serve_workers(options: ServeOptions) -> None:
     os.environ[_ENV] = json.dumps(asdict(options))
-    config = _uvicorn_config("motia.server:worker_app_from_env", options)
+    config = _uvicorn_config("motia.server:app_from_env", options)
     config.factory = True
     config.workers = options.workers
     Multiprocess(config, sockets=[config.bind_socket()]).run()
@@ -227,15 +228,30 @@ def is_project_source(path: Path, roots: list[Path]) -> bool:
 
 
 def _uvicorn_config(app: Any, options: ServeOptions) -> uvicorn.Config:
+    settings = Settings(**options.settings)
     return uvicorn.Config(
         app,
         host=options.host,
         port=options.port,
         log_level=options.log_level,
         access_log=False,  # the app writes its own (motia.access), in the project's formats
-        timeout_graceful_shutdown=int(Settings(**options.settings).graceful_timeout),
+        timeout_graceful_shutdown=int(settings.graceful_timeout),
+        ws_ping_interval=settings.heartbeat_interval or None,  # WebSockets beat as SSE does
         log_config=None,
+        ws_max_size=settings.max_stream_message,
+        ws_per_message_deflate=_deflate_is_bounded(),
     )
+
+
+def _deflate_is_bounded() -> bool:
+    """Whether uvicorn's WebSocket protocol stops decompressing at ``ws_max_size``.
+
+    uvicorn picks websockets when it is installed; websockets decompresses a message
+    only up to its size limit. wsproto, the fallback, inflates each read whole before
+    any limit applies (a few KiB on the wire can become hundreds of MiB), so there
+    permessage-deflate is turned off.
+    """
+    return importlib.util.find_spec("websockets") is not None
 
 
 def _watched_dirs(options: ServeOptions) -> list[str]:

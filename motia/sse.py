@@ -29,20 +29,20 @@ def encode_event(
     retry: int | None = None,
 ) -> bytes:
     """One SSE frame. Non-str data is JSON-encoded; multi-line data becomes several lines."""
-    parts: list[str] = []
-    if event is not None:
-        parts.append(f"event: {_single_line('event', event)}\n")
+    head = "" if event is None else f"event: {_single_line('event', event)}\n"
     if id is not None:
-        parts.append(f"id: {_single_line('id', str(id))}\n")
+        head += f"id: {_single_line('id', str(id))}\n"
     if retry is not None:
         if not isinstance(retry, int) or isinstance(retry, bool) or retry < 0:
             raise ValueError(f"retry must be a non-negative integer (milliseconds), got {retry!r}")
-        parts.append(f"retry: {retry}\n")
-    if data is not None:
-        text = data if isinstance(data, str) else dumps(data)
-        parts.extend(f"data: {line}\n" for line in _lines(text))
-    parts.append("\n")
-    return "".join(parts).encode()
+        head += f"retry: {retry}\n"
+    if data is None:
+        return f"{head}\n".encode()
+    text = data if isinstance(data, str) else dumps(data)
+    if "\n" in text or "\r" in text:
+        lines = "".join(f"data: {line}\n" for line in _lines(text))
+        return f"{head}{lines}\n".encode()
+    return f"{head}data: {text}\n\n".encode()
 
 
 def _lines(text: str) -> list[str]:

@@ -1,5 +1,6 @@
-"""``motia.streams``: declaring a stream (``StreamConfig``) in a ``*.stream.py`` file."""
+"""``motia.streams``: ``StreamConfig`` (a ``*.stream.py`` file) and Motia's ``Stream(name)``."""
 
 from motia._project.stream_config import StreamConfig
+from motia._runtime.current import BoundStream as Stream
 
-__all__ = ["StreamConfig"]
+__all__ = ["Stream", "StreamConfig"]

@@ -72,7 +72,7 @@ def build_app(tmp_path: Path, *, store: Any = None, **kwargs: Any) -> Motia:
 class ServerThread:
     """uvicorn serving a Motia app on its own event loop in a daemon thread."""
 
-    def __init__(self, motia: Motia, port: int | None = None) -> None:
+    def __init__(self, motia: Motia, port: int | None = None, **uvicorn_options: Any) -> None:
         self.motia = motia
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -85,6 +85,7 @@ class ServerThread:
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=3,
+            **uvicorn_options,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)

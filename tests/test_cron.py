@@ -37,7 +37,18 @@ def test_six_fields_are_seconds_first() -> None:
     assert following == datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("expression", ["* * * *", "61 * * * *", "* * * * * * *", "nope"])
+def test_seven_fields_are_seconds_first_then_the_year() -> None:
+    # Motia's samples: "5 * * * * * *" fires at second 5 of every minute.
+    assert CronSchedule("5 * * * * * *").next_after(START) == datetime(
+        2026, 1, 1, 12, 0, 5, tzinfo=UTC
+    )
+    following = CronSchedule("0 30 9 * * * 2027").next_after(START)
+    assert following == datetime(2027, 1, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "expression", ["* * * *", "61 * * * *", "* * * * * * * *", "0 0 0 * * * 1800", "nope"]
+)
 def test_invalid_expressions_are_refused(expression: str) -> None:
     with pytest.raises(InvalidCronExpression):
         CronSchedule(expression)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from motia import ApiResponse, FlowContext, Motia, Settings, http, step
+from motia import ApiRequest, ApiResponse, FlowContext, Motia, Settings, http, step
 
 pytestmark = pytest.mark.anyio
 
@@ -321,8 +321,8 @@ async def test_false_condition_is_422_and_skips_the_handler() -> None:
         called.append(1)
         return {"status": 200, "body": "ran"}
 
-    def condition(args: Any, ctx: Any) -> bool:
-        return args.request.query_params.get("go") == "1"
+    def condition(request: ApiRequest[Any], ctx: Any) -> bool:
+        return request.query_params.get("go") == "1"
 
     trigger = http("GET", "/c", condition=condition)
     async with serve(step({"name": "C", "triggers": [trigger]}, handler)) as client:

@@ -15,23 +15,30 @@ from motia import exceptions
 # fmt: off
 PUBLIC_NAMES: dict[str, list[str]] = {
     "motia": [
-        "ApiRequest", "ApiResponse", "ApiTrigger", "BuildError", "ConfigError", "CronTrigger",
-        "Enqueue", "EnqueueError", "FieldError", "FlowContext", "HttpTrigger", "InvalidUpdateOp",
-        "Motia", "MotiaError", "MotiaHttpArgs", "MotiaHttpRequest", "MotiaHttpResponse",
-        "MultiTriggerStepBuilder", "NonRetryableError", "QueueConfig", "QueueTrigger",
-        "RequestBody", "ResponseStartedError", "SchemaValidationError", "Settings", "StateTrigger",
-        "StateTriggerInput", "Step", "StepBuilder", "StepConfig", "StepDefinition", "StepError",
-        "Stream", "StreamAuthError", "StreamAuthRequest", "StreamConfig", "StreamEvent",
-        "StreamTrigger", "StreamTriggerInput", "TriggerInfo", "UnstorableValue", "UpdateConflict",
-        "api", "cron", "enqueue", "http", "logger", "multi_trigger_step", "queue", "state",
-        "stateManager", "step", "stream",
+        "ApiMiddleware", "ApiRequest", "ApiResponse", "ApiRouteMethod", "ApiTrigger", "BuildError",
+        "ConfigError", "CronTrigger", "Enqueue", "EnqueueError", "Enqueuer", "FieldError",
+        "FlowContext", "HttpTrigger", "InvalidUpdateOp", "Motia", "MotiaError", "MotiaHttpArgs",
+        "MotiaHttpRequest", "MotiaHttpResponse", "MultiTriggerStepBuilder", "NonRetryableError",
+        "QueryParam", "QueueConfig", "QueueTrigger", "RequestBody", "ResponseStartedError",
+        "SchemaValidationError", "Settings", "StateManager", "StateTrigger", "StateTriggerInput",
+        "Step", "StepBuilder", "StepConfig", "StepDefinition", "StepError", "Stream",
+        "StreamAuthError", "StreamAuthInput", "StreamAuthRequest", "StreamAuthResult",
+        "StreamConfig", "StreamEvent", "StreamSubscription", "StreamTrigger", "StreamTriggerInput",
+        "TriggerCondition", "TriggerConfig", "TriggerInfo", "TriggerInput", "UnstorableValue",
+        "UpdateConflict", "api", "cron", "enqueue", "generate_step_id", "get_api_triggers",
+        "get_cron_triggers", "get_instance", "get_queue_triggers", "get_state_triggers",
+        "get_stream_triggers", "http", "init_iii", "is_api_step", "is_api_trigger", "is_cron_step",
+        "is_cron_trigger", "is_queue_step", "is_queue_trigger", "is_state_step", "is_state_trigger",
+        "is_stream_step", "is_stream_trigger", "logger", "multi_trigger_step", "queue",
+        "schema_to_json_schema", "state", "stateManager", "step", "stream",
     ],
     "motia.types": [
-        "ApiRequest", "ApiResponse", "ApiTrigger", "CronTrigger", "Enqueue", "FlowContext",
-        "HttpTrigger", "MotiaHttpArgs", "MotiaHttpRequest", "MotiaHttpResponse", "QueueConfig",
-        "QueueTrigger", "StateTrigger", "StateTriggerInput", "Step", "StepConfig", "StreamConfig",
-        "StreamEvent", "StreamTrigger", "StreamTriggerInput", "Trigger", "TriggerCondition",
-        "TriggerConfig", "TriggerInfo",
+        "ApiMiddleware", "ApiRequest", "ApiResponse", "ApiRouteMethod", "ApiTrigger", "CronTrigger",
+        "Enqueue", "Enqueuer", "FlowContext", "HandlerConfig", "HttpTrigger", "MotiaHttpArgs",
+        "MotiaHttpRequest", "MotiaHttpResponse", "QueryParam", "QueueConfig", "QueueTrigger",
+        "StateTrigger", "StateTriggerInput", "Step", "StepConfig", "StreamConfig", "StreamEvent",
+        "StreamTrigger", "StreamTriggerInput", "Trigger", "TriggerCondition", "TriggerConfig",
+        "TriggerInfo", "TriggerInput", "cron", "http", "queue", "state", "stream",
     ],
     "motia.triggers": [
         "ApiTrigger", "CronTrigger", "HttpTrigger", "QueueTrigger", "StateTrigger",
@@ -55,7 +62,25 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "schema_to_json_schema",
     ],
     "motia.streams": [
-        "StreamConfig",
+        "Stream", "StreamConfig",
+    ],
+    "motia.enqueue": [
+        "enqueue",
+    ],
+    "motia.iii": [
+        "get_instance", "init_iii",
+    ],
+    "motia.loader": [
+        "generate_step_id",
+    ],
+    "motia.logger": [
+        "logger",
+    ],
+    "motia.state": [
+        "StateManager", "stateManager",
+    ],
+    "motia.types_stream": [
+        "StreamAuthInput", "StreamAuthResult", "StreamConfig", "StreamSubscription",
     ],
     "motia.testing": [
         "EventStream", "FakeContext", "HttpResult", "JoinRefused", "Lifespan", "LiveServer",

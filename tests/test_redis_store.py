@@ -55,7 +55,7 @@ async def test_a_deleted_group_leaves_no_keys(store) -> None:
     await store.set("state", "g", "b", 1)
     await store.delete("state", "g", "a")
     await store.delete("state", "g", "b")
-    assert await _keys(store) == [store.prefix + "version"]
+    assert await _keys(store) == [store.prefix + "epoch", store.prefix + "version"]
 
 
 async def test_each_tick_is_claimed_once_across_stores(store) -> None:

@@ -12,7 +12,7 @@ import pytest
 from motia import StreamConfig
 from motia._realtime.sse_subscriptions import sse_frame
 from motia._realtime.websocket import SocketSink, ws_frame
-from motia._runtime.hub import Hub, Message
+from motia._runtime.hub import Hub, Message, ReplayLimits
 from motia._runtime.streams import Streams
 from motia._sending.sender import SendPolicy
 from motia.backends.memory import MemoryStore
@@ -50,25 +50,43 @@ async def test_each_change_is_encoded_once_and_shared() -> None:
     assert json.loads(message.text)["event"] == {"type": "create", "data": {"id": "a", "n": 1}}
     assert (
         message.encoded(sse_frame)
-        == f"event: create\nid: {message.timestamp}\ndata: {message.text}\n\n".encode()
+        == f"event: create\nid: {message.event_id}\ndata: {message.text}\n\n".encode()
     )
 
 
 async def test_a_message_is_encoded_once_per_wire_format_for_every_subscriber() -> None:
     hub, todo = await make_hub()
-    sinks = [ListSink() for _ in range(50)]
-    for sink in sinks:
-        await hub.join(sink, "todo", "g", None)
-    await todo.set("g", "a", {"n": 1})
     calls: list[Message] = []
 
     def counting(message: Message) -> bytes:
         calls.append(message)
         return b"wire"
 
-    frames = {sink.messages[-1].encoded(counting) for sink in sinks}
-    assert frames == {b"wire"} and len(calls) == 1
-    assert sinks[0].messages[-1].encoded(ws_frame) is sinks[1].messages[-1].encoded(ws_frame)
+    class EncodingSink(ListSink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.frames: list[bytes] = []
+
+        def push(self, message: Message) -> None:
+            super().push(message)
+            self.frames += [message.encoded(counting), message.encoded(ws_frame)]
+
+    sinks = [EncodingSink() for _ in range(50)]
+    for sink in sinks:
+        await hub.join(sink, "todo", "g", None)
+    calls.clear()
+    await todo.set("g", "a", {"n": 1})
+    assert {sink.frames[-2] for sink in sinks} == {b"wire"} and len(calls) == 1
+    assert sinks[0].frames[-1] is sinks[1].frames[-1]
+
+
+async def test_a_replayed_message_keeps_one_copy_of_its_text() -> None:
+    hub, todo = await make_hub()
+    member = await hub.join(ListSink(), "todo", "g", None)
+    await todo.set("g", "a", {"n": 1})
+    hub.leave(member)
+    (kept,) = hub.topics[("stream:todo", "g")].replay.after(-1)
+    assert kept._encodings is None and not hasattr(kept, "tail")
 
 
 async def test_item_members_and_group_members_filter() -> None:
@@ -111,18 +129,24 @@ async def next_turn() -> None:
         await asyncio.sleep(0)
 
 
+def update(timestamp: int, item_id: str, position: int) -> Message:
+    text = f'{{"timestamp":{timestamp},"id":"{item_id}","event":{{}}}}'
+    return Message(timestamp, "update", item_id, position, "e", text)
+
+
 async def test_socket_sink_restamps_only_when_needed() -> None:
     hub, _ = await make_hub()
     send = RecordingSend()
     sink = SocketSink(SendPolicy(1 << 20, hub.stats), lambda: None, send)
-    shared = Message(1000, "update", "a", 1, ',"event":{}}')
+    shared = update(1000, "a", 1)
     sink.push(shared)
     sink.push(shared)
-    sink.push(Message(1000, "update", "b", 2, ',"event":{}}'))
-    sink.push(Message(5000, "update", "c", 3, ',"event":{}}'))
+    sink.push(update(1000, "b", 2))
+    sink.push(update(5000, "c", 3))
     await next_turn()
     assert send.texts[0] is shared.text
-    assert [json.loads(text)["timestamp"] for text in send.texts] == [1000, 1001, 5000]
+    sent = [json.loads(text) for text in send.texts]
+    assert [(m["timestamp"], m["id"]) for m in sent] == [(1000, "a"), (1001, "b"), (5000, "c")]
 
 
 async def test_socket_sink_closes_when_its_buffer_is_full() -> None:
@@ -130,13 +154,14 @@ async def test_socket_sink_closes_when_its_buffer_is_full() -> None:
     stopped: list[bool] = []
     sink = SocketSink(SendPolicy(100, hub.stats), lambda: stopped.append(True), RecordingSend())
     for index in range(5):
-        sink.push(Message(index + 1, "update", "a", index, ',"x":"' + "y" * 30 + '"}'))
+        text = f'{{"timestamp":{index + 1},"x":"' + "y" * 30 + '"}'
+        sink.push(Message(index + 1, "update", "a", index, "e", text))
     assert sink.close_code == 1008 and stopped == [True] and hub.stats.slow_closes == 1
 
 
 def message(n: int) -> Message:
     """Update number ``n`` of item ``a``, stamped ``n``."""
-    return Message(n, "update", "a", n, "}")
+    return Message(n, "update", "a", n, "e", f'{{"timestamp":{n}}}')
 
 
 def texts(*numbers: int) -> list[str]:
@@ -203,15 +228,17 @@ async def test_frames_go_direct_only_when_nothing_waits_before_them() -> None:
     messages = [message(n) for n in range(1, 6)]
     sink.push(messages[0])
     writer.open = False
-    sink.push(messages[1])
+    sink.push(messages[1])  # declined by the writer: the ASGI send takes it at once
     writer.open = True
-    sink.push(messages[2])  # queued behind message 2, though the writer would take it
+    send.texts.append("then")
+    sink.push(messages[2])  # nothing waits before it: straight to the transport again
     await next_turn()
     sink.push(messages[3])
     sink.push_own({"type": "own"})
     wire = [frame[2:].decode() for frame in writer.frames]
-    assert wire[0] == messages[0].text and send.texts == texts(2, 3)
-    assert wire[1] == messages[3].text and json.loads(wire[2])["type"] == "own"
+    assert wire[0] == messages[0].text and send.texts == [*texts(2), "then"]
+    assert wire[1:3] == [messages[2].text, messages[3].text]
+    assert json.loads(wire[3])["type"] == "own"
     assert writer.frames[0] is messages[0].encoded(ws_frame)
 
 
@@ -239,22 +266,68 @@ async def test_a_failed_send_marks_the_socket_broken() -> None:
 
 
 async def test_replay_buffer_floor_and_idle_topic_eviction() -> None:
-    hub, todo = await make_hub(replay_size=3, idle_topics=1)
+    hub, todo = await make_hub(replay=ReplayLimits(messages=3), idle_topics=1)
     sink = ListSink()
     member = await hub.join(sink, "todo", "g", None)
     for index in range(5):
         await todo.set("g", f"k{index}", {})
-    stamps = [m.timestamp for m in sink.messages[1:]]
+    ids = [m.event_id for m in sink.messages[1:]]
     hub.leave(member)
-    assert hub.resume(ListSink(), "todo", "g", None, stamps[0]) is None
+    assert await hub.resume(ListSink(), "todo", "g", None, ids[0]) is None
     again = ListSink()
-    resumed = hub.resume(again, "todo", "g", None, stamps[2])
-    assert resumed is not None and [m.timestamp for m in again.messages] == stamps[3:]
+    resumed = await hub.resume(again, "todo", "g", None, ids[2])
+    assert resumed is not None and [m.event_id for m in again.messages] == ids[3:]
+    assert hub.stats.replay_evicted == 2
     hub.leave(resumed)
     other = await hub.join(ListSink(), "todo", "h", None)
     hub.leave(other)
     assert ("stream:todo", "g") not in hub.topics
-    assert hub.resume(ListSink(), "todo", "g", None, stamps[4]) is None
+    assert await hub.resume(ListSink(), "todo", "g", None, ids[4]) is None
+
+
+async def test_replay_buffers_keep_within_their_byte_bounds() -> None:
+    limits = ReplayLimits(messages=1000, bytes=20_000, total_bytes=50_000)
+    hub, todo = await make_hub(replay=limits)
+    for group in range(10):
+        member = await hub.join(ListSink(), "todo", f"g{group}", None)
+        hub.leave(member)
+        for index in range(20):
+            await todo.set(f"g{group}", f"k{index}", {"blob": "x" * 1000})
+        topic = hub.topics[("stream:todo", f"g{group}")]
+        assert topic.replay.bytes <= limits.bytes
+        assert hub.budget.bytes <= limits.total_bytes
+    assert hub.budget.bytes == sum(t.replay.bytes for t in hub.topics.values())
+    assert hub.stats.replay_evicted > 0 and hub.stats.replay_evicted_bytes > 150_000
+    # The group published last kept its newest messages; resuming from them is exact.
+    last = hub.topics[("stream:todo", "g9")].replay
+    kept = [m.event_id for m in last.after(-1)]
+    again = ListSink()
+    assert await hub.resume(again, "todo", "g9", None, kept[0]) is not None
+    assert [m.event_id for m in again.messages] == kept[1:]
+
+
+async def test_idle_groups_expire_after_the_idle_timeout() -> None:
+    hub, todo = await make_hub(idle_timeout=0.05)
+    member = await hub.join(ListSink(), "todo", "g", None)
+    await todo.set("g", "a", {})
+    hub.leave(member)
+    assert hub.budget.bytes > 0
+    with anyio.fail_after(5):
+        while hub.topics:
+            await anyio.sleep(0.01)
+    assert hub.budget.bytes == 0
+
+
+async def test_an_id_from_another_epoch_or_not_an_id_is_not_resumed() -> None:
+    hub, todo = await make_hub()
+    sink = ListSink()
+    await hub.join(sink, "todo", "g", None)
+    await todo.set("g", "a", {})
+    good = sink.messages[-1].event_id
+    _, version, seq = good.split(".")
+    for other in [f"ffffffff.{version}.{seq}", "12", "", f"{good}.1", "x.y.z"]:
+        assert await hub.resume(ListSink(), "todo", "g", None, other) is None
+    assert await hub.resume(ListSink(), "todo", "g", None, good) is not None
 
 
 async def test_changes_during_the_snapshot_follow_the_sync() -> None:
@@ -312,8 +385,8 @@ async def test_a_resync_sends_every_member_a_fresh_sync_and_forgets_the_replay()
     await hub.join(item, "todo", "g", "a")
     await todo.set("g", "a", {"n": 1})
     topic = next(iter(hub.topics.values()))
-    resumable = topic.replay[-1].timestamp - 1
-    assert topic.covers(resumable)
+    resumable = group.messages[-1].position
+    assert topic.replay.covers(resumable)
 
     await hub.store.set("stream:todo", "g", "b", {"id": "b"})  # changes the store behind the feed
     hub.store.feed.publish(Resync("listener reconnected"))
@@ -324,7 +397,7 @@ async def test_a_resync_sends_every_member_a_fresh_sync_and_forgets_the_replay()
     assert last_group.kind == "sync"
     assert json.loads(last_group.text)["event"]["data"] == [{"id": "a", "n": 1}, {"id": "b"}]
     assert json.loads(last_item.text)["event"] == {"type": "sync", "data": {"id": "a", "n": 1}}
-    assert not topic.covers(resumable)
+    assert not topic.replay.covers(resumable)
 
     await todo.set("g", "c", {})
     assert (

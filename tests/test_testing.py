@@ -132,7 +132,7 @@ async def test_run_http_honours_the_condition_and_query() -> None:
     gated = step(
         {
             "name": "Gated",
-            "triggers": [http("GET", "/g", condition=lambda a, c: "ok" in a.request.query_params)],
+            "triggers": [http("GET", "/g", condition=lambda r, c: "ok" in r.query_params)],
         },
         handler,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from pydantic import BaseModel
@@ -41,3 +42,13 @@ ITEM_FRAME = f"event: item\ndata: {ITEM_DATA}\n\n".encode()
 READY_FRAME = b"event: ready\ndata: 1\n\n"
 DONE_FRAME = b"event: done\ndata: 1\n\n"
 PING_FRAME = b": ping\n\n"
+
+WAITING: set[asyncio.Queue[bytes]] = set()
+"""One queue per open ``/wait`` stream (the peers' shape: each handler awaits its own);
+``POST /wake`` puts one item frame in each."""
+
+
+def wake_all() -> int:
+    for waiting in WAITING:
+        waiting.put_nowait(ITEM_FRAME)
+    return len(WAITING)

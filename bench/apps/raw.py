@@ -89,6 +89,26 @@ class _Heartbeat:
         self.handle.cancel()
 
 
+async def wait(scope: Any, receive: Any, send: Any) -> None:
+    """The head at once, ``ready`` if asked, then one frame per item put in its queue (the
+    floor: no heartbeat, and a send to a client that left does nothing)."""
+    waiting: asyncio.Queue[bytes] = asyncio.Queue()
+    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+    if scope["query_string"] == b"ready=1":
+        await send({"type": "http.response.body", "body": p.READY_FRAME, "more_body": True})
+    p.WAITING.add(waiting)
+    try:
+        while True:
+            frame = await waiting.get()
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+    finally:
+        p.WAITING.discard(waiting)
+
+
+async def wake(scope: Any, receive: Any, send: Any) -> None:
+    await _json(send, 200, b"%d" % p.wake_all())
+
+
 async def broadcast(scope: Any, receive: Any, send: Any) -> None:
     """One frame to every idle stream."""
     body = {"type": "http.response.body", "body": p.ITEM_FRAME, "more_body": True}
@@ -104,6 +124,8 @@ ROUTES = {
     ("GET", "/sse"): sse,
     ("GET", "/idle"): idle,
     ("POST", "/broadcast"): broadcast,
+    ("GET", "/wait"): wait,
+    ("POST", "/wake"): wake,
 }
 
 

@@ -55,10 +55,36 @@ async def _idle() -> AsyncIterator[bytes]:
         handler_finished()
 
 
+async def wait(request: Request) -> Response:
+    ready = request.query_params.get("ready") == "1"
+    return StreamingResponse(_wait(ready), media_type="text/event-stream", headers=SSE)
+
+
+async def _wait(ready: bool) -> AsyncIterator[bytes]:
+    waiting: asyncio.Queue[bytes] = asyncio.Queue()
+    p.WAITING.add(waiting)
+    try:
+        if ready:
+            yield p.READY_FRAME
+        while True:
+            try:
+                yield await asyncio.wait_for(waiting.get(), p.HEARTBEAT)
+            except TimeoutError:
+                yield p.PING_FRAME
+    finally:
+        p.WAITING.discard(waiting)
+
+
+async def wake(request: Request) -> Response:
+    return JSONResponse(p.wake_all(), headers=TRACE)
+
+
 routes = [
     Route("/hello", hello),
     Route("/echo", echo, methods=["POST"]),
     Route("/sse", sse),
     Route("/idle", idle),
+    Route("/wait", wait),
+    Route("/wake", wake, methods=["POST"]),
 ]
 app = Probe(Starlette(routes=routes))

@@ -41,6 +41,7 @@ class Stream(asyncio.Protocol):
         self.done = False
         self.on_item: Callable[[], None] | None = None
         self.ready = asyncio.get_running_loop().create_future()
+        self.head = asyncio.get_running_loop().create_future()
         self.closed = asyncio.get_running_loop().create_future()
         self._head = b""
         self._tail = b""
@@ -74,6 +75,7 @@ class Stream(asyncio.Protocol):
         if not found:
             return b""
         self.status = int(head.split(b" ", 2)[1])
+        self.head.set_result(True)
         return body
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -81,6 +83,8 @@ class Stream(asyncio.Protocol):
             self.closed.set_result(None)
         if not self.ready.done():
             self.ready.set_result(False)
+        if not self.head.done():
+            self.head.set_result(False)
 
     def reset(self) -> None:
         """Close with SO_LINGER 0: the kernel sends RST, as a crashed or killed client does."""

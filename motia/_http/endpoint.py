@@ -70,7 +70,7 @@ class StepEndpoint:
         interval = trigger.heartbeat_interval
         self.streaming = StreamOptions(
             heartbeat_interval=self.settings.heartbeat_interval if interval is None else interval,
-            policy=SendPolicy(self.settings.max_stream_buffer, runtime.stats),
+            policy=SendPolicy.from_settings(self.settings, runtime.stats, trigger.send_timeout),
             open_responses=runtime.responses,
         )
 
@@ -135,7 +135,7 @@ class StepEndpoint:
         return self._guarded(args, ctx)
 
     async def _guarded(self, args: MotiaHttpArgs[Any], ctx: Any) -> Any:
-        if not await condition_met(self.condition, args, ctx):
+        if not await condition_met(self.condition, args.request, ctx):
             return ApiResponse(
                 status=422, body={"error": "Request condition not met", "skipped": True}
             )

@@ -134,7 +134,14 @@ def _operation(
 
 def _query_parameters(items: Iterable[Any]) -> list[dict[str, Any]]:
     """Motia's ``[{"name": ..., "description": ...}]`` (or plain names); others are skipped."""
-    return [_query_parameter(item) for item in items if isinstance(_name_of(item), str)]
+    plain = (_as_dict(item) for item in items)
+    return [_query_parameter(item) for item in plain if isinstance(_name_of(item), str)]
+
+
+def _as_dict(item: Any) -> Any:
+    """A ``QueryParam`` model as Motia's dict."""
+    dump = getattr(item, "model_dump", None)
+    return dump() if callable(dump) else item
 
 
 def _name_of(item: Any) -> Any:

@@ -9,7 +9,7 @@ JSON error (``RequestRefused``); one whose client left mid-body is dropped.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import parse_qsl
 
 import pydantic_core
@@ -62,21 +62,21 @@ class MotiaHttpRequest(Generic[B]):
 
     def __init__(
         self,
-        method: str,
-        path: str,
-        path_params: dict[str, str],
-        query_params: dict[str, str | list[str]],
-        headers: dict[str, str],
-        body: B,
-        request_body: RequestBody,
+        method: str = "",
+        path: str = "",
+        path_params: dict[str, str] | None = None,
+        query_params: dict[str, str | list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+        body: B | None = None,
+        request_body: RequestBody | None = None,
     ) -> None:
         self.method = method
         self.path = path
-        self.path_params = path_params
-        self.query_params = query_params
-        self.headers = headers
-        self.body = body
-        self.request_body = request_body
+        self.path_params = {} if path_params is None else path_params
+        self.query_params = {} if query_params is None else query_params
+        self.headers = {} if headers is None else headers
+        self.body = cast(B, body)
+        self.request_body = RequestBody([]) if request_body is None else request_body
 
 
 ApiRequest = MotiaHttpRequest

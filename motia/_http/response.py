@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette import responses
@@ -35,6 +35,7 @@ __all__ = [
     "send_json",
 ]
 
+T = TypeVar("T")
 _JSON = b"application/json"
 _BINARY = (bytes, bytearray, memoryview)  # a tuple: `bytes | ...` here is built on every call
 
@@ -44,7 +45,9 @@ ResponseCheck = Callable[[int, Any, str], None]
 """Looks at a returned status and body (and the trace id) before they are sent."""
 
 
-class ApiResponse(BaseModel):
+class ApiResponse(BaseModel, Generic[T]):
+    """``ApiResponse[Body](status=, body=, headers=)``; the parameter documents the body."""
+
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     status: int = 200
@@ -89,7 +92,7 @@ class MotiaHttpResponse:
         for name, value in headers.items():
             body.headers[name.lower()] = str(value)
         if body.is_event_stream():
-            self._on_loop(body.start_heartbeat)
+            self._on_loop(body.declare_event_stream)
 
     @property
     def writer(self) -> MotiaHttpResponse:
@@ -112,7 +115,7 @@ class MotiaHttpResponse:
         retry: int | None = None,
     ) -> None:
         """Write one SSE frame; waits while the client is behind."""
-        body = self._stream()
+        body = self._body or self._stream()
         body.write_body(encode_event(data, event=event, id=id, retry=retry))
         if body.buffered > HIGH_WATER and not body.closed:
             await body.wait_drained()
@@ -191,10 +194,10 @@ class MotiaHttpResponse:
 
     @property
     def _body_began(self) -> bool:
-        """Body bytes were written, or the body was closed (``close()``, a lost client):
-        a whole response can no longer be sent."""
+        """The head or body bytes went out, or the body was closed (``close()``, a lost
+        client): a whole response can no longer be sent."""
         body = self._body
-        return body is not None and (body.body_written or body.closing)
+        return body is not None and (body.started or body.body_written or body.closing)
 
     @property
     def _watching(self) -> bool:
@@ -242,6 +245,12 @@ class MotiaHttpResponse:
             raise ResponseStartedError(
                 f"response.{what}() called after the first body byte was written; "
                 f"set status and headers before writing"
+            )
+        if body.started:
+            raise ResponseStartedError(
+                f"response.{what}() called after the head of the event stream went out; "
+                f"set status and headers before the handler awaits anything once it has "
+                f"declared text/event-stream"
             )
         self._on_loop(body.watch)
         return body

@@ -7,7 +7,10 @@ no task but the disconnect watcher. Event streams get a ``: ping`` after each
 heartbeat interval of silence. Policy when a client reads too slowly: once
 more than ``max_buffer`` bytes wait to be sent, the stream is closed as a slow
 consumer, logged and counted, and ``on_abort`` cancels the handler as if the
-client had left.
+client had left; an event stream then ends with ``event: error`` (code
+``SLOW_CONSUMER``) if the client still takes it. A client that stops reading
+altogether is given up on after the send timeout: the handler is cancelled the
+same way and the connection reset at once.
 """
 
 from __future__ import annotations
@@ -18,8 +21,17 @@ import time
 from collections.abc import Callable
 
 from motia._core.asgi import Message, Receive, Send
-from motia._sending.sender import DISCONNECTED, PendingSend, Sender, SendPolicy, Waiters
-from motia.sse import PING
+from motia._sending.chunk_writer import chunk_cycle, write_chunk
+from motia._sending.connection import abort_connection
+from motia._sending.sender import (
+    DISCONNECTED,
+    SLOW_CONSUMER,
+    PendingSend,
+    Sender,
+    SendPolicy,
+    Waiters,
+)
+from motia.sse import PING, encode_event
 
 __all__ = ["HIGH_WATER", "BodyStream", "encode_headers", "end_to_end"]
 
@@ -54,7 +66,7 @@ class BodyStream(Sender[bytes]):
     """
 
     __slots__ = (
-        "_closed_waiters", "_heartbeat", "_heartbeat_interval", "_last_write", "_receive",
+        "_closed_waiters", "_cycle", "_heartbeat", "_heartbeat_interval", "_last_write", "_receive",
         "_watcher", "_writer", "body_written", "completed", "ending", "headers", "on_abort",
         "started", "status", "trace_id", "watching",
     )  # fmt: skip
@@ -91,6 +103,7 @@ class BodyStream(Sender[bytes]):
         self._heartbeat: asyncio.TimerHandle | None = None
         self._closed_waiters: Waiters | None = None
         self._last_write = 0.0
+        self._cycle = chunk_cycle(send)
 
     # -- fed by the response ------------------------------------------------------------
 
@@ -111,10 +124,13 @@ class BodyStream(Sender[bytes]):
             self._watcher = asyncio.get_running_loop().create_task(self._watch_disconnect())
 
     def write_body(self, data: bytes | str) -> None:
-        if self.closing:
+        if self.closed or self.ending:
             self._policy.stats.dropped_writes += 1
             return
-        chunk = data.encode() if isinstance(data, str) else bytes(data)
+        if type(data) is bytes:
+            chunk = data
+        else:
+            chunk = data.encode() if isinstance(data, str) else bytes(data)
         if not chunk:
             return
         if not self.body_written:
@@ -124,6 +140,17 @@ class BodyStream(Sender[bytes]):
 
     def is_event_stream(self) -> bool:
         return self.headers.get("content-type", "").startswith("text/event-stream")
+
+    def declare_event_stream(self) -> None:
+        """The handler declared ``text/event-stream``: the head goes out on the next loop turn
+        (with whatever status and headers are set by then), so the client opens at once,
+        and pings start, even before the first write."""
+        self._event_stream_headers()
+        self.start_heartbeat()
+        if not (self.started or self._queue or self.closing):
+            self._queue.append(b"")  # only the head: ``_next_message`` sends nothing after it
+            if not (self._writing or self._scheduled):
+                self._schedule()  # on the next turn: headers set in the same breath go too
 
     def start_heartbeat(self) -> None:
         """Pings start once the handler declares an event stream, even before it writes."""
@@ -145,13 +172,31 @@ class BodyStream(Sender[bytes]):
     # -- ending -------------------------------------------------------------------------
 
     async def finish(self) -> None:
-        """Deliver what is buffered and end the body."""
-        self.request_close()
-        self.flush()  # now, not on the next loop turn: the response ends when this returns
+        """Deliver what is buffered and end the body; a client given up on is told why
+        (an event stream's ``error`` event, if it still reads) and its connection closed."""
+        if self.farewell is not None or self.broken:
+            await self._drop_client()
+        else:
+            self.request_close()
+            self.flush()  # now, not on the next loop turn: the response ends when this returns
+            writer = self._writer
+            if writer is not None:
+                await asyncio.shield(writer)
+        self.release()
+
+    async def _drop_client(self) -> None:
         writer = self._writer
         if writer is not None:
-            await asyncio.shield(writer)
-        self.release()
+            writer.cancel()  # it waits on the client: the send timeout or the slow limit hit
+            await asyncio.wait([writer])
+        if self.broken or self.completed:
+            return
+        if self.farewell is not None and self.started and self.is_event_stream():
+            error = {"code": SLOW_CONSUMER, "message": self.farewell, "trace_id": self.trace_id}
+            frame = encode_event(error, event="error")
+            await self.say_farewell({"type": "http.response.body", "body": frame})
+        else:
+            abort_connection(self._send)
 
     def end(self) -> None:
         """The sender gives up (the client is gone or reads too slowly), unless the body ended."""
@@ -180,6 +225,8 @@ class BodyStream(Sender[bytes]):
     def _next_message(self) -> Message:
         if not self.started:
             self.started = True
+            if not (self.queued or self.ending):
+                self._queue.clear()  # the head was sent for its own sake: nothing follows yet
             return self._start_message()
         chunk = b"".join(self._queue)
         self._queue.clear()
@@ -192,8 +239,17 @@ class BodyStream(Sender[bytes]):
     def _log_extra(self) -> dict[str, str]:
         return {"trace_id": self.trace_id}
 
-    def flush(self) -> None:
-        super().flush()
+    def _send_queued(self) -> None:
+        cycle = self._cycle
+        if cycle is not None and self.started and not (self._writing or self.ending):
+            chunk = b"".join(self._queue)
+            if chunk and write_chunk(cycle, chunk):  # the server's own framing, without its send
+                self._queue.clear()
+                self.queued = 0
+                self.sent += 1
+                self._wake_drained()
+                return
+        super()._send_queued()
         if self.completed and not self._writing:
             self._mark_closed()
 
@@ -228,9 +284,12 @@ class BodyStream(Sender[bytes]):
         self.watch()
         self.body_written = True
         if self.is_event_stream():
-            self.headers.setdefault("cache-control", "no-cache")
-            self.headers.setdefault("x-accel-buffering", "no")
+            self._event_stream_headers()
             self.start_heartbeat()
+
+    def _event_stream_headers(self) -> None:
+        self.headers.setdefault("cache-control", "no-cache")
+        self.headers.setdefault("x-accel-buffering", "no")
 
     def _beat(self) -> None:
         if self.closing:
@@ -258,6 +317,7 @@ class BodyStream(Sender[bytes]):
         self._queue.clear()
         self.queued = 0
         self._wake_drained()
+        self._stop_stall_check()
         if self._closed_waiters is not None:
             self._closed_waiters.wake()
         if self._heartbeat is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from motia import triggers as t
 from motia._project.cron_schedule import CronSchedule
+from motia._project.legacy_config import from_legacy
 from motia._project.names import snake_keys
 from motia._project.queue_config import QueueConfig
 from motia._project.schema import compile_schema
@@ -55,8 +56,8 @@ def parse_step_config(value: Any) -> StepConfig:
         value = {f.name: getattr(value, f.name) for f in fields(StepConfig)}
     if not isinstance(value, dict):
         raise ConfigError(f"config must be a dict or StepConfig, got {type(value).__name__}")
-    raw = snake_keys(value)
-    unknown = sorted(set(raw) - _KNOWN_KEYS - {"type", "emits", "subscribes", "virtual_emits"})
+    raw = from_legacy(snake_keys(value))
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"config has unknown key(s) {unknown}; known keys: {sorted(_KNOWN_KEYS)}")
     return StepConfig(
@@ -199,6 +200,8 @@ def _check_http(trigger: t.HttpTrigger, index: int) -> None:
     _check_callables(trigger.middleware or [], f"{where}.middleware")
     _check_query_params(trigger.query_params, f"{where}.query_params")
     _check_condition(trigger, where)
+    for name in ("heartbeat_interval", "send_timeout"):
+        _check_seconds(getattr(trigger, name), f"{where}.{name}")
 
 
 def _check_queue(trigger: t.QueueTrigger, index: int) -> None:
@@ -248,15 +251,20 @@ def _check_schema(schema: Any, where: str) -> None:
 
 def _check_query_params(params: Any, where: str) -> None:
     def named(param: Any) -> bool:
-        return isinstance(param, str) or (
-            isinstance(param, dict) and isinstance(param.get("name"), str)
-        )
+        name = param.get("name") if isinstance(param, dict) else getattr(param, "name", param)
+        return isinstance(name, str)
 
     if params is not None and not (isinstance(params, list | tuple) and all(map(named, params))):
         raise ConfigError(
             f'{where} must be a list of names or {{"name": ..., "description": ...}}, '
             f"got {params!r}"
         )
+
+
+def _check_seconds(value: Any, where: str) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if value is not None and not (number and value >= 0):
+        raise ConfigError(f"{where} must be a number of seconds, 0 or more, got {value!r}")
 
 
 def _check_callables(values: list[Any], where: str) -> None:

@@ -133,8 +133,11 @@ def _import(path: Path, result: LoadResult) -> ModuleType | None:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    folder = str(path.parent)
-    _forget_foreign_siblings(path.parent, result)
+    # Absolute, whatever form --dir takes, so a helper module imported from this folder
+    # is recognised as ours and stays one module for every step here.
+    home = path.parent.resolve()
+    folder = str(home)
+    _forget_foreign_siblings(home, result)
     sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
@@ -175,8 +178,12 @@ def _forget_foreign_siblings(folder: Path, result: LoadResult) -> None:
     for name in _importable_names(folder, result.folder_names):
         module = sys.modules.get(name)
         origin = getattr(module, "__file__", None)
-        if origin and not Path(origin).is_relative_to(folder) and "site-packages" not in origin:
+        if origin and "site-packages" not in origin and not _within(origin, folder):
             del sys.modules[name]
+
+
+def _within(origin: str, folder: Path) -> bool:
+    return Path(origin).resolve().is_relative_to(folder)
 
 
 def _importable_names(folder: Path, seen: dict[Path, set[str]]) -> set[str]:

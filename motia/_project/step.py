@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from motia._project.config import StepConfig
+from motia._project.config import StepConfig, parse_step_config
+from motia.exceptions import ConfigError
 
 __all__ = ["Handler", "Step", "StepBuilder", "StepDefinition", "step"]
 
@@ -23,15 +24,19 @@ class StepDefinition:
 
 @dataclass(slots=True)
 class Step:
-    """A step as the runtime serves it."""
+    """A step as the runtime serves it (Motia's ``Step(file_path=, config=)`` has no handler)."""
 
     config: StepConfig
-    handler: Handler
+    handler: Handler = field(default_factory=lambda: _no_handler)
     file_path: str | None = None
 
     @property
     def name(self) -> str:
         return self.config.name
+
+
+def _no_handler(*args: Any) -> Any:
+    raise RuntimeError("this Step was declared without a handler: Step(config, handler)")
 
 
 class StepBuilder:
@@ -45,7 +50,21 @@ class StepBuilder:
 
 
 def step(config: StepConfig | dict[str, Any], handler: Handler | None = None) -> Any:
-    """``step(config, handler)`` is a definition; ``step(config)`` a builder."""
+    """``step(config, handler)`` is a definition; ``step(config)`` a builder.
+
+    A dict config becomes a ``StepConfig`` here, as in Motia's SDK; one that does not
+    check out is kept as it is, for the loader to report with its file.
+    """
+    config = _as_step_config(config)
     if handler is None:
         return StepBuilder(config)
     return StepDefinition(config, handler)
+
+
+def _as_step_config(config: StepConfig | dict[str, Any]) -> StepConfig | dict[str, Any]:
+    if not isinstance(config, dict):
+        return config
+    try:
+        return parse_step_config(config)
+    except ConfigError:
+        return config

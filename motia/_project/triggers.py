@@ -62,6 +62,7 @@ class HttpTrigger:
     middleware: list[Callable[..., Any]] | None = None
     condition: TriggerCondition | None = None
     heartbeat_interval: float | None = None
+    send_timeout: float | None = None
     type: Literal["http"] = "http"
 
 
@@ -111,8 +112,10 @@ def http(
     middleware: list[Callable[..., Any]] | None = None,
     condition: TriggerCondition | None = None,
     heartbeat_interval: float | None = None,
+    send_timeout: float | None = None,
 ) -> HttpTrigger:
-    """An HTTP trigger; ``heartbeat_interval`` overrides the app's SSE ping interval."""
+    """An HTTP trigger; ``heartbeat_interval`` and ``send_timeout`` override the app's SSE
+    ping interval and streaming send timeout for this trigger."""
     return HttpTrigger(
         method=method,
         path=path,
@@ -122,6 +125,7 @@ def http(
         middleware=middleware,
         condition=condition,
         heartbeat_interval=heartbeat_interval,
+        send_timeout=send_timeout,
     )
 
 

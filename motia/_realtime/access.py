@@ -6,7 +6,8 @@ The token comes, in this order, from the WebSocket subprotocols a browser offers
 ``Authorization: Bearer <token>`` header. The ``stream_auth`` hook sees a
 ``StreamAuthRequest`` and returns the auth context handed to each stream's
 ``on_join``; raising ``StreamAuthError`` or returning ``False`` refuses the
-connection. A token is never logged.
+connection. A token is never logged. With no ``stream_auth`` hook, every stream
+without an ``on_join`` is readable by anyone: the app says so at startup.
 
 Stream hooks are called as ``hook(subscription, ctx, auth_context)``, sync or
 async. A sync hook runs on the event loop, so it must be quick. ``on_join``
@@ -17,10 +18,11 @@ raises refuses it too (and is logged).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
 from motia._core.tracing import new_trace_id
@@ -33,12 +35,14 @@ from motia.exceptions import StreamAuthError
 __all__ = [
     "AUTH_SUBPROTOCOL",
     "StreamAuthRequest",
+    "StreamAuthResult",
     "StreamSubscription",
     "authenticate",
     "call_on_join",
     "call_on_leave",
     "extract_token",
     "offered_subprotocols",
+    "warn_unprotected_streams",
 ]
 
 log = logging.getLogger("motia.streams")
@@ -57,6 +61,11 @@ class StreamAuthRequest:
     query_params: dict[str, str] = field(repr=False)
     client: tuple[str, int] | None
     token: str | None = field(default=None, repr=False)
+
+    @property
+    def addr(self) -> str:
+        """The client's ``host:port`` (Motia's name), or "" when unknown."""
+        return "" if self.client is None else f"{self.client[0]}:{self.client[1]}"
 
     @classmethod
     def from_connection(cls, connection: HTTPConnection) -> StreamAuthRequest:
@@ -103,7 +112,29 @@ async def authenticate(hook: Any, request: StreamAuthRequest) -> tuple[bool, Any
         return False, None
     if result is False:
         return False, None
+    if isinstance(result, StreamAuthResult):
+        return result.authorized, result.context
     return True, result
+
+
+def warn_unprotected_streams(streams: Iterable[StreamConfig], stream_auth: Any) -> None:
+    """Say at startup which streams anyone who reaches the server may read."""
+    if stream_auth is not None:
+        return
+    unprotected = sorted(config.name for config in streams if config.on_join is None)
+    if unprotected:
+        log.warning(
+            "stream(s) %s can be read by anyone who reaches this server: there is no "
+            "stream_auth hook and they have no on_join (see Authentication in docs/streams.md)",
+            ", ".join(unprotected),
+        )
+
+
+class StreamAuthResult(BaseModel):
+    """What Motia's auth hooks return: ``authorized`` and the context ``on_join`` gets."""
+
+    authorized: bool
+    context: Any = None
 
 
 @dataclass(frozen=True, slots=True)

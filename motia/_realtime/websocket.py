@@ -3,11 +3,22 @@
 Connection order: accept (echoing ``Authorization`` when subprotocols are
 offered: the official Node client crashes without an echo), run the app's
 ``stream_auth`` hook, then either close with 4401 (refused, before any data)
-or serve frames. Each socket has one reader (the endpoint) and a bounded
-sender (``SocketSink``, see ``sending``); a client that stops reading is closed
-with 1008 once its buffer is full. Every message is stamped from the socket's own clock so
-timestamps strictly increase; a shared message is re-stamped only when its
-topic's timestamp would not.
+or serve frames. A handshake from a web page whose ``Origin`` is not admitted
+(see ``origins``) is refused with HTTP 403 before any of that. Each socket has one
+reader (the endpoint) and a bounded sender (``SocketSink``, see ``_sending``): a
+client that reads too slowly is closed with 1008 and the reason once its buffer is
+full (if it still takes the close frame within a second; else the connection is
+reset), and one that stops reading is reset after the send timeout.
+
+What a client can make a socket hold is bounded by the app's ``Settings``: a
+message over ``max_stream_message`` bytes closes the socket with 1009 (the server
+refuses it first when it was configured with that limit, see ``motia.server``; the
+socket checks again for servers that were not), a join beyond ``max_subscriptions``
+is refused with a ``TOO_MANY_SUBSCRIPTIONS`` error event, and names over
+``max_stream_name`` characters make the frame invalid.
+
+Every message is stamped from the socket's own clock so timestamps strictly
+increase; a shared message is re-stamped only when its topic's timestamp would not.
 """
 
 from __future__ import annotations
@@ -20,7 +31,8 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-from starlette.websockets import WebSocket
+import anyio.lowlevel
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from motia._core.asgi import Receive, Scope, Send
 from motia._core.json import dumps
@@ -34,18 +46,28 @@ from motia._realtime.access import (
 )
 from motia._realtime.frame_writer import frame_transport, text_frame, write_frame
 from motia._realtime.host import StreamHost
+from motia._realtime.origins import OriginPolicy
 from motia._realtime.protocol import error_event, parse_frame
 from motia._runtime.hub import Hub, Member, Message, now_ms
 from motia._sending.sender import DISCONNECTED, Sender, SendPolicy
-from motia.exceptions import FrameError
+from motia.exceptions import FrameError, StoreUnavailable
 
-__all__ = ["CLOSE_GOING_AWAY", "CLOSE_SLOW", "CLOSE_UNAUTHORIZED", "SocketSink", "StreamSocket"]
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_SLOW",
+    "CLOSE_TOO_BIG",
+    "CLOSE_UNAUTHORIZED",
+    "SocketSink",
+    "StreamSocket",
+]
 
 log = logging.getLogger("motia.streams")
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_SLOW = 1008
+CLOSE_POLICY = 1008
 CLOSE_GOING_AWAY = 1001
+CLOSE_TOO_BIG = 1009
 _CLOSE_TIMEOUT = 2.0
 
 
@@ -137,10 +159,17 @@ class StreamSocket:
 
     def __init__(self, runtime: StreamHost) -> None:
         self.runtime = runtime
-        self.policy = SendPolicy(runtime.settings.max_stream_buffer, runtime.hub.stats)
+        self.policy = SendPolicy.from_settings(runtime.settings, runtime.hub.stats)
+        self.origins = OriginPolicy(runtime.settings.stream_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
+        origin = websocket.headers.get("origin")
+        if not self.origins.admits(origin, websocket.headers.get("host")):
+            self.runtime.hub.stats.refused_origins += 1
+            self.origins.refuse(str(origin), "WebSocket")
+            await websocket.close(CLOSE_POLICY)  # before the accept: an HTTP 403
+            return
         offered = list(scope.get("subprotocols") or [])
         echo = AUTH_SUBPROTOCOL if AUTH_SUBPROTOCOL in offered else (offered or [None])[0]
         await websocket.accept(subprotocol=echo)
@@ -170,6 +199,9 @@ class _Session:
         self.sink = SocketSink(endpoint.policy, self.scope.cancel, send, frame_transport(send))
         self.members: dict[str, tuple[StreamSubscription, Member]] = {}
         self.disconnected = False
+        self.settings = endpoint.runtime.settings
+        self.stats = hub.stats
+        self.told_full = False
 
     async def run(self) -> None:
         self.hub.sinks.add(self.sink)
@@ -193,17 +225,33 @@ class _Session:
             self.scope.cancel()
 
     async def _reader(self) -> None:
+        limit = self.settings.max_stream_message
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 self.disconnected = True
+                if message.get("code") == CLOSE_TOO_BIG:  # the server refused a message
+                    self._oversized(limit)
                 return
-            await self._handle(message.get("text"))
+            text = message.get("text")
+            if _over(limit, text, message.get("bytes")):
+                self._oversized(limit)
+                self.sink.close(CLOSE_TOO_BIG)
+                return
+            await self._handle(text)
+            # A message may be handled without suspending (a refused join, a memory store):
+            # a client sending many must not keep the other connections waiting.
+            await anyio.lowlevel.checkpoint()
+
+    def _oversized(self, limit: int) -> None:
+        self.stats.oversized_messages += 1
+        log.warning("closing a stream WebSocket (1009): a message over %d bytes", limit)
 
     async def _handle(self, text: str | None) -> None:
         try:
-            frame = parse_frame(text)
+            frame = parse_frame(text, self.settings.max_stream_name)
         except FrameError as exc:
+            self.stats.invalid_messages += 1
             data = exc.data
             self.sink.push_own(
                 error_event(
@@ -223,6 +271,9 @@ class _Session:
     async def _join(self, subscription: StreamSubscription) -> None:
         await self._leave(subscription.subscription_id)
         name, group, item = subscription.stream_name, subscription.group_id, subscription.item_id
+        if len(self.members) >= self.settings.max_subscriptions:
+            self._refuse_join(subscription)
+            return
         config = self.hub.config(name)
         if config is None:
             error = error_event("STREAM_NOT_FOUND", f"Stream {name} not found", name, group, item)
@@ -232,8 +283,28 @@ class _Session:
             error = error_event("STREAM_ACCESS_DENIED", "Access denied", name, group, item)
             self.sink.push_own(error)
             return
-        member = await self.hub.join(self.sink, name, group, item)
+        try:
+            member = await self.hub.join(self.sink, name, group, item)
+        except StoreUnavailable as exc:
+            log.warning("stream subscription to %s/%s refused: %s", name, group, exc)
+            message = "The stream store is unavailable; join again later"
+            self.sink.push_own(error_event("STREAM_UNAVAILABLE", message, name, group, item))
+            await call_on_leave(self.runtime, config, subscription, self.auth)
+            return
         self.members[subscription.subscription_id] = (subscription, member)
+
+    def _refuse_join(self, subscription: StreamSubscription) -> None:
+        limit = self.settings.max_subscriptions
+        self.stats.refused_subscriptions += 1
+        if not self.told_full:  # one line per socket, however many joins follow
+            self.told_full = True
+            log.warning("a stream WebSocket reached %d subscriptions; refusing more joins", limit)
+        message = f"this socket holds {limit} subscriptions, the most allowed; leave one first"
+        sub = subscription
+        error = error_event(
+            "TOO_MANY_SUBSCRIPTIONS", message, sub.stream_name, sub.group_id, sub.item_id
+        )
+        self.sink.push_own(error)
 
     async def _leave(self, subscription_id: str) -> None:
         entry = self.members.pop(subscription_id, None)
@@ -253,9 +324,25 @@ class _Session:
             self.hub.leave(member)
 
     async def _close(self) -> None:
-        if self.disconnected or self.sink.broken:
+        sink = self.sink
+        if self.disconnected or sink.broken:
             return
-        self.sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
+        if sink.farewell is not None:
+            close = {"type": "websocket.close", "code": CLOSE_SLOW, "reason": sink.farewell}
+            await sink.say_farewell(close)
+            return
+        sink.close(1000)  # keeps an earlier code; nothing may follow the close frame
         with anyio.move_on_after(_CLOSE_TIMEOUT):
-            with contextlib.suppress(OSError, RuntimeError):
+            with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect):
                 await self.websocket.close(self.sink.close_code or 1000)
+
+
+def _over(limit: int, text: str | None, data: bytes | None) -> bool:
+    """Whether a received message has more than ``limit`` bytes (UTF-8, for a text)."""
+    if text is None:
+        return len(data or b"") > limit
+    if len(text) > limit:  # a character is at least one byte...
+        return True
+    if len(text) * 4 <= limit:  # ...and at most four
+        return False
+    return len(text.encode(errors="surrogatepass")) > limit

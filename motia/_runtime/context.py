@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from motia._project.handlers import NO_INPUT, call_handler
 from motia._project.triggers import TriggerInfo
@@ -19,9 +19,13 @@ Enqueuer = Callable[[Any, "FlowContext[Any]"], Awaitable[Any]]
 
 
 class FlowContext(Generic[T]):
+    """A handler's context. Motia's ``FlowContext(trace_id=..., trigger=...)`` also works:
+    such a context, outside an app, has no state or streams and cannot enqueue.
+    """
+
     __slots__ = (
-        "_enqueuer", "_logger", "input_value", "state", "step_name", "streams", "trace_id",
-        "trigger",
+        "_enqueuer", "_logger", "input_value", "state", "step_name", "streams",
+        "sync_call_timeout", "trace_id", "trigger",
     )  # fmt: skip
 
     def __init__(
@@ -29,21 +33,25 @@ class FlowContext(Generic[T]):
         *,
         trace_id: str,
         trigger: TriggerInfo,
-        enqueuer: Enqueuer,
-        state: StateManager,
-        streams: Streams,
+        enqueuer: Enqueuer | None = None,
+        state: StateManager | None = None,
+        streams: Streams | None = None,
         step_name: str | None = None,
         logger: StepLogger | None = None,
         input_value: Any = None,
+        enqueue: Callable[[Any], Awaitable[Any]] | None = None,
+        sync_call_timeout: float = 30.0,
     ) -> None:
         self.trace_id = trace_id
         self.trigger = trigger
         self.step_name = step_name
         self._logger = logger
-        self._enqueuer = enqueuer
-        self.state = state
-        self.streams = streams
+        self._enqueuer = enqueuer or _enqueuer_of(enqueue)
+        # Without an app there is no state (None); typed for the handlers that have one.
+        self.state = cast(StateManager, state)
+        self.streams = Streams() if streams is None else streams
         self.input_value = input_value
+        self.sync_call_timeout = sync_call_timeout
 
     @property
     def logger(self) -> StepLogger:
@@ -55,6 +63,9 @@ class FlowContext(Generic[T]):
     def enqueue(self, event: Any) -> Awaitable[Any]:
         """Send ``{"topic", "data", "messageGroupId"?}``; awaiting gives the message id."""
         return self._enqueuer(event, self)
+
+    emit = enqueue
+    """Motia 0.x's name for ``enqueue``."""
 
     def is_http(self) -> bool:
         return self.trigger.type == "http"
@@ -92,3 +103,16 @@ class FlowContext(Generic[T]):
             raise RuntimeError(f"no handler matched trigger type {kind!r}; handlers: {known}")
         input = NO_INPUT if kind == "cron" else self.input_value
         return await call_handler(handler, input, self)
+
+
+def _enqueuer_of(enqueue: Callable[[Any], Awaitable[Any]] | None) -> Enqueuer:
+    if enqueue is not None:
+        return lambda event, ctx: enqueue(event)
+    return _no_enqueue
+
+
+def _no_enqueue(event: Any, ctx: FlowContext[Any]) -> Awaitable[Any]:
+    raise RuntimeError(
+        "this FlowContext belongs to no app, so it cannot enqueue; pass enqueue= "
+        "(or use motia.testing's fake context) to test a handler alone"
+    )

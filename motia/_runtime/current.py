@@ -1,17 +1,22 @@
-"""Module-level twins for Motia 1.0 code, bound to the running handler.
+"""Motia's module-level API, bound to the running handler.
 
-``from motia import logger, enqueue, stateManager, Stream`` work inside any
-handler: each looks up the context of the handler being run (a context
-variable, so concurrent handlers and worker threads each see their own).
-Mutations start at once and return an awaitable: awaiting waits for the
-result, and a call nobody awaits still happens.
+``from motia import logger, enqueue, stateManager, Stream`` work inside any handler:
+each looks up the context of the handler being run (a context variable, so
+concurrent handlers and worker threads each see their own). As in Motia's SDK the
+calls are synchronous and return plain values; ``sync_calls`` says how each thread
+gets its answer. They are thin: each is one call of ``ctx.state`` or a stream of
+``ctx.streams``, so whatever those do (checks, hooks, tracing) applies.
+
+Motia's own README and examples also write ``await todo_stream.get(...)``; a call
+whose result its caller awaits returns the async call instead, which never blocks.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-from collections.abc import Awaitable
+import dis
+import sys
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
@@ -19,6 +24,7 @@ from motia._runtime.context import FlowContext
 from motia._runtime.logs import StepLogger
 from motia._runtime.state import StateManager
 from motia._runtime.streams import Stream
+from motia._runtime.sync_calls import call_sync, start_in_place
 
 __all__ = [
     "BoundStream",
@@ -30,16 +36,36 @@ __all__ = [
 ]
 
 current_context: ContextVar[FlowContext[Any] | None] = ContextVar("motia_context", default=None)
-_pending: set[asyncio.Future[Any]] = set()
-"""Enqueues nobody awaits: held here until done, since the loop keeps only weak references."""
 _FALLBACK = StepLogger()
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+_CACHE = dis.opmap.get("CACHE", 0)
+_GET_AWAITABLE = dis.opmap["GET_AWAITABLE"]
+
+
+def _awaited(depth: int) -> bool:
+    """Whether the frame ``depth`` levels up awaits the value of the call it is making.
+
+    ``await f()`` compiles to a call followed (after its inline caches) by
+    GET_AWAITABLE; the caller's next instruction tells which style it is written in.
+    """
+    frame = sys._getframe(depth + 1)
+    code = frame.f_code.co_code
+    offset = frame.f_lasti + 2
+    while offset < len(code) and code[offset] == _CACHE:
+        offset += 2
+    return offset < len(code) and code[offset] == _GET_AWAITABLE
 
 
 def require_context(what: str) -> FlowContext[Any]:
     ctx = current_context.get()
     if ctx is None:
-        raise RuntimeError(f"{what} can only be used while a step handler is running")
+        raise RuntimeError(
+            f"{what} can only be used while a step handler is running (it acts on the app "
+            "running that handler); in a test, run the handler with motia.testing"
+        )
     return ctx
 
 
@@ -51,82 +77,114 @@ class ModuleLogger:
         return getattr(ctx.logger if ctx is not None else _FALLBACK, name)
 
 
-def enqueue(event: dict[str, Any]) -> asyncio.Future[Any]:
-    """Start enqueueing now; awaiting the result waits for it (an un-awaited call still runs)."""
-    return _start(require_context("enqueue()").enqueue(event))
+def enqueue(event: dict[str, Any]) -> None:
+    """Send ``{"topic", "data", "messageGroupId"?}`` on behalf of the running step.
+
+    Checked at once (an undeclared topic raises here); on the app's loop the write
+    is finished by the loop right after, and a failure then is logged.
+    """
+    ctx = require_context("enqueue()")
+    work = ctx.enqueue(event)
+    if _awaited(1):
+        return work  # type: ignore[return-value]
+    start_in_place(work, f"enqueue to {event.get('topic')!r}")
 
 
-def _start(work: Awaitable[T]) -> asyncio.Future[T]:
-    future: asyncio.Future[T] = asyncio.ensure_future(work)
-    _pending.add(future)
-    future.add_done_callback(_pending.discard)
-    return future
+def _call(what: str, op: Callable[[StateManager], Awaitable[R]]) -> R:
+    ctx = require_context(what)
+    if ctx.state is None:
+        raise RuntimeError(f"{what}: this context belongs to no app, so it has no state")
+    if _awaited(2):
+        return op(ctx.state)  # type: ignore[return-value]
+    return call_sync(ctx.state, op, ctx.sync_call_timeout)
 
 
 class ModuleStateManager:
-    """``from motia import stateManager``: the running app's ``ctx.state``."""
+    """``from motia import stateManager``: the running app's state, synchronously."""
 
-    @staticmethod
-    def _state() -> StateManager:
-        return require_context("stateManager").state
+    def get(self, scope: str, key: str) -> Any | None:
+        return _call("stateManager.get()", lambda s: s.get(scope, key))
 
-    async def get(self, group_id: str, key: str) -> Any:
-        return await self._state().get(group_id, key)
+    def set(self, scope: str, key: str, value: Any) -> dict[str, Any]:
+        """Returns ``{"old_value": ..., "new_value": ...}``, as Motia's engine does."""
+        return _call("stateManager.set()", lambda s: s.set(scope, key, value))
 
-    def set(self, group_id: str, key: str, value: Any) -> asyncio.Future[Any]:
-        return _start(self._state().set(group_id, key, value))
+    def update(self, scope: str, key: str, ops: builtins.list[dict[str, Any]]) -> dict[str, Any]:
+        """Returns ``{"old_value": ..., "new_value": ...}``."""
+        return _call("stateManager.update()", lambda s: s.update(scope, key, ops))
 
-    def update(self, group_id: str, key: str, ops: list[dict[str, Any]]) -> asyncio.Future[Any]:
-        return _start(self._state().update(group_id, key, ops))
+    def delete(self, scope: str, key: str) -> dict[str, Any]:
+        """Returns ``{"old_value": ...}`` (None when there was nothing)."""
+        return _call("stateManager.delete()", lambda s: _old_value(s.delete(scope, key)))
 
-    def delete(self, group_id: str, key: str) -> asyncio.Future[Any]:
-        return _start(self._state().delete(group_id, key))
+    def list(self, scope: str) -> builtins.list[Any]:
+        return _call("stateManager.list()", lambda s: s.list(scope))
 
-    def clear(self, group_id: str) -> asyncio.Future[Any]:
-        return _start(self._state().clear(group_id))
+    def get_group(self, scope: str) -> builtins.list[Any]:
+        return _call("stateManager.get_group()", lambda s: s.list(scope))
 
-    async def list(self, group_id: str) -> list[Any]:
-        items: list[Any] = await self._state().list(group_id)
-        return items
+    def list_groups(self) -> builtins.list[str]:
+        return _call("stateManager.list_groups()", lambda s: s.list_groups())
 
-    get_group = list
+    def clear(self, scope: str) -> None:
+        _call("stateManager.clear()", lambda s: s.clear(scope))
 
-    async def list_groups(self) -> builtins.list[str]:
-        groups: builtins.list[str] = await self._state().list_groups()
-        return groups
+
+async def _old_value(deleting: Awaitable[Any]) -> dict[str, Any]:
+    return {"old_value": await deleting}
 
 
 class BoundStream(Generic[T]):
-    """``Stream("todo")`` at module level: the running app's ``ctx.streams.todo``."""
+    """``Stream("todo")``: the running app's stream ``todo``, synchronously.
 
-    def __init__(self, stream_name: str) -> None:
-        self.stream_name = stream_name
+    A name no stream file declares is created on first use, as on Motia's engine.
+    """
 
-    def _stream(self) -> Stream:
-        return require_context(f"Stream({self.stream_name!r})").streams[self.stream_name]
+    def __init__(self, config: Any) -> None:
+        self.stream_name: str = config if isinstance(config, str) else config.name
+        self.config = config
 
-    async def get(self, group_id: str, item_id: str) -> T | None:
-        item: T | None = await self._stream().get(group_id, item_id)
-        return item
+    def __repr__(self) -> str:
+        return f"Stream({self.stream_name!r})"
 
-    def set(self, group_id: str, item_id: str, data: Any) -> asyncio.Future[Any]:
-        return _start(self._stream().set(group_id, item_id, data))
+    def _stream(self, what: str) -> Stream:
+        ctx = require_context(f"Stream({self.stream_name!r}).{what}()")
+        named = getattr(ctx.streams, "named", None)
+        stream: Stream = named(self.stream_name) if named else ctx.streams[self.stream_name]
+        return stream
 
-    def update(self, group_id: str, item_id: str, ops: list[dict[str, Any]]) -> asyncio.Future[Any]:
-        return _start(self._stream().update(group_id, item_id, ops))
+    def _call(self, what: str, op: Callable[[Stream], Awaitable[R]]) -> R:
+        stream = self._stream(what)
+        if _awaited(2):
+            return op(stream)  # type: ignore[return-value]
+        return call_sync(stream, op, require_context(what).sync_call_timeout)
 
-    def delete(self, group_id: str, item_id: str) -> asyncio.Future[Any]:
-        return _start(self._stream().delete(group_id, item_id))
+    def get(self, group_id: str, item_id: str) -> T | None:
+        return self._call("get", lambda s: s.get(group_id, item_id))
 
-    def send(self, channel: dict[str, Any], event: dict[str, Any]) -> asyncio.Future[Any]:
-        return _start(self._stream().send(channel, event))
+    def set(self, group_id: str, item_id: str, data: Any) -> dict[str, Any]:
+        """Returns ``{"old_value": ..., "new_value": ...}``, as Motia's engine does."""
+        return self._call("set", lambda s: s.set_values(group_id, item_id, data))
 
-    async def get_group(self, group_id: str) -> list[T]:
-        items: list[T] = await self._stream().get_group(group_id)
-        return items
+    def update(self, group_id: str, item_id: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        """Returns ``{"old_value": ..., "new_value": ...}``."""
+        return self._call("update", lambda s: s.update_values(group_id, item_id, ops))
 
-    list = get_group
+    def delete(self, group_id: str, item_id: str) -> None:
+        self._call("delete", lambda s: s.delete(group_id, item_id))
 
-    async def list_groups(self) -> builtins.list[str]:
-        groups: builtins.list[str] = await self._stream().list_groups()
-        return groups
+    def send(self, channel: dict[str, Any], event: dict[str, Any]) -> None:
+        stream = self._stream("send")
+        work = stream.send(channel, event)
+        if _awaited(1):
+            return work  # type: ignore[return-value]
+        start_in_place(work, f"send on stream {self.stream_name!r}")
+
+    def get_group(self, group_id: str) -> list[T]:
+        return self._call("get_group", lambda s: s.get_group(group_id))
+
+    def list(self, group_id: str) -> builtins.list[T]:
+        return self._call("list", lambda s: s.get_group(group_id))
+
+    def list_groups(self) -> builtins.list[str]:
+        return self._call("list_groups", lambda s: s.list_groups())

@@ -3,7 +3,8 @@
 Backends, open streaming responses and background work live here, started by
 the app's lifespan and stopped in order: open streams are ended first so that
 no stream holds up a shutdown or a reload, then background work, then
-backends.
+backends. Open streams are ended as soon as the host server begins to shut down
+(``host_shutdown``), since its lifespan shutdown only comes once they are closed.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from motia._runtime.change_triggers import ChangeTriggers
 from motia._runtime.context import FlowContext
 from motia._runtime.cron import CronScheduler
 from motia._runtime.cron_steps import cron_jobs
-from motia._runtime.hub import Hub
+from motia._runtime.host_shutdown import host_server, watch_host
+from motia._runtime.hub import Hub, ReplayLimits
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.state import StateManager
 from motia._runtime.stats import Stats
 from motia._runtime.step_runs import run_step
 from motia._runtime.streams import Streams
+from motia._runtime.sync_calls import release_twin
 from motia.backends.base import Store
 from motia.backends.cron_lock import tick_claim
 from motia.backends.queue import QueueBackend
@@ -69,7 +72,16 @@ class Runtime:
         configs: list[StreamConfig] = list(registry.streams.values())
         self.streams = Streams.from_configs(configs, store, on_change)
         self.cron = CronScheduler(cron_jobs(self, registry.steps), claim=tick_claim(store))
-        self.hub = Hub(store, self.streams, stats=self.stats)
+        self.hub = Hub(
+            store,
+            self.streams,
+            replay=ReplayLimits(
+                settings.replay_messages, settings.replay_bytes, settings.replay_total_bytes
+            ),
+            idle_topics=settings.replay_idle_groups,
+            idle_timeout=settings.replay_idle_timeout,
+            stats=self.stats,
+        )
         run_queued = functools.partial(run_step, self)
         self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, run_queued)
         self.started = False
@@ -85,9 +97,12 @@ class Runtime:
         _running.add(self)
         self.cron.start()
         self.started = True
+        watcher = self._watch_host()
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
             self.end_streams()
             await self._wait_streams_closed()
             await self.cron.stop(self.settings.graceful_timeout)
@@ -96,7 +111,15 @@ class Runtime:
             _running.discard(self)
             self.started = False
             self.hub.stop()
+            await release_twin(self.store)
             await self.store.close()
+
+    def _watch_host(self) -> asyncio.Task[None] | None:
+        """End open streams as soon as the host server begins to shut down."""
+        server = host_server()
+        if server is None:
+            return None
+        return self._loop.create_task(watch_host(server, self._end_streams))
 
     def end_streams(self) -> None:
         """End every open streaming response (thread-safe: signal handlers call it)."""
@@ -106,9 +129,9 @@ class Runtime:
         loop.call_soon_threadsafe(self._end_streams)
 
     def _end_streams(self) -> None:
-        self.hub.shutdown()
-        if self.responses:
+        if self.responses and not self.hub.closing:
             log.info("ending %d open stream(s) for shutdown", len(self.responses))
+        self.hub.shutdown()
         self.responses.shutdown()
 
     async def _wait_streams_closed(self) -> None:
@@ -134,6 +157,7 @@ class Runtime:
             state=self.state,
             streams=self.streams,
             input_value=input,
+            sync_call_timeout=self.settings.sync_call_timeout,
         )
 
     async def enqueue(

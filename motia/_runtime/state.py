@@ -32,6 +32,10 @@ class StateManager:
         self.store = store
         self._on_change = on_change or _ignore
 
+    def rebound(self, store: Store, wrap: Callable[[ChangeHook], ChangeHook]) -> StateManager:
+        """This manager on ``store`` (another loop's handle on the same data), hooks wrapped."""
+        return StateManager(store, wrap(self._on_change))
+
     async def get(self, group: str, key: str) -> JSON | None:
         return await self.store.get(STATE_NAMESPACE, group, key)
 

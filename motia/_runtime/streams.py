@@ -8,15 +8,18 @@ network side (WebSocket and SSE subscribers) reads the store's change feed.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from motia._project.stream_config import StreamConfig
 from motia._runtime.state import ChangeHook
-from motia.backends.base import Ephemeral, Store
+from motia.backends.base import Change, Ephemeral, Store
 from motia.backends.ops import JSON, ensure_json
 
 __all__ = ["Stream", "Streams", "stream_namespace"]
+
+log = logging.getLogger("motia.streams")
 
 
 def stream_namespace(name: str) -> str:
@@ -46,13 +49,23 @@ class Stream:
 
     async def set(self, group_id: str, item_id: str, data: Any) -> JSON:
         """Validate ``data`` (with ``id`` set to ``item_id``), store it and return the item."""
+        return (await self.set_values(group_id, item_id, data))["new_value"]
+
+    async def set_values(self, group_id: str, item_id: str, data: Any) -> dict[str, JSON]:
+        """``set``, returning ``{"old_value": ..., "new_value": ...}`` as Motia's engine does."""
         item = self._checked_item(item_id, data)
         change = await self.store.set(self.namespace, group_id, item_id, item)
         self._on_change(change)
-        return ensure_json(change.new_value)
+        return _values(change)
 
     async def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> JSON:
         """Apply update ops atomically; a result the schema refuses is not written."""
+        return (await self.update_values(group_id, item_id, ops))["new_value"]
+
+    async def update_values(
+        self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]
+    ) -> dict[str, JSON]:
+        """``update``, returning ``{"old_value": ..., "new_value": ...}``."""
         change = await self.store.update(
             self.namespace,
             group_id,
@@ -61,7 +74,11 @@ class Stream:
             check=lambda value: self._checked_item(item_id, value),
         )
         self._on_change(change)
-        return ensure_json(change.new_value)
+        return _values(change)
+
+    def rebound(self, store: Store, wrap: Callable[[ChangeHook], ChangeHook]) -> Stream:
+        """This stream on ``store`` (another loop's handle on the same data), hooks wrapped."""
+        return Stream(self.config, store, wrap(self._on_change))
 
     async def delete(self, group_id: str, item_id: str) -> JSON | None:
         """Remove the item; returns it, or None when there was none."""
@@ -101,6 +118,10 @@ class Stream:
         return {**checked, "id": item_id}
 
 
+def _values(change: Change) -> dict[str, JSON]:
+    return {"old_value": ensure_json(change.old_value), "new_value": ensure_json(change.new_value)}
+
+
 def _channel(channel: Mapping[str, Any]) -> tuple[str, str | None]:
     group_id = (
         channel.get("groupId", channel.get("group_id")) if isinstance(channel, Mapping) else None
@@ -124,8 +145,16 @@ def _event(event: Mapping[str, Any]) -> tuple[str, JSON]:
 class Streams:
     """The streams an app knows by name: ``streams.todo`` or ``streams["todo"]``."""
 
-    def __init__(self, streams: Mapping[str, Stream] | None = None) -> None:
+    def __init__(
+        self,
+        streams: Mapping[str, Stream] | None = None,
+        *,
+        store: Store | None = None,
+        on_change: ChangeHook | None = None,
+    ) -> None:
         self._streams: dict[str, Stream] = dict(streams or {})
+        self._store = store
+        self._on_change = on_change
 
     @classmethod
     def from_configs(
@@ -134,7 +163,29 @@ class Streams:
         store: Store,
         on_change: ChangeHook | None = None,
     ) -> Streams:
-        return cls({config.name: Stream(config, store, on_change) for config in configs})
+        streams = {config.name: Stream(config, store, on_change) for config in configs}
+        return cls(streams, store=store, on_change=on_change)
+
+    def named(self, name: str) -> Stream:
+        """The stream ``name``, created on first use when no stream file declares it.
+
+        As on Motia's engine, ``Stream("todo")`` needs no ``todo.stream.py``; such a
+        stream has no schema and no ``on_join``/``on_leave`` hooks.
+        """
+        stream = self._streams.get(name)
+        if stream is not None:
+            return stream
+        if self._store is None:
+            raise KeyError(self._unknown(name))
+        log.info(
+            "stream %r has no stream file: created without a schema or auth hooks "
+            "(add a %s.stream.py declaring StreamConfig(name=%r, schema=...) for both)",
+            name,
+            name,
+            name,
+        )
+        stream = self._streams[name] = Stream(StreamConfig(name), self._store, self._on_change)
+        return stream
 
     def __getitem__(self, name: str) -> Stream:
         try:

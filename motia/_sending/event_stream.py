@@ -4,8 +4,9 @@ subscriptions and the console's live views alike.
 ``EventStream.run`` starts the response, lets the caller subscribe (``opened``),
 then sends what the ``EventSender`` gets until the sender ends (shutdown, a
 slow client) or the client goes away; ``finish`` ends the body unless the
-client is gone. Idle streams get ``: ping`` comments, so proxies keep them open
-and a vanished client is noticed.
+client is gone, with ``event: error`` (code ``SLOW_CONSUMER``) for a client that
+reads too slowly. Idle streams get a ``: ping`` comment after each heartbeat
+interval of silence, so proxies keep them open and a vanished client is noticed.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import anyio
 
 from motia._core.asgi import Message, Receive, Send
 from motia._runtime.hub import Hub
-from motia._sending.sender import DISCONNECTED, Sender, SendPolicy
-from motia.sse import PING
+from motia._sending.sender import DISCONNECTED, SLOW_CONSUMER, Sender, SendPolicy
+from motia.sse import PING, encode_event
 
 __all__ = ["EventSender", "EventStream"]
 
@@ -34,17 +35,17 @@ class EventSender(Sender[bytes]):
     """One SSE response's outgoing frames; ``put`` never blocks.
 
     Frames queued together go out joined in one body chunk. ``heartbeat`` sends a
-    ``: ping`` when nothing else went out since the previous beat.
+    ``: ping`` once nothing went out for an interval.
     """
 
-    __slots__ = ("_beat", "_sent_at_beat")
+    __slots__ = ("_beat", "_last_out")
 
     describes = "an event stream"
 
     def __init__(self, policy: SendPolicy, stop: Callable[[], None], send: Send) -> None:
         super().__init__(policy, stop, send)
         self._beat: asyncio.TimerHandle | None = None
-        self._sent_at_beat = 0
+        self._last_out = 0.0
 
     def shutdown(self) -> None:
         self.end()
@@ -53,6 +54,7 @@ class EventSender(Sender[bytes]):
         """Ping every ``interval`` seconds of silence, until ``stop_heartbeat``."""
         if interval > 0:
             loop = asyncio.get_running_loop()
+            self._last_out = loop.time()
             self._beat = loop.call_later(interval, self._on_beat, interval)
 
     def stop_heartbeat(self) -> None:
@@ -61,12 +63,15 @@ class EventSender(Sender[bytes]):
             self._beat = None
 
     def _on_beat(self, interval: float) -> None:
-        if self.sent == self._sent_at_beat and not self.queued:
+        loop = asyncio.get_running_loop()
+        silent = loop.time() - self._last_out
+        if silent >= interval * 0.98 and not self._queue:
             self.put(PING)
-        self._sent_at_beat = self.sent
-        self.heartbeat(interval)
+            silent = 0.0
+        self._beat = loop.call_later(interval - silent, self._on_beat, interval)
 
     def _next_message(self) -> Message:
+        self._last_out = asyncio.get_running_loop().time()
         chunk = b"".join(self._queue)
         self._queue.clear()
         self.queued = 0
@@ -83,11 +88,13 @@ class EventStream:
         self.scope = anyio.CancelScope()
         self.stop = self.scope.cancel
         self.disconnected = False
+        self.sender: EventSender | None = None
 
     async def run(
         self, sender: EventSender, heartbeat: float, opened: Callable[[], Awaitable[None]]
     ) -> None:
         """Send until the sender ends or the client leaves; the shutdown ends it too."""
+        self.sender = sender
         await self.send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         self.hub.sinks.add(sender)
         try:
@@ -113,7 +120,13 @@ class EventStream:
         self.scope.cancel()
 
     async def finish(self) -> None:
-        """End the body, unless the client is gone."""
-        if not self.disconnected:
-            with anyio.move_on_after(_END_TIMEOUT):
-                await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+        """End the body, unless the client is gone; tell a slow client why it ends."""
+        sender = self.sender
+        if self.disconnected or sender is None or sender.broken:
+            return
+        if sender.farewell is not None:
+            error = encode_event({"code": SLOW_CONSUMER, "message": sender.farewell}, event="error")
+            await sender.say_farewell({"type": "http.response.body", "body": error})
+            return
+        with anyio.move_on_after(_END_TIMEOUT):
+            await self.send({"type": "http.response.body", "body": b"", "more_body": False})

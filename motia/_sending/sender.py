@@ -1,16 +1,24 @@
 """The one bounded-sender mechanism: how every live connection sends without blocking anyone.
 
 Streamed HTTP responses, stream WebSockets, stream SSE subscriptions and the
-console's live views each own a ``Sender``: ``put`` never blocks. Queued items
-go out from the ``SendBatch`` (one loop callback for every connection with
-something to send, instead of a task wake per connection); once a send has to
+console's live views each own a ``Sender``: ``put`` never blocks. The first item
+put on an idle connection goes out at once, from the caller (a woken handler's
+write reaches the socket without waiting for anything else); what follows in the
+same loop turn is queued and goes out joined from the ``SendBatch`` (one loop
+callback for every connection with something to send, instead of a task wake per
+connection); once a send has to
 wait for a slow client, the connection's own ``write`` task takes over until
 the queue is empty again (a sender without such a task starts a short-lived
 one in ``_hand_over``). A producer that must not run ahead of its client waits
 for the queue to be handed over (``wait_drained``). The ``SendPolicy`` all of
 them share says the rest: a queue over ``max_buffer`` bytes means the client
 reads too slowly, and the connection is counted (``Stats.slow_closes``),
-logged and ended, never waited on."""
+logged and ended, never waited on; its session then tells the client why, if
+the client takes it within ``FAREWELL_TIMEOUT``, and closes the connection. A send
+that waits ``send_timeout`` seconds without any progress means the client stopped
+reading: the connection is counted (``Stats.stalled_closes``), logged and reset at
+once (``connection.abort_connection``), so that neither the socket nor its buffers
+outlive the timeout."""
 
 from __future__ import annotations
 
@@ -24,9 +32,13 @@ import anyio
 
 from motia._core.asgi import Message, Send
 from motia._runtime.stats import Stats
+from motia._sending.connection import abort_connection, close_connection
+from motia.settings import Settings
 
 __all__ = [
     "DISCONNECTED",
+    "FAREWELL_TIMEOUT",
+    "SLOW_CONSUMER",
     "PendingSend",
     "SendBatch",
     "SendPolicy",
@@ -40,6 +52,12 @@ log = logging.getLogger("motia.streams")
 DISCONNECTED = (OSError, RuntimeError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 """What a send raises once the client is gone (uvicorn's ClientDisconnected is an OSError;
 a middleware's memory stream raises anyio's errors)."""
+
+SLOW_CONSUMER = "SLOW_CONSUMER"
+"""The ``code`` of the error event that ends an event stream whose client reads too slowly."""
+FAREWELL_TIMEOUT = 1.0
+"""Seconds a client dropped as too slow gets to take the message saying why, and then
+the bytes before the close, before its connection is reset."""
 
 
 Item = TypeVar("Item", str, bytes)
@@ -90,12 +108,24 @@ class Waiters:
 
 
 class SendPolicy:
-    """What every sender of an app shares: the buffer limit, the counters, the batch."""
+    """What every sender of an endpoint shares: the limits, the counters, the batch.
 
-    def __init__(self, max_buffer: int, stats: Stats) -> None:
+    ``send_timeout``: seconds a send may wait for the client without progress (0: forever).
+    """
+
+    def __init__(self, max_buffer: int, stats: Stats, send_timeout: float = 0.0) -> None:
         self.max_buffer = max_buffer
         self.stats = stats
+        self.send_timeout = send_timeout
         self.batch = SendBatch()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, stats: Stats, send_timeout: float | None = None
+    ) -> SendPolicy:
+        """The app's limits; ``send_timeout`` overrides the app's (a trigger's own)."""
+        timeout = settings.send_timeout if send_timeout is None else send_timeout
+        return cls(settings.max_stream_buffer, stats, timeout)
 
 
 class Sender(Generic[Item]):
@@ -104,16 +134,19 @@ class Sender(Generic[Item]):
     __slots__ = (
         "_batch",
         "_drained",
+        "_moved_at",
         "_policy",
         "_queue",
         "_scheduled",
         "_send",
+        "_stall_check",
         "_stop",
         "_waiter",
         "_waiting",
         "_writing",
         "broken",
         "closed",
+        "farewell",
         "queued",
         "sent",
     )
@@ -126,6 +159,9 @@ class Sender(Generic[Item]):
     def __init__(self, policy: SendPolicy, stop: Callable[[], None], send: Send) -> None:
         self.closed = False
         self.broken = False
+        """The connection is gone (the client left, or it was reset): nothing more can go out."""
+        self.farewell: str | None = None
+        """Why the client is being dropped, for the session to tell it before closing."""
         self.sent = 0
         self.queued = 0
         self._queue: MutableSequence[Item] = self._new_queue()
@@ -138,6 +174,8 @@ class Sender(Generic[Item]):
         self._waiting: PendingSend | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._drained: Waiters | None = None
+        self._stall_check: asyncio.TimerHandle | None = None
+        self._moved_at = 0.0
 
     def _new_queue(self) -> MutableSequence[Item]:
         """A deque, for senders taking items one by one off the front."""
@@ -155,6 +193,22 @@ class Sender(Generic[Item]):
         if self.queued > self._policy.max_buffer:
             self._slow()
         elif not (self._writing or self._scheduled):
+            self._schedule()
+            self._send_queued()  # the batch sends what the rest of this loop turn adds
+
+    def _schedule(self) -> None:
+        """Have the send batch send the queue on the next loop turn."""
+        self._scheduled = True
+        self._batch.add(self)
+
+    def hold(self) -> None:
+        """Queue without sending until ``release`` (the response has not started yet)."""
+        self._scheduled = True
+
+    def release(self) -> None:
+        """Send what was queued while held, and everything after it."""
+        self._scheduled = False
+        if self._queue and not (self.closed or self._writing):
             self._scheduled = True
             self._batch.add(self)
 
@@ -165,6 +219,7 @@ class Sender(Generic[Item]):
             self._queue.clear()
             self.queued = 0
             self._wake_drained()
+            self._stop_stall_check()
             self._stop()
 
     async def wait_drained(self) -> None:
@@ -195,11 +250,66 @@ class Sender(Generic[Item]):
             self._policy.max_buffer,
             extra=self._log_extra(),
         )
+        self.farewell = f"the client reads too slowly: over {self._policy.max_buffer} bytes waiting"
         self._end_slow()
+
+    def _stalled(self, waited: float) -> None:
+        self._policy.stats.stalled_closes += 1
+        self.log.warning(
+            "resetting %s whose client stopped reading: a send waited %.1f s (send timeout %g s)",
+            self.describes,
+            waited,
+            self._policy.send_timeout,
+            extra=self._log_extra(),
+        )
+        self.broken = True
+        self.end()
+        abort_connection(self._send)
+
+    # -- the send timeout: armed while a send waits for the client -----------------------
+
+    def _watch_stall(self) -> None:
+        timeout = self._policy.send_timeout
+        loop = asyncio.get_running_loop()
+        self._moved_at = loop.time()
+        if timeout > 0 and self._stall_check is None:
+            self._stall_check = loop.call_later(timeout, self._check_stall)
+
+    def _check_stall(self) -> None:
+        self._stall_check = None
+        if self.closed or not self._writing:
+            return
+        loop = asyncio.get_running_loop()
+        waited = loop.time() - self._moved_at
+        timeout = self._policy.send_timeout
+        if waited < timeout:
+            self._stall_check = loop.call_later(timeout - waited, self._check_stall)
+        else:
+            self._stalled(waited)
+
+    def _stop_stall_check(self) -> None:
+        if self._stall_check is not None:
+            self._stall_check.cancel()
+            self._stall_check = None
+
+    async def say_farewell(self, message: Message) -> None:
+        """Send ``message`` (why the client is dropped) if the client takes it in time, then
+        close the connection, resetting it if the client does not read what is left."""
+        if self.broken:
+            return
+        with anyio.move_on_after(FAREWELL_TIMEOUT):
+            try:
+                await self._send(message)
+            except DISCONNECTED:
+                return
+        close_connection(self._send, FAREWELL_TIMEOUT)
 
     def flush(self) -> None:
         """Send what is queued, here (the send batch's callback), until a send has to wait."""
         self._scheduled = False
+        self._send_queued()
+
+    def _send_queued(self) -> None:
         while self._queue and not self._writing:
             message = self._next_message()
             if self._drained is not None:
@@ -217,6 +327,7 @@ class Sender(Generic[Item]):
     def _hand_over(self, waiting: PendingSend) -> None:
         self._writing = True
         self._waiting = waiting
+        self._watch_stall()
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -235,14 +346,17 @@ class Sender(Generic[Item]):
 
     async def _catch_up(self) -> None:
         """Finish the send that had to wait, then send the queue, in this task."""
+        loop = asyncio.get_running_loop()
         waiting, self._waiting = self._waiting, None
         if waiting is not None:
             await waiting
+            self._moved_at = loop.time()
         while self._queue:
             message = self._next_message()
             if self._drained is not None:
                 self._wake_drained()
             await self._send(message)
+            self._moved_at = loop.time()
             self.sent += 1
         self._writing = False
 

@@ -6,6 +6,12 @@ store's ``feed`` as a ``Change`` carrying a store-wide, strictly increasing
 ``version``. A subscriber that registers on the feed, takes a ``snapshot`` and
 drops buffered changes whose version is ``<=`` the snapshot's version sees no
 gap and no duplicate between the snapshot and the live changes.
+
+Every message of the feed also has a ``position`` (``feed_position``): the
+version of the last change before it and, for an ephemeral event, its place
+among the events that followed that change (``seq``). Positions follow the
+feed's order and, on a shared backend, mean the same in every process; with the
+feed's ``epoch`` they name one message wherever it was delivered.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ import abc
 import builtins
 import json
 import logging
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from motia._core.json import dumps
 from motia.backends.ops import JSON, apply_ops, ensure_json
@@ -33,7 +40,10 @@ __all__ = [
     "Store",
     "UpdateCheck",
     "dump_json",
+    "feed_position",
     "load_json",
+    "position",
+    "split_position",
     "updated",
 ]
 
@@ -67,6 +77,10 @@ class Ephemeral:
     item_id: str | None
     event_type: str
     data: JSON
+    version: int = field(default=0, compare=False)
+    """The store version when it was sent (set by the feed or the shared backend)."""
+    seq: int = field(default=0, compare=False)
+    """Its number among the events sent after that version; 0 until stamped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +95,25 @@ class Resync:
 
 
 FeedMessage = Change | Ephemeral | Resync
+
+_SEQ_BITS = 64
+
+
+def feed_position(message: Change | Ephemeral) -> int:
+    """Where ``message`` sits in the feed: ordered like the feed, comparable as integers."""
+    return position(message.version, message.seq if type(message) is Ephemeral else 0)
+
+
+def position(version: int, seq: int = 0) -> int:
+    """The position of the ``seq``-th event after change ``version`` (the change itself: 0)."""
+    return version << _SEQ_BITS | seq
+
+
+def split_position(position: int) -> tuple[int, int]:
+    """``(version, seq)`` of a position."""
+    return position >> _SEQ_BITS, position & ((1 << _SEQ_BITS) - 1)
+
+
 FeedCallback = Callable[[FeedMessage], None]
 UpdateCheck = Callable[[JSON], JSON]
 """Called on an update's result inside the write; returns the value to store or raises."""
@@ -104,11 +137,22 @@ def updated(
 
 
 class ChangeFeed:
-    """In-process fan-out of committed changes; callbacks run synchronously and must not block."""
+    """In-process fan-out of committed changes; callbacks run synchronously and must not block.
+
+    ``epoch`` names the run of positions the feed's messages belong to, and ``anchor``
+    the position after which every message reaches this feed. An in-process feed
+    starts a new epoch with each feed and sees everything; a shared backend sets both
+    when it (re)subscribes. Ephemeral events published here unstamped are stamped here.
+    """
 
     def __init__(self) -> None:
         self._callbacks: dict[int, FeedCallback] = {}
         self._next_id = 0
+        self.epoch = secrets.token_hex(4)
+        self.anchor = 0
+        self.version = 0
+        """The version of the last change published here."""
+        self._seq = 0
 
     def subscribe(self, callback: FeedCallback) -> Callable[[], None]:
         """Register ``callback``; the returned function unsubscribes it (idempotent)."""
@@ -122,6 +166,11 @@ class ChangeFeed:
         return unsubscribe
 
     def publish(self, message: FeedMessage) -> None:
+        if isinstance(message, Change):
+            self.version = message.version
+        elif isinstance(message, Ephemeral) and not message.seq:
+            self._seq += 1
+            message = replace(message, version=self.version, seq=self._seq)
         # Iterate over a copy: a callback may unsubscribe itself or others.
         for callback in list(self._callbacks.values()):
             try:
@@ -140,9 +189,18 @@ class Store(abc.ABC):
     """
 
     feed: ChangeFeed
+    never_suspends: ClassVar[bool] = False
+    """True when no method ever waits (on I/O or a thread): a call completes in one step."""
 
     def __init__(self) -> None:
         self.feed = ChangeFeed()
+
+    def twin(self) -> Store:
+        """A store on the same data that another event loop may use (unopened if new).
+
+        Itself when nothing in it is tied to the loop that opened it.
+        """
+        return self
 
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Acquire resources; must be called before any other method."""

@@ -27,6 +27,8 @@ __all__ = ["MemoryStore"]
 class MemoryStore(Store):
     """A dict of ``{(namespace, group_id): {item_id: json_text}}`` in insertion order."""
 
+    never_suspends = True
+
     def __init__(self) -> None:
         super().__init__()
         self._groups: dict[tuple[str, str], dict[str, str]] = {}

@@ -11,6 +11,8 @@ process's own writes included, so every process delivers every change once, in
 version order; a write returns once its change has been delivered here. Keys, all under ``prefix``::
 
     {prefix}version                     the store-wide version
+    {prefix}events                      how many ephemeral events were sent
+    {prefix}epoch                       a token made anew when Redis lost its data
     {prefix}items:{namespace}:{group}   hash of item id -> JSON text
     {prefix}order:{namespace}:{group}   zset of item ids by creating version
     {prefix}groups:{namespace}          set of non-empty group ids
@@ -57,9 +59,9 @@ from motia.backends.redis_client import (
     register_scripts,
     unreachable,
 )
-from motia.backends.redis_feed import FeedListener, encode_ephemeral
+from motia.backends.redis_feed import FeedListener, ephemeral_fields
 from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL
-from motia.exceptions import UpdateConflict
+from motia.exceptions import StoreUnavailable, UpdateConflict
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "MAX_CONNECTIONS", "RedisStore", "connect"]
 
@@ -76,8 +78,10 @@ class RedisStore(Store):
         prefix: str = DEFAULT_PREFIX,
         ping_interval: float = 5.0,
         tick_ttl: float = 600.0,
+        listen: bool = True,
     ) -> None:
         super().__init__()
+        self.listen = listen
         self.url = url
         self.prefix = prefix
         self.ping_interval = ping_interval
@@ -96,11 +100,17 @@ class RedisStore(Store):
         if self._client is not None:
             return
         client = await open_client(self.url, self.ping_interval, self.client_name, self)
+        if not self.listen:
+            self._client = client
+            self._scripts = register_scripts(client, redis_scripts.SCRIPTS)
+            return
         listener = FeedListener(
             client,
             self.key("feed"),
             self.feed,
             version_key=self.key("version"),
+            seq_key=self.key("events"),
+            epoch_key=self.key("epoch"),
             ping_interval=self.ping_interval,
         )
         try:
@@ -111,6 +121,16 @@ class RedisStore(Store):
             raise unreachable(self, exc) from exc
         self._client, self._listener = client, listener
         self._scripts = register_scripts(client, redis_scripts.SCRIPTS)
+
+    def twin(self) -> RedisStore:
+        """A client of its own (the change feed still reaches this store through Redis)."""
+        return RedisStore(
+            self.url,
+            prefix=self.prefix,
+            ping_interval=self.ping_interval,
+            tick_ttl=self.tick_ttl,
+            listen=False,
+        )
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -169,7 +189,10 @@ class RedisStore(Store):
     async def snapshot(
         self, namespace: str, group_id: str
     ) -> tuple[builtins.list[tuple[str, JSON]], int]:
-        reply = await self._scripts["SNAPSHOT"](keys=self._keys(namespace, group_id))
+        try:
+            reply = await self._scripts["SNAPSHOT"](keys=self._keys(namespace, group_id))
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"{self!r}: cannot reach Redis: {exc}") from exc
         version, *flat = reply
         return [(item_id, load_json(text)) for item_id, text in _pairs(flat)], int(version)
 
@@ -232,7 +255,10 @@ class RedisStore(Store):
         ]
 
     async def publish(self, message: Ephemeral) -> None:
-        await self.client.publish(self.key("feed"), encode_ephemeral(message))
+        keys = [self.key("version"), self.key("events")]
+        await self._scripts["PUBLISH"](
+            keys=keys, args=[self.key("feed"), ephemeral_fields(message)]
+        )
 
     async def _write(
         self, namespace: str, group_id: str, item_id: str, value: JSON, expected: str | None

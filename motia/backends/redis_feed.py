@@ -9,6 +9,11 @@ version is not above the last one delivered is dropped. A write waits
 (``delivered``) until its own change has come back, so when it returns, this
 process's subscribers have seen it, as with the embedded backends.
 
+Each time it subscribes, the listener reads the store's epoch (a token kept in
+Redis, made anew when Redis lost its data) and current position into the feed
+(``ChangeFeed.epoch`` / ``anchor``): every message after that position reaches
+this process.
+
 The listener is supervised: when its connection fails (Redis restarted, a
 network blip, ``CLIENT KILL``) or stops answering ``PING``, it reconnects with
 capped exponential backoff, resubscribes and publishes a ``Resync`` on the
@@ -24,33 +29,48 @@ import itertools
 import json
 import logging
 import random
+import secrets
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from motia.backends.base import Change, ChangeFeed, ChangeKind, Ephemeral, Resync, dump_json
+from motia.backends.base import (
+    Change,
+    ChangeFeed,
+    ChangeKind,
+    Ephemeral,
+    Resync,
+    dump_json,
+    position,
+    split_position,
+)
 from motia.backends.ops import JSON
 
-__all__ = ["FeedListener", "decode_message", "encode_ephemeral"]
+__all__ = ["FeedListener", "decode_message", "encode_ephemeral", "ephemeral_fields"]
 
 log = logging.getLogger("motia.backends.redis")
 
 _KINDS: dict[str, ChangeKind] = {"create": "create", "update": "update", "delete": "delete"}
 
 
+def ephemeral_fields(event: Ephemeral) -> str:
+    """The JSON line of an ephemeral event, which the ``PUBLISH`` script stamps and sends."""
+    return dump_json([event.namespace, event.group_id, event.item_id, event.event_type, event.data])
+
+
 def encode_ephemeral(event: Ephemeral) -> str:
-    fields = [event.namespace, event.group_id, event.item_id, event.event_type, event.data]
-    return "event\n" + dump_json(fields)
+    return f"event\n{event.version}\n{event.seq}\n{ephemeral_fields(event)}"
 
 
 def decode_message(text: str) -> Change | Ephemeral:
     """Parse one message of the feed channel (see ``redis_scripts`` for the format)."""
     kind, _, rest = text.partition("\n")
     if kind == "event":
-        namespace, group_id, item_id, event_type, data = json.loads(rest)
-        return Ephemeral(namespace, group_id, item_id, event_type, data)
+        version, seq, fields = rest.split("\n", 2)
+        namespace, group_id, item_id, event_type, data = json.loads(fields)
+        return Ephemeral(namespace, group_id, item_id, event_type, data, int(version), int(seq))
     version, header, old_text, new_text = rest.split("\n", 3)
     namespace, group_id, item_id = json.loads(header)
     return Change(
@@ -72,6 +92,8 @@ class FeedListener:
         feed: ChangeFeed,
         *,
         version_key: str,
+        seq_key: str,
+        epoch_key: str,
         ping_interval: float = 5.0,
         max_backoff: float = 5.0,
     ) -> None:
@@ -80,6 +102,8 @@ class FeedListener:
         self.feed = feed
         # Read after a reconnect to notice a Redis that came back without its data.
         self.version_key = version_key
+        self.seq_key = seq_key
+        self.epoch_key = epoch_key
         self.ping_interval = ping_interval
         self.max_backoff = max_backoff
         self.connected = False
@@ -95,6 +119,7 @@ class FeedListener:
     async def start(self) -> None:
         """Subscribe (the server has confirmed it on return), then listen in a task."""
         await self._subscribe()
+        await self._anchor()
         self._task = asyncio.get_running_loop().create_task(self._supervise())
 
     async def stop(self) -> None:
@@ -114,6 +139,14 @@ class FeedListener:
             while await pubsub.get_message(timeout=self.ping_interval) is None:
                 pass
         self.connected = True
+
+    async def _anchor(self) -> None:
+        """Read the epoch and the position from which this subscription sees everything."""
+        client = self.client
+        await client.set(self.epoch_key, secrets.token_hex(4), nx=True)
+        epoch, version, seq = await client.mget(self.epoch_key, self.version_key, self.seq_key)
+        self.feed.epoch = str(epoch)
+        self.feed.anchor = position(int(version or 0), int(seq or 0))
 
     async def delivered(self, version: int) -> None:
         """Return once the change ``version`` reached the feed (or the feed lost its link)."""
@@ -166,7 +199,8 @@ class FeedListener:
             delay = min(delay * 2, self.max_backoff)
 
     async def _after_gap(self) -> None:
-        version = int(await self.client.get(self.version_key) or 0)
+        await self._anchor()
+        version, _ = split_position(self.feed.anchor)
         if version < self.last_version:
             # Redis came back without its data: versions start again from 1.
             log.warning("store version went back from %d to %d", self.last_version, version)

@@ -9,9 +9,11 @@ on the feed channel agree. Keys, in this order, for every script::
     KEYS[3] groups  set    group ids of the namespace that hold items
     KEYS[4] version string the store-wide version
 
-A published change is five lines: kind, version, ``[namespace, group_id,
-item_id]`` as JSON, the old JSON text and the new one (empty when absent).
-JSON text written by ``dump_json`` never holds a raw newline.
+except ``PUBLISH`` (an ephemeral event), which takes the version and the event
+counter. A published change is five lines: kind, version, ``[namespace,
+group_id, item_id]`` as JSON, the old JSON text and the new one (empty when
+absent); an ephemeral event is four: ``event``, the version, its count and its
+fields as JSON. JSON text written by ``dump_json`` never holds a raw newline.
 """
 
 from __future__ import annotations
@@ -20,4 +22,4 @@ from motia.backends.redis_client import read_scripts
 
 __all__ = ["SCRIPTS"]
 
-SCRIPTS = read_scripts("store", ("CLEAR", "DELETE", "SNAPSHOT", "WRITE"))
+SCRIPTS = read_scripts("store", ("CLEAR", "DELETE", "PUBLISH", "SNAPSHOT", "WRITE"))

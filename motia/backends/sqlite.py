@@ -58,6 +58,11 @@ class SQLiteStore(SQLiteBackend, Store):
 
     schema = _SCHEMA
 
+    async def open(self) -> None:
+        await super().open()
+        # Ephemeral events are placed after the last change, which may come from an earlier run.
+        self.feed.version = await self._run(lambda: _current_version(self._conn.cursor()))
+
     # --- the worker thread -------------------------------------------------------------------
 
     @property

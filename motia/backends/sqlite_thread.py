@@ -93,7 +93,10 @@ class SQLiteThread:
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self._executor is None or self.loop is None or self._conn is None:
             raise RuntimeError(f"{self.owner} is not open: await its open() first")
-        return await self.loop.run_in_executor(self._executor, work, self._conn)
+        # The running loop, not the opening one: sync calls made on the app's loop run
+        # this from another thread's loop (see _runtime/sync_calls).
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, work, self._conn)
 
 
 class SQLiteBackend:

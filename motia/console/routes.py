@@ -60,7 +60,7 @@ class Console:
         self.runtime = runtime
         self.project_dir = project_dir
         self.hub = runtime.hub
-        self.policy = SendPolicy(runtime.settings.max_stream_buffer, self.hub.stats)
+        self.policy = SendPolicy.from_settings(runtime.settings, self.hub.stats)
         self.events = LiveView()
         self.changes = LiveView()
         self.logs = LogFeed(self.events)

@@ -98,8 +98,8 @@ class _TestStreams(Streams):
     """Streams from the given configs; other names become schemaless streams on first use."""
 
     def __init__(self, configs: Iterable[StreamConfig], store: MemoryStore, auto: bool) -> None:
-        super().__init__({config.name: Stream(config, store) for config in configs})
-        self._store = store
+        super().__init__({config.name: Stream(config, store) for config in configs}, store=store)
+        self._memory = store
         self._auto = auto
 
     def __getitem__(self, name: str) -> Stream:
@@ -113,7 +113,7 @@ class _TestStreams(Streams):
 
     def _ensure(self, name: str) -> None:
         if self._auto and name not in self:
-            self._streams[name] = Stream(StreamConfig(name), self._store)
+            self._streams[name] = Stream(StreamConfig(name), self._memory)
 
 
 class FakeContext(FlowContext[Any]):

@@ -2,6 +2,8 @@
 
 Every join bumps the ``watching`` counter of the ``inbox`` stream for that
 group, every leave lowers it, so subscribers of ``inbox`` see who is watching.
+Only the groups the app writes to can be joined: a group name a client makes up
+is refused, and stores nothing.
 """
 
 from typing import Any
@@ -18,7 +20,12 @@ class Todo(BaseModel):
     completedAt: str | None = None
 
 
+GROUPS = frozenset({"inbox"})
+
+
 async def on_join(subscription: Any, ctx: Any, auth_context: Any) -> dict[str, bool]:
+    if subscription.group_id not in GROUPS:
+        return {"unauthorized": True}
     ctx.logger.info("todo watcher joined", {"groupId": subscription.group_id})
     await ctx.streams.inbox.update(
         "watching", subscription.group_id, [{"type": "increment", "path": "watching", "by": 1}]
