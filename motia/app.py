@@ -17,15 +17,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
+from motia._core.spans import tracing_for
 from motia._core.tracing import trace_id_from
 from motia._http.access_log import AccessLog
 from motia._http.asgi_app import MotiaStarlette
 from motia._http.endpoint import StepEndpoint
 from motia._http.health import health_routes
+from motia._http.metrics_route import metrics_routes
 from motia._http.mounting import mount_routes
 from motia._http.openapi import openapi_document, openapi_route
 from motia._http.response import JSONResponse
 from motia._project.config import parse_step_config
+from motia._project.layout import misnamed_steps
 from motia._project.loader import load_project, load_project_config
 from motia._project.registry import Registry
 from motia._project.step import Step, StepDefinition
@@ -33,6 +36,7 @@ from motia._project.stream_config import StreamConfig
 from motia._realtime.access import warn_unprotected_streams
 from motia._realtime.routes import stream_routes
 from motia._runtime.lifespan import Runtime
+from motia._runtime.stats import GAUGES, Stats
 from motia.backends.base import Store
 from motia.backends.queue import QueueBackend
 from motia.backends.selection import build_store, database_path
@@ -42,11 +46,13 @@ from motia.exceptions import BuildError, ConfigError, StepError
 from motia.settings import Settings
 
 if TYPE_CHECKING:
+    from motia._core.metrics import Metrics
     from motia.console import Console
 
 __all__ = ["Motia"]
 
 log = logging.getLogger("motia")
+project_log = logging.getLogger("motia.project")
 
 
 class Motia:
@@ -74,6 +80,7 @@ class Motia:
         queue: QueueBackend | str | None = None,
         redis_url: str | None = None,
         redis_prefix: str | None = None,
+        tracer_provider: Any = None,
     ) -> None:
         settings = settings or Settings()
         if dev is not None:
@@ -85,7 +92,15 @@ class Motia:
         backend = _store(store, self.project_dir, redis_url, redis_prefix)
         stream_auth = stream_auth or getattr(self.project_config, "stream_auth", None)
         queue_backend = _queue(queue, backend, self.project_dir, redis_url, redis_prefix)
-        self.runtime = Runtime(self.registry, settings, backend, stream_auth, queue_backend)
+        self.runtime = Runtime(
+            self.registry,
+            settings,
+            backend,
+            stream_auth,
+            queue_backend,
+            tracing=tracing_for(tracer_provider),
+            metrics=_metrics() if settings.metrics else None,
+        )
         self._app: Starlette | None = None
         self.console: Console | None = _console(self) if settings.console else None
 
@@ -99,10 +114,16 @@ class Motia:
         stream_configs: Iterable[StreamConfig | dict[str, Any]],
     ) -> Registry:
         loaded = load_project(self.roots)
+        for path, name in misnamed_steps(self.roots):
+            project_log.warning(
+                "%s looks like a step but is not loaded: a step file's name ends with "
+                ".step.py; rename it to %s",
+                StepError.at(path, "").file,
+                name,
+            )
         self.project_config = load_project_config(self.project_dir, loaded) if self.roots else None
         registry = Registry(errors=list(loaded.errors))
-        for step in loaded.steps:
-            registry.add_step(step)
+        registry.add_files(loaded.steps)
         for definition in definitions:
             built = _to_step(definition, registry)
             if built is not None:
@@ -132,6 +153,8 @@ class Motia:
         if self.openapi_url:
             step_routes.append(openapi_route(self.openapi_url, self._served_openapi))
         routes = health_routes(self.runtime) + step_routes + streams
+        if self.runtime.metrics is not None:
+            routes = metrics_routes(self.runtime) + routes
         return routes if self.console is None else [*self.console.routes(), *routes]
 
     def mount(self, app: Starlette, prefix: str = "") -> None:
@@ -162,6 +185,7 @@ class Motia:
             self._app = MotiaStarlette(
                 routes=self._routes(streams),
                 stream_socket=_stream_socket(streams),
+                http_host=self.runtime,
                 access_log=self._access_log(),
                 lifespan=self._lifespan,
                 exception_handlers={HTTPException: _http_error},
@@ -196,6 +220,12 @@ class Motia:
             for r in self.registry.http_routes()
         ]
         return sorted(rows, key=lambda row: (row[1], row[0]))
+
+
+def _metrics() -> Metrics:
+    from motia._core.metrics import Metrics  # only apps that count load the client library
+
+    return Metrics(counters=[n for n in Stats.__slots__ if n not in GAUGES], gauges=GAUGES)
 
 
 def _console(motia: Motia) -> Console:

@@ -303,3 +303,55 @@ def test_motias_run_command_and_short_flags_parse_as_start() -> None:
     assert args.run.__name__ == "_start"
     assert (args.dir, args.verbose) == ("src/steps", True)
     assert _parser().parse_args(["dev", "--watch", "-d", "x"]).dir == "x"
+
+
+def test_step_and_trigger_types_validate_and_dump_as_motias_models() -> None:
+    from motia import QueueTrigger, StreamTrigger, queue, stream
+
+    config = StepConfig.model_validate(
+        {
+            "name": "M",
+            "triggers": [http("POST", "/m", body_schema={"type": "object"}), stream("todo")],
+            "virtualEnqueues": ["later"],
+        }
+    )
+    dumped = config.model_dump(by_alias=True, exclude_none=True)
+    assert dumped["triggers"][0] == {
+        "method": "POST",
+        "path": "/m",
+        "bodySchema": {"type": "object"},
+        "type": "http",
+    }
+    assert dumped["triggers"][1] == {"streamName": "todo", "type": "stream"}
+    assert dumped["virtualEnqueues"] == ["later"]
+    assert StepConfig.model_validate(config) == config
+    assert StreamTrigger.model_validate({"streamName": "a", "groupId": "g"}) == stream(
+        "a", group_id="g"
+    )
+    trigger = QueueTrigger.model_validate({"topic": "t", "config": {"maxRetries": 5}})
+    assert trigger == queue("t", config={"max_retries": 5})
+    assert trigger.model_dump(by_alias=True)["config"]["maxRetries"] == 5
+
+
+def test_multi_trigger_step_turns_a_dict_into_a_step_config() -> None:
+    from motia import multi_trigger_step, queue
+
+    definition = multi_trigger_step({"name": "Multi", "triggers": [queue("a")]}).handlers(
+        {"queue": lambda data, ctx: None}
+    )
+    assert isinstance(definition.config, StepConfig)
+    assert definition.config.name == "Multi"
+
+
+async def test_a_stream_auth_hook_may_answer_with_motias_auth_result() -> None:
+    from motia import StreamAuthInput, StreamAuthResult
+    from motia._realtime.access import authenticate
+
+    request = StreamAuthInput(headers={}, path="/", query_params={}, client=("1.2.3.4", 5))
+    assert request.addr == "1.2.3.4:5"
+    refused = await authenticate(lambda r: StreamAuthResult(authorized=False), request)
+    allowed = await authenticate(
+        lambda r: StreamAuthResult(authorized=True, context={"user": "u"}), request
+    )
+    assert refused == (False, None)
+    assert allowed == (True, {"user": "u"})

@@ -13,19 +13,22 @@ import asyncio
 import functools
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from motia._core.spans import Tracing
 from motia._project.registry import Registry
 from motia._project.stream_config import StreamConfig
 from motia._project.triggers import TriggerInfo
+from motia._runtime.body_budget import BodyBudget
 from motia._runtime.change_triggers import ChangeTriggers
 from motia._runtime.context import FlowContext
 from motia._runtime.cron import CronScheduler
 from motia._runtime.cron_steps import cron_jobs
 from motia._runtime.host_shutdown import host_server, watch_host
 from motia._runtime.hub import Hub, ReplayLimits
+from motia._runtime.live_metrics import publish_every, read_live
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.state import StateManager
 from motia._runtime.stats import Stats
@@ -39,10 +42,15 @@ from motia.backends.sqlite_queue import MemoryQueue
 from motia.queues.service import QueueService
 from motia.settings import Settings
 
+if TYPE_CHECKING:
+    from motia._core.metrics import Metrics
+
 __all__ = ["Runtime", "shutdown_all"]
 
 log = logging.getLogger("motia.runtime")
 _running: weakref.WeakSet[Runtime] = weakref.WeakSet()
+_PUBLISH_SECONDS = 2.0
+"""How often each worker refreshes its share of the live metrics (multiprocess mode)."""
 
 
 def shutdown_all() -> None:
@@ -59,18 +67,24 @@ class Runtime:
         store: Store,
         stream_auth: Any = None,
         queue: QueueBackend | None = None,
+        *,
+        tracing: Tracing | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.store = store
         self.stream_auth = stream_auth
+        self.tracing = tracing
+        self.metrics = metrics
         self.stats = Stats()
         self.responses = OpenStreams()
+        self.body_budget = BodyBudget(settings.max_body_memory)
         self.triggers = ChangeTriggers(self, registry.steps)
         on_change = self.triggers.on_change if self.triggers else None
-        self.state = StateManager(store, on_change)
+        self.state = StateManager(store, on_change, tracing)
         configs: list[StreamConfig] = list(registry.streams.values())
-        self.streams = Streams.from_configs(configs, store, on_change)
+        self.streams = Streams.from_configs(configs, store, on_change, tracing)
         self.cron = CronScheduler(cron_jobs(self, registry.steps), claim=tick_claim(store))
         self.hub = Hub(
             store,
@@ -83,7 +97,14 @@ class Runtime:
             stats=self.stats,
         )
         run_queued = functools.partial(run_step, self)
-        self.queues = QueueService(registry.steps, queue or MemoryQueue(), settings, run_queued)
+        self.queues = QueueService(
+            registry.steps,
+            queue or MemoryQueue(),
+            settings,
+            run_queued,
+            tracing=tracing,
+            metrics=metrics,
+        )
         self.started = False
 
     # -- lifecycle ------------------------------------------------------------------
@@ -96,11 +117,14 @@ class Runtime:
         self.hub.start()
         _running.add(self)
         self.cron.start()
+        publishing = self._publish_metrics()
         self.started = True
         watcher = self._watch_host()
         try:
             yield
         finally:
+            if publishing is not None:
+                publishing.cancel()
             if watcher is not None:
                 watcher.cancel()
             self.end_streams()
@@ -113,6 +137,20 @@ class Runtime:
             self.hub.stop()
             await release_twin(self.store)
             await self.store.close()
+
+    async def metrics_text(self, accept: str = "") -> tuple[bytes, str]:
+        """A scrape's body and content type: the live values read now, then every metric."""
+        if self.metrics is None:
+            raise RuntimeError("this app serves no metrics (Settings.metrics is off)")
+        await read_live(self.metrics, self.stats, self.hub, self.queues)
+        return self.metrics.render(accept)
+
+    def _publish_metrics(self) -> asyncio.Task[None] | None:
+        """With workers sharing metrics, each keeps its live values fresh on a timer."""
+        if self.metrics is None or not self.metrics.multiprocess:
+            return None
+        publish = publish_every(_PUBLISH_SECONDS, self.metrics, self.stats, self.hub, self.queues)
+        return asyncio.get_running_loop().create_task(publish)
 
     def _watch_host(self) -> asyncio.Task[None] | None:
         """End open streams as soon as the host server begins to shut down."""
@@ -166,5 +204,5 @@ class Runtime:
         """Queue ``event`` for every subscriber of its topic; return the message id."""
         return await self.queues.enqueue(event, step=step, trace_id=trace_id)
 
-    def _enqueue_for(self, event: Any, ctx: FlowContext[Any]) -> Awaitable[str]:
+    def _enqueue_for(self, event: Any, ctx: FlowContext[Any]) -> Coroutine[Any, Any, str]:
         return self.enqueue(event, step=ctx.step_name, trace_id=ctx.trace_id)

@@ -17,6 +17,7 @@ import time
 from typing import Any, Literal
 
 from motia._core.json import dumps_lenient
+from motia._core.spans import current_ids
 from motia._runtime.redaction import redact
 
 __all__ = [
@@ -112,6 +113,10 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value
+        ids = current_ids()
+        if ids is not None:
+            entry.setdefault("trace_id", ids[0])
+            entry["span_id"] = ids[1]
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return redact(dumps_lenient(entry))

@@ -9,19 +9,27 @@ protocol keeps the fake honest: if the runners need more, mypy says where.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from motia._core.spans import Tracing
 from motia._project.triggers import TriggerInfo
 from motia._runtime.context import FlowContext
 from motia.settings import Settings
+
+if TYPE_CHECKING:
+    from motia._core.metrics import Metrics
 
 __all__ = ["StepHost"]
 
 
 class StepHost(Protocol):
-    """The settings, and a context for each firing of a step."""
+    """The settings, a context for each firing of a step, and what observes the runs."""
 
     settings: Settings
+    tracing: Tracing | None
+    """Spans for each run, or None when the app does not trace."""
+    metrics: Metrics | None
+    """Counts of runs and errors, or None when the app serves no metrics."""
 
     def context(
         self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any

@@ -10,10 +10,13 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
+from motia._core.spans import NO_SPAN, Tracing
 from motia._project.stream_config import StreamConfig
 from motia._runtime.state import ChangeHook
+from motia._runtime.unawaited import Call
 from motia.backends.base import Change, Ephemeral, Store
 from motia.backends.ops import JSON, ensure_json
 
@@ -30,11 +33,16 @@ class Stream:
     """``ctx.streams.<name>``: read and write one stream's items, send ephemeral events."""
 
     def __init__(
-        self, config: StreamConfig, store: Store, on_change: ChangeHook | None = None
+        self,
+        config: StreamConfig,
+        store: Store,
+        on_change: ChangeHook | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self._on_change = on_change or (lambda change: None)
+        self._tracing = tracing
         self.namespace = stream_namespace(config.name)
 
     @property
@@ -45,62 +53,100 @@ class Stream:
         return f"Stream({self.name!r})"
 
     async def get(self, group_id: str, item_id: str) -> JSON | None:
-        return await self.store.get(self.namespace, group_id, item_id)
+        with self._span("get", group_id, item_id):
+            return await self.store.get(self.namespace, group_id, item_id)
 
-    async def set(self, group_id: str, item_id: str, data: Any) -> JSON:
+    def set(self, group_id: str, item_id: str, data: Any) -> Call[JSON]:
         """Validate ``data`` (with ``id`` set to ``item_id``), store it and return the item."""
+        return Call(self._set(group_id, item_id, data), self._call_name("set"))
+
+    async def _set(self, group_id: str, item_id: str, data: Any) -> JSON:
         return (await self.set_values(group_id, item_id, data))["new_value"]
 
     async def set_values(self, group_id: str, item_id: str, data: Any) -> dict[str, JSON]:
         """``set``, returning ``{"old_value": ..., "new_value": ...}`` as Motia's engine does."""
-        item = self._checked_item(item_id, data)
-        change = await self.store.set(self.namespace, group_id, item_id, item)
-        self._on_change(change)
+        with self._span("set", group_id, item_id):
+            item = self._checked_item(item_id, data)
+            change = await self.store.set(self.namespace, group_id, item_id, item)
+            self._on_change(change)
         return _values(change)
 
-    async def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> JSON:
+    def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> Call[JSON]:
         """Apply update ops atomically; a result the schema refuses is not written."""
+        return Call(self._update(group_id, item_id, ops), self._call_name("update"))
+
+    async def _update(
+        self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]
+    ) -> JSON:
         return (await self.update_values(group_id, item_id, ops))["new_value"]
 
     async def update_values(
         self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]
     ) -> dict[str, JSON]:
         """``update``, returning ``{"old_value": ..., "new_value": ...}``."""
-        change = await self.store.update(
-            self.namespace,
-            group_id,
-            item_id,
-            ops,
-            check=lambda value: self._checked_item(item_id, value),
-        )
-        self._on_change(change)
+        with self._span("update", group_id, item_id):
+            change = await self.store.update(
+                self.namespace,
+                group_id,
+                item_id,
+                ops,
+                check=lambda value: self._checked_item(item_id, value),
+            )
+            self._on_change(change)
         return _values(change)
 
     def rebound(self, store: Store, wrap: Callable[[ChangeHook], ChangeHook]) -> Stream:
         """This stream on ``store`` (another loop's handle on the same data), hooks wrapped."""
-        return Stream(self.config, store, wrap(self._on_change))
+        return Stream(self.config, store, wrap(self._on_change), self._tracing)
 
-    async def delete(self, group_id: str, item_id: str) -> JSON | None:
+    def delete(self, group_id: str, item_id: str) -> Call[JSON | None]:
         """Remove the item; returns it, or None when there was none."""
-        change = await self.store.delete(self.namespace, group_id, item_id)
-        if change is not None:
-            self._on_change(change)
+        return Call(self._delete(group_id, item_id), self._call_name("delete"))
+
+    async def _delete(self, group_id: str, item_id: str) -> JSON | None:
+        with self._span("delete", group_id, item_id):
+            change = await self.store.delete(self.namespace, group_id, item_id)
+            if change is not None:
+                self._on_change(change)
         return None if change is None else ensure_json(change.old_value)
 
     async def get_group(self, group_id: str) -> builtins.list[JSON]:
-        return [item for _, item in await self.store.list(self.namespace, group_id)]
+        with self._span("list", group_id):
+            return [item for _, item in await self.store.list(self.namespace, group_id)]
 
     async def list(self, group_id: str) -> builtins.list[JSON]:
         return await self.get_group(group_id)
 
     async def list_groups(self) -> builtins.list[str]:
-        return await self.store.list_groups(self.namespace)
+        with self._span("list_groups"):
+            return await self.store.list_groups(self.namespace)
 
-    async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+    def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> Call[None]:
         """Send ``{"type": name, "data": any}`` to ``{"groupId": g, "id": optional}``, unstored."""
+        return Call(self._send(channel, event), self._call_name("send"))
+
+    async def _send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> None:
         group_id, item_id = _channel(channel)
         event_type, data = _event(event)
-        await self.store.publish(Ephemeral(self.namespace, group_id, item_id, event_type, data))
+        with self._span("send", group_id, item_id):
+            ephemeral = Ephemeral(self.namespace, group_id, item_id, event_type, data)
+            await self.store.publish(ephemeral)
+
+    def _span(
+        self, operation: str, group_id: str | None = None, item_id: str | None = None
+    ) -> AbstractContextManager[Any]:
+        """``stream::<operation>`` when tracing; changes fire their triggers inside it."""
+        if self._tracing is None:
+            return NO_SPAN
+        attributes = {
+            "motia.stream.name": self.name,
+            "motia.stream.group_id": group_id,
+            "motia.stream.item_id": item_id,
+        }
+        return self._tracing.operation(f"stream::{operation}", attributes)
+
+    def _call_name(self, method: str) -> str:
+        return f"ctx.streams.{self.name}.{method}"
 
     def _checked_item(self, item_id: str, data: Any) -> dict[str, JSON]:
         item = ensure_json(data)
@@ -151,10 +197,12 @@ class Streams:
         *,
         store: Store | None = None,
         on_change: ChangeHook | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._streams: dict[str, Stream] = dict(streams or {})
         self._store = store
         self._on_change = on_change
+        self._tracing = tracing
 
     @classmethod
     def from_configs(
@@ -162,9 +210,10 @@ class Streams:
         configs: Iterable[StreamConfig],
         store: Store,
         on_change: ChangeHook | None = None,
+        tracing: Tracing | None = None,
     ) -> Streams:
-        streams = {config.name: Stream(config, store, on_change) for config in configs}
-        return cls(streams, store=store, on_change=on_change)
+        streams = {config.name: Stream(config, store, on_change, tracing) for config in configs}
+        return cls(streams, store=store, on_change=on_change, tracing=tracing)
 
     def named(self, name: str) -> Stream:
         """The stream ``name``, created on first use when no stream file declares it.
@@ -184,7 +233,8 @@ class Streams:
             name,
             name,
         )
-        stream = self._streams[name] = Stream(StreamConfig(name), self._store, self._on_change)
+        stream = Stream(StreamConfig(name), self._store, self._on_change, self._tracing)
+        self._streams[name] = stream
         return stream
 
     def __getitem__(self, name: str) -> Stream:

@@ -153,6 +153,8 @@ class Sender(Generic[Item]):
 
     describes = "a connection"
     """How the slow-client warning names the connection."""
+    transport = "other"
+    """How the metrics count the connection (``websocket``, ``sse``)."""
     log = log
     """Where the slow-client warning goes."""
 

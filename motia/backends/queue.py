@@ -41,6 +41,8 @@ class Delivery:
     group_id: str | None = None
     attempts: int = 0
     available_at: float = 0.0
+    traceparent: str | None = None
+    """The W3C trace context of the span that sent it, when the sender traced."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,6 +208,7 @@ def _body(d: Delivery) -> str:
             "data": d.data,
             "trace_id": d.trace_id,
             "group_id": d.group_id,
+            "traceparent": d.traceparent,
         }
     )
 
@@ -224,6 +225,7 @@ def _delivery(body: str, attempts: int, due: float) -> Delivery:
         group_id=fields["group_id"],
         attempts=attempts,
         available_at=due,
+        traceparent=fields.get("traceparent"),
     )
 
 

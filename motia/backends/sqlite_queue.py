@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS queue_deliveries (
     lease_until REAL,
     dead INTEGER NOT NULL DEFAULT 0,
     error TEXT,
-    failed_at REAL
+    failed_at REAL,
+    traceparent TEXT
 );
 CREATE INDEX IF NOT EXISTS queue_by_due
     ON queue_deliveries (step, trigger_index, dead, available_at);
@@ -58,7 +59,8 @@ CREATE INDEX IF NOT EXISTS queue_by_group
 """
 
 _COLUMNS = (
-    "id, message_id, topic, step, trigger_index, data, trace_id, group_id, attempts, available_at"
+    "id, message_id, topic, step, trigger_index, data, trace_id, group_id, attempts, available_at, "
+    "traceparent"
 )
 _CLAIMABLE = "available_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
 _GROUP_HEAD = """seq = (SELECT MIN(h.seq) FROM queue_deliveries AS h
@@ -77,6 +79,10 @@ class SQLiteQueue(SQLiteBackend, QueueBackend):
     """Deliveries in ``path``; one connection driven by one worker thread."""
 
     schema = _SCHEMA
+
+    async def open(self) -> None:
+        await super().open()
+        await self._run(_add_traceparent_column)
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         return await self._thread.run(work)
@@ -136,13 +142,14 @@ def sql_push(deliveries: list[Delivery], conn: sqlite3.Connection) -> None:
             d.trace_id,
             d.group_id,
             d.available_at,
+            d.traceparent,
         )
         for d in deliveries
     ]
     with transaction(conn) as cursor:
         cursor.executemany(
             "INSERT INTO queue_deliveries (id, message_id, topic, step, trigger_index, data, "
-            "trace_id, group_id, available_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "trace_id, group_id, available_at, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -256,4 +263,13 @@ def _delivery(row: tuple[Any, ...], *, attempts: int) -> Delivery:
         group_id=row[7],
         attempts=attempts,
         available_at=row[9],
+        traceparent=row[10],
     )
+
+
+def _add_traceparent_column(conn: sqlite3.Connection) -> None:
+    """Files written before deliveries carried their trace context gain the column."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(queue_deliveries)")}
+    if "traceparent" not in columns:
+        with transaction(conn) as cursor:
+            cursor.execute("ALTER TABLE queue_deliveries ADD COLUMN traceparent TEXT")

@@ -15,6 +15,7 @@ from collections import deque
 from typing import Any
 
 from motia._core.json import dumps_lenient
+from motia._core.spans import current_ids
 from motia._runtime.logs import EXTRAS
 from motia._runtime.redaction import redact
 from motia.console.events import LiveView
@@ -39,6 +40,10 @@ def log_entry(record: logging.LogRecord, seq: int) -> dict[str, Any]:
         value = getattr(record, key, None)
         if value is not None:
             entry[key] = value
+    ids = current_ids()
+    if ids is not None:
+        entry.setdefault("trace_id", ids[0])
+        entry["span_id"] = ids[1]
     if record.exc_info and record.exc_info[0] is not None:
         entry["exc"] = logging.Formatter().formatException(record.exc_info)
     return entry

@@ -35,6 +35,7 @@ from motia.console.log_feed import LogFeed
 from motia.console.log_history import load_history, save_history
 from motia.console.queue_view import queue_overview, replay_dead_letters
 from motia.console.runs import RunRecorder, record_runs
+from motia.console.span_view import SpanView
 from motia.sse import encode_event
 
 __all__ = ["PREFIX", "Console"]
@@ -71,6 +72,10 @@ class Console:
         self.hidden = set() if _reveals_protected(runtime) else protected_streams(registry, runtime)
         self._hello = encode_event(dumps_lenient({"session": self.access.session}), event="hello")
         self.history = history
+        self.spans = SpanView()
+        provider: Any = runtime.tracing.provider if runtime.tracing is not None else None
+        if hasattr(provider, "add_span_processor"):  # an SDK provider: it takes processors
+            provider.add_span_processor(self.spans)
         self._restore_level: int | None = None
 
     # -- lifecycle --------------------------------------------------------------------
@@ -135,6 +140,8 @@ class Console:
             ("/subscribers", self.subscribers),
             ("/changes/stream", self.change_stream),
             ("/queues", self.queues),
+            ("/spans", self.spans.list_route),
+            ("/spans/{trace_id}", self.spans.trace_route),
         ]
         static = StaticFiles(directory=STATIC)
         return [

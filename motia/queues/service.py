@@ -14,8 +14,9 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from motia._core.spans import Tracing
 from motia._core.tracing import new_trace_id
 from motia._project.step import Step
 from motia.backends.ops import ensure_json
@@ -24,6 +25,9 @@ from motia.exceptions import EnqueueError, UnstorableValue
 from motia.queues.topics import Subscription, declared_topics, subscriptions, topic_warnings
 from motia.queues.worker import QueueWorker, StepRunner
 from motia.settings import Settings
+
+if TYPE_CHECKING:
+    from motia._core.metrics import Metrics
 
 __all__ = ["QueueService"]
 
@@ -40,12 +44,16 @@ class QueueService:
         run_step: StepRunner,
         *,
         idle_poll: float = 1.0,
+        tracing: Tracing | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         steps = list(steps)
         self.backend = backend
         self.settings = settings
+        self.tracing = tracing
         self.workers = [
-            QueueWorker(sub, backend, run_step, idle_poll=idle_poll) for sub in subscriptions(steps)
+            QueueWorker(sub, backend, run_step, idle_poll=idle_poll, metrics=metrics)
+            for sub in subscriptions(steps)
         ]
         self._by_topic: dict[str, list[QueueWorker]] = defaultdict(list)
         for worker in self.workers:
@@ -87,16 +95,35 @@ class QueueService:
                 '"messageGroupId", e.g. {"topic": ..., "data": ..., "messageGroupId": "order-1"}'
             )
         message_id, trace_id = uuid.uuid4().hex, trace_id or new_trace_id()
-        deliveries = [
-            _delivery(w.subscription, message_id, data, trace_id, group_id) for w in workers
-        ]
-        if not deliveries:
+        if not workers:
             log.debug('message %s to topic "%s" has no subscriber', message_id, topic)
             return message_id
+        if self.tracing is None:
+            await self._push(workers, message_id, data, trace_id, group_id, None)
+            return message_id
+        attributes = {"motia.step.name": step, "messaging.destination.name": topic}
+        with self.tracing.operation("enqueue", attributes):
+            traceparent = self.tracing.traceparent()
+            await self._push(workers, message_id, data, trace_id, group_id, traceparent)
+        return message_id
+
+    async def _push(
+        self,
+        workers: list[QueueWorker],
+        message_id: str,
+        data: Any,
+        trace_id: str,
+        group_id: str | None,
+        traceparent: str | None,
+    ) -> None:
+        """One delivery per subscriber, stored at once; this process's workers are woken."""
+        deliveries = [
+            _delivery(w.subscription, message_id, data, trace_id, group_id, traceparent)
+            for w in workers
+        ]
         await self.backend.push(deliveries)
         for worker in workers:
             worker.wake.set()
-        return message_id
 
     def _check_declared(self, step: str, topic: str) -> None:
         declared = self._declared.get(step)
@@ -145,7 +172,12 @@ def _parse_event(event: Any) -> tuple[str, Any, str | None]:
 
 
 def _delivery(
-    sub: Subscription, message_id: str, data: Any, trace_id: str, group_id: str | None
+    sub: Subscription,
+    message_id: str,
+    data: Any,
+    trace_id: str,
+    group_id: str | None,
+    traceparent: str | None,
 ) -> Delivery:
     return Delivery(
         id=uuid.uuid4().hex,
@@ -156,4 +188,5 @@ def _delivery(
         trace_id=trace_id,
         group_id=group_id,
         available_at=time.time() + sub.config.delay_seconds,
+        traceparent=traceparent,
     )

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from motia._project.queue_config import QueueConfig
 from motia._project.step import Step
@@ -25,6 +25,9 @@ from motia._project.triggers import TriggerCondition, TriggerInfo
 from motia.backends.queue import Delivery, QueueBackend
 from motia.exceptions import NonRetryableError, SchemaValidationError
 from motia.queues.topics import Subscription
+
+if TYPE_CHECKING:
+    from motia._core.metrics import Metrics
 
 __all__ = ["DEFAULT_CONCURRENCY", "QueueWorker", "StepRunner", "backoff_seconds"]
 
@@ -50,6 +53,7 @@ class StepRunner(Protocol):
         *,
         condition: TriggerCondition | None,
         trace_id: str,
+        traceparent: str | None,
     ) -> Awaitable[Any]: ...
 
 
@@ -69,8 +73,10 @@ class QueueWorker:
         run_step: StepRunner,
         *,
         idle_poll: float = 1.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.subscription = subscription
+        self.metrics = metrics
         self.backend = backend
         self.run_step = run_step
         self.idle_poll = idle_poll
@@ -178,6 +184,7 @@ class QueueWorker:
                     input,
                     condition=sub.trigger.condition,
                     trace_id=delivery.trace_id,
+                    traceparent=delivery.traceparent,
                 )
         except TimeoutError as exc:
             if timeout.expired():
@@ -198,10 +205,12 @@ class QueueWorker:
         if retryable and delivery.attempts <= self.subscription.config.max_retries:
             delay = backoff_seconds(self.subscription.config, delivery.attempts)
             await self.backend.retry(delivery, at=time.time() + delay, error=message)
+            if self.metrics is not None:
+                self.metrics.retried(delivery.topic)
             log.warning(
                 'step "%s" failed on message %s (attempt %d), retrying in %.3gs: %s',
                 self.subscription.step.name,
-                delivery.message_id,
+                delivery.id,
                 delivery.attempts,
                 delay,
                 message,
@@ -212,12 +221,16 @@ class QueueWorker:
 
     async def _bury(self, delivery: Delivery, error: str) -> None:
         await self.backend.bury(delivery, error=error)
+        if self.metrics is not None:
+            self.metrics.dead_lettered(delivery.topic)
         log.error(
-            'step "%s": message %s moved to the dead-letter queue after %d attempt(s): %s',
+            'step "%s": message %s moved to the dead-letter queue after %d attempt(s): %s '
+            "(motia queue replay %s)",
             self.subscription.step.name,
-            delivery.message_id,
+            delivery.id,
             delivery.attempts,
             error,
+            delivery.id,
             extra=self._about(delivery),
         )
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from motia._core.spans import Tracing
 from motia._project.handlers import NO_INPUT
 from motia._project.schema import compile_schema
 from motia._project.step import Step
@@ -22,12 +23,16 @@ from motia._project.triggers import (
     StreamTrigger,
     TriggerInfo,
 )
+from motia._runtime.body_budget import BodyBudget
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.stats import Stats
 from motia._runtime.step_runs import SKIPPED, run_step
 from motia.settings import Settings
 from motia.testing.context import FakeContext
 from motia.testing.failures import fail
+
+if TYPE_CHECKING:
+    from motia._core.metrics import Metrics
 from motia.testing.steps import StepLike, resolve_step, triggers_of
 
 __all__ = ["FakeRuntime", "StepRun", "run_cron", "run_queue", "run_state", "run_stream"]
@@ -50,6 +55,9 @@ class FakeRuntime:
         self.settings = settings or Settings(dev=True, heartbeat_interval=0)
         self.stats = Stats()
         self.responses = OpenStreams()
+        self.body_budget = BodyBudget(self.settings.max_body_memory)
+        self.tracing: Tracing | None = None
+        self.metrics: Metrics | None = None
 
     def context(
         self, step_name: str, trigger: TriggerInfo, trace_id: str, input: Any

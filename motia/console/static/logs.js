@@ -152,6 +152,7 @@
     const drawer = C.clear(document.getElementById("drawer"));
     const body = h("div.drawer-body", { id: "trace-body" });
     drawer.appendChild(h("div.drawer-head", h("h2", "Trace"), h("code.muted", traceId), h("div.grow"),
+      h("a.btn.small", { href: "#traces/" + traceId, onclick: C.closeDrawer }, "Waterfall"),
       h("button.btn.small", { onclick: C.closeDrawer, "aria-label": "Close" }, "Close")));
     drawer.appendChild(body);
     drawer.dataset.trace = traceId;
