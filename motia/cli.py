@@ -21,7 +21,7 @@ _DEFAULTS = Settings()
 if TYPE_CHECKING:
     from motia.app import Motia
 
-__all__ = ["main", "non_negative_float", "port_number", "positive_int"]
+__all__ = ["main", "non_negative_float", "non_negative_int", "port_number", "positive_int"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -220,14 +220,14 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--send-timeout",
-        type=float,
+        type=non_negative_float,
         default=_DEFAULTS.send_timeout,
         help="seconds a streaming client may stop reading before it is dropped (0: no limit; "
         "default: %(default)s)",
     )
     parser.add_argument(
         "--sync-call-timeout",
-        type=float,
+        type=non_negative_float,
         default=30.0,
         help="seconds a synchronous Stream/stateManager call may wait (default: 30)",
     )
@@ -240,31 +240,31 @@ def _replay_options(parser: argparse.ArgumentParser) -> None:
     """What each process keeps of stream messages for SSE clients resuming with Last-Event-ID."""
     parser.add_argument(
         "--replay-messages",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.replay_messages,
         help="messages kept per stream group (default: %(default)s)",
     )
     parser.add_argument(
         "--replay-bytes",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.replay_bytes,
         help="bytes kept per stream group (default: %(default)s)",
     )
     parser.add_argument(
         "--replay-total-bytes",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.replay_total_bytes,
         help="bytes kept by all stream groups together (default: %(default)s)",
     )
     parser.add_argument(
         "--replay-idle-timeout",
-        type=float,
+        type=non_negative_float,
         default=_DEFAULTS.replay_idle_timeout,
         help="seconds an unwatched stream group keeps its messages (default: %(default)s)",
     )
     parser.add_argument(
         "--replay-idle-groups",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.replay_idle_groups,
         help="unwatched stream groups that keep their messages (default: %(default)s)",
     )
@@ -273,7 +273,7 @@ def _replay_options(parser: argparse.ArgumentParser) -> None:
 def _stream_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-stream-message",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.max_stream_message,
         metavar="BYTES",
         help="largest message a stream WebSocket client may send, decompressed "
@@ -281,7 +281,7 @@ def _stream_limits(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-stream-name",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.max_stream_name,
         metavar="CHARS",
         help="longest stream, group, item or subscription name a client may send "
@@ -289,7 +289,7 @@ def _stream_limits(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-subscriptions",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.max_subscriptions,
         metavar="N",
         help="subscriptions one stream WebSocket may hold (default: %(default)s)",
@@ -324,7 +324,7 @@ def _limit_options(group: argparse._ArgumentGroup) -> None:
         metavar = "SECONDS" if kind is float else "N"
         group.add_argument(
             flag,
-            type=kind,
+            type=non_negative_int if kind is int else non_negative_float,
             default=default,
             metavar=metavar,
             help=f"{help_text}; default {default}",
@@ -506,6 +506,14 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A count or size of 0 or more; anything else is a parser error naming the value."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 

@@ -103,3 +103,35 @@ def test_json_logs_carry_one_record_per_route(tmp_path: Path) -> None:
             {"method": "GET", "path": "/hello", "step": "Hello", "flows": ["greetings"]},
         )
     ]
+
+
+_CHECKED_TYPES = {"positive_int", "non_negative_int", "non_negative_float", "port_number"}
+
+
+def _numeric_options() -> list[tuple[str, argparse.Action]]:
+    return [
+        (prog, action)
+        for prog, parser in _every_parser(_parser())
+        for action in parser._actions
+        if action.option_strings and action.type not in (None, str.lower)
+    ]
+
+
+def test_every_numeric_option_is_range_checked_by_the_parser() -> None:
+    unchecked = [
+        f"{prog} {action.option_strings[0]}"
+        for prog, action in _numeric_options()
+        if getattr(action.type, "__name__", "") not in _CHECKED_TYPES
+    ]
+    assert unchecked == []
+
+
+def test_every_numeric_option_refuses_a_negative_value(capsys) -> None:
+    serving = [(p, a) for p, a in _numeric_options() if p.split()[-1] in ("dev", "start")]
+    assert len(serving) > 10
+    for prog, action in serving:
+        flag = action.option_strings[0]
+        with pytest.raises(SystemExit) as exit:
+            main([prog.split()[-1], flag, "-1"])
+        assert exit.value.code == 2
+        assert f"argument {'/'.join(action.option_strings)}: " in capsys.readouterr().err, flag

@@ -355,3 +355,46 @@ async def test_a_stream_auth_hook_may_answer_with_motias_auth_result() -> None:
     )
     assert refused == (False, None)
     assert allowed == (True, {"user": "u"})
+
+
+def test_motias_tracing_helpers_make_spans_of_your_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    from motia import tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing, "get_tracer", lambda: provider.get_tracer("motia"))
+    with tracing.operation_span("payments::charge", amount=3, skipped=None) as span:
+        assert tracing.get_trace_id_from_span() == format(span.get_span_context().trace_id, "032x")
+        assert tracing.inject_context() == {} or "traceparent" in tracing.inject_context()
+        tracing.set_span_ok(span)
+    with pytest.raises(ValueError), tracing.step_span("Charge", "http") as span:
+        error = ValueError("declined")
+        tracing.record_exception(span, error)
+        raise error
+    charge, step_run = exporter.get_finished_spans()
+    assert (charge.name, charge.kind, dict(charge.attributes or {})) == (
+        "payments::charge",
+        SpanKind.CLIENT,
+        {"amount": 3},
+    )
+    assert charge.status.status_code is StatusCode.OK
+    assert (step_run.name, step_run.kind) == ("step:Charge", SpanKind.SERVER)
+    assert step_run.status.status_code is StatusCode.ERROR
+    assert (step_run.attributes or {})["motia.step.name"] == "Charge"
+    with pytest.raises(RuntimeError, match="no Motia engine bridge"):
+        tracing.instrument_bridge(object())
+
+
+def test_motias_other_top_level_names_exist() -> None:
+    import motia
+    from motia import ChannelReader, ChannelWriter, setup_step_endpoint
+
+    assert ChannelReader is motia.RequestBody and ChannelWriter is motia.MotiaHttpResponse
+    with pytest.raises(RuntimeError, match="no Motia engine"):
+        setup_step_endpoint(None)
