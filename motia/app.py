@@ -28,6 +28,7 @@ from motia._http.mounting import mount_routes
 from motia._http.openapi import openapi_document, openapi_route
 from motia._http.response import JSONResponse
 from motia._project.config import parse_step_config
+from motia._project.layout import misnamed_steps
 from motia._project.loader import load_project, load_project_config
 from motia._project.registry import Registry
 from motia._project.step import Step, StepDefinition
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["Motia"]
 
 log = logging.getLogger("motia")
+project_log = logging.getLogger("motia.project")
 
 
 class Motia:
@@ -112,10 +114,16 @@ class Motia:
         stream_configs: Iterable[StreamConfig | dict[str, Any]],
     ) -> Registry:
         loaded = load_project(self.roots)
+        for path, name in misnamed_steps(self.roots):
+            project_log.warning(
+                "%s looks like a step but is not loaded: a step file's name ends with "
+                ".step.py; rename it to %s",
+                StepError.at(path, "").file,
+                name,
+            )
         self.project_config = load_project_config(self.project_dir, loaded) if self.roots else None
         registry = Registry(errors=list(loaded.errors))
-        for step in loaded.steps:
-            registry.add_step(step)
+        registry.add_files(loaded.steps)
         for definition in definitions:
             built = _to_step(definition, registry)
             if built is not None:
