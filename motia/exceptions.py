@@ -207,13 +207,17 @@ class StreamAuthError(MotiaError):
 
 
 class RequestRefused(MotiaError):
-    """The runtime answers this request itself, with ``error`` as a JSON body (a 4xx)."""
+    """The runtime answers this request itself, with ``error`` as a JSON body (4xx, 503)."""
 
-    def __init__(self, status: int, error: dict[str, Any], *, close: bool = False) -> None:
+    def __init__(
+        self, status: int, error: dict[str, Any], *, close: bool = False, limit: str | None = None
+    ) -> None:
         self.status = status
         self.error = error
         self.close = close
         """Close the connection too: the rest of the body is not worth reading."""
+        self.limit = limit
+        """The ``Settings`` field the request passed, if it passed one (logged, counted)."""
         super().__init__(error["error"])
 
 

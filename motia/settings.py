@@ -15,6 +15,24 @@ class Settings:
     """Seconds between ``: ping`` frames on an idle event stream; 0 turns pings off."""
     max_body_size: int = 10 * 1024 * 1024
     """Larger request bodies are refused with 413."""
+    max_body_memory: int = 64 * 1024 * 1024
+    """Bytes of request bodies that the requests in progress may hold together; a body
+    that would pass it is refused with 503."""
+    max_form_fields: int = 1000
+    """A form-encoded body with more fields is refused with 413 when the handler reads it."""
+    max_headers: int = 100
+    """A request with more header lines is refused with 431."""
+    max_header_size: int = 64 * 1024
+    """A request head (request line and headers) larger than this is refused with 431."""
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's head once it connected or began it (408)."""
+    body_timeout: float = 30.0
+    """Seconds a request body may go without a byte arriving before it is refused (408)."""
+    keep_alive_timeout: float = 5.0
+    """Seconds an idle keep-alive connection stays open between requests."""
+    max_connections: int = 10_000
+    """Open connections (HTTP and WebSocket) a server process keeps, and never more than its
+    open-file limit allows (``ulimit -n`` less 64); past it, see ``server_protocol``."""
     max_stream_buffer: int = 4 * 1024 * 1024
     """Bytes a streaming response may hold for a slow client before it is closed."""
     send_timeout: float = 30.0
@@ -36,6 +54,10 @@ class Settings:
     """Seconds a synchronous ``Stream``/``stateManager`` call may wait for its answer."""
     console: bool = False
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
+    console_hosts: tuple[str, ...] = ()
+    """Host names the console answers to besides loopback ones (``localhost``, 127.0.0.1)."""
+    console_token: str | None = None
+    """Asked of every console request when set; needed to serve it on a non-loopback address."""
     access_log: bool = False
     """Log every HTTP request to ``motia.access`` (``motia dev`` turns it on)."""
     max_stream_message: int = 16 * 1024

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -163,6 +164,21 @@ def test_python_dash_m_motia_shows_help(project: Path) -> None:
     result = run_cli("--help", cwd=project)
     assert result.returncode == 0
     assert "dev" in result.stdout and "start" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["start", "dev"])
+def test_limit_flags_reach_the_server(project: Path, command: str) -> None:
+    flags = ["--max-headers", "8", "--header-timeout", "0.5", "--max-body-size", "10"]
+    with motia_process(command, project, *flags, ready_path="/hello") as server:
+        many = {f"x-{index}": "1" for index in range(10)}
+        assert httpx.get(server.url + "/hello", headers=many, timeout=5).status_code == 431
+        big = httpx.request("GET", server.url + "/hello", content=b"x" * 100, timeout=5)
+        assert big.json() == {"error": "Request body too large", "limit": 10}
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as idle:
+            started = time.monotonic()
+            answer = idle.recv(1000)
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert time.monotonic() - started < 4
 
 
 def test_replay_bounds_reach_the_settings() -> None:

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from pydantic import BaseModel, Field
 
-from motia._core.json import dumps, dumps_bytes, dumps_lenient
+from motia._core.json import dumps, dumps_bytes, dumps_lenient, loads, may_not_be_finite
 
 
 class Item(BaseModel):
@@ -46,3 +46,22 @@ def test_lenient_never_raises() -> None:
     assert dumps_lenient({"n": float("nan"), "o": Item(groupId="g")}) == (
         '{"n":NaN,"o":{"groupId":"g"}}'
     )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"NaN", b'{"a":Infinity}', b"[-Infinity]", b'{"a":1e999}', b"[-1E+400]", b"1" * 400 + b".5"],
+)
+def test_loads_refuses_what_is_not_a_finite_json_number(raw: bytes) -> None:
+    assert may_not_be_finite(raw)
+    with pytest.raises(ValueError):
+        loads(raw)
+
+
+def test_loads_reads_large_but_finite_numbers_and_the_words_in_text() -> None:
+    assert loads(b'[1e308, -1.5e-999, "NaN 1e999"]') == [1e308, -0.0, "NaN 1e999"]
+    assert loads(b"1" * 400) == int("1" * 400)  # an integer is exact, never infinite
+
+
+def test_may_not_be_finite_says_no_for_ordinary_json() -> None:
+    assert not may_not_be_finite(b'{"name":"widget","price":9.5,"n":[1,2e10]}')

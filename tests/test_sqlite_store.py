@@ -85,6 +85,14 @@ async def test_open_creates_the_parent_folder_and_tables(db_path):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+async def test_the_folder_and_the_files_it_makes_are_for_the_owner_only(db_path):
+    async with SQLiteStore(db_path) as store:
+        await store.set("state", "g", "k", {"secret": 1})
+        wal = db_path.with_name(db_path.name + "-wal")
+        modes = [path.stat().st_mode & 0o777 for path in (db_path.parent, db_path, wal)]
+    assert modes == [0o700, 0o600, 0o600]
+
+
 async def test_use_before_open_is_a_clear_error(db_path):
     with pytest.raises(RuntimeError, match="not open"):
         await SQLiteStore(db_path).get("state", "g", "k")

@@ -152,13 +152,17 @@ async def test_a_join_with_every_name_at_the_limit_fits_in_a_message(
         assert error_code(await receive_one(ws)) == "STREAM_NOT_FOUND"
 
 
-async def test_an_event_subscription_with_a_long_name_gets_a_400(server: ServerThread) -> None:
+async def test_an_event_subscription_with_a_long_name_gets_a_400(
+    server: ServerThread, caplog: pytest.LogCaptureFixture
+) -> None:
     limit = Settings().max_stream_name
     async with httpx.AsyncClient(timeout=5) as client:
         response = await client.get(f"{server.url}/streams/todo/{'g' * (limit + 1)}")
     assert response.status_code == 400
     assert response.json()["code"] == "INVALID_SUBSCRIPTION"
     assert HOOK_CALLS == []
+    assert server.motia.runtime.stats.invalid_messages == 1
+    assert f"refused (400): stream, group and item names have at most {limit}" in caplog.text
 
 
 # --- subscriptions per socket ------------------------------------------------------------
@@ -335,6 +339,11 @@ async def test_every_malformed_frame_gets_invalid_message_and_keeps_the_socket(
         assert (await receive_one(ws))["event"]["type"] == "create"
     assert server.motia.runtime.stats.invalid_messages == len(MALFORMED)
     assert "Traceback" not in caplog.text and "Exception in ASGI" not in caplog.text
+    logged = [r.getMessage() for r in caplog.records if r.name == "motia.streams"]
+    assert logged == [
+        "a stream WebSocket frame answered with INVALID_MESSAGE: a frame must not nest this "
+        "deeply; send a flat join or leave"
+    ]
 
 
 # --- streams nobody guards ----------------------------------------------------------------

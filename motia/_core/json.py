@@ -6,18 +6,25 @@ models as their JSON dump by alias, at any depth. pydantic-core does the encodin
 several times faster than the standard library on a response-sized value, and it writes
 what a model's own JSON dump would (dates, UUIDs, enums as their JSON form). ``dumps_lenient``
 is for log lines and the console, where anything is better than an error: unknown objects
-become their ``str()``.
+become their ``str()``. ``loads`` reads JSON by the same policy: no ``NaN``, no ``Infinity``,
+and no number past a float's range (``1e999`` would be read as infinity).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pydantic_core
 from pydantic import BaseModel
 
-__all__ = ["dumps", "dumps_bytes", "dumps_lenient", "jsonable"]
+__all__ = ["dumps", "dumps_bytes", "dumps_lenient", "jsonable", "loads", "may_not_be_finite"]
+
+# A float overflows to infinity only with a 3-digit exponent or 309 digits before the point
+# (two patterns: the second is slow, and needs a long text anyway).
+_HUGE_EXPONENT = re.compile(rb"\d[eE]\+?\d{3}")
+_LONG_NUMBER = re.compile(rb"(?<!\d)\d{309}")
 
 
 def jsonable(value: Any) -> Any:
@@ -37,6 +44,30 @@ def dumps_bytes(value: Any) -> bytes:
 def dumps(value: Any) -> str:
     """JSON text by the policy; raises ``ValueError`` on what is not JSON."""
     return dumps_bytes(value).decode()
+
+
+def loads(raw: bytes) -> Any:
+    """A value from JSON by the policy; raises ``ValueError`` on what is not JSON, ``NaN``,
+    ``Infinity`` and numbers too large for a float included."""
+    value = pydantic_core.from_json(raw, allow_inf_nan=False)
+    if _may_overflow(raw):
+        try:
+            dumps_bytes(value)
+        except ValueError:
+            raise ValueError("a number is too large for a 64-bit float") from None
+    return value
+
+
+def may_not_be_finite(raw: bytes) -> bool:
+    """Whether ``raw`` may hold ``NaN``, ``Infinity`` or a number too large for a float:
+    quick, and never wrong when it says no."""
+    return raw.find(b"NaN") >= 0 or raw.find(b"Infinity") >= 0 or _may_overflow(raw)
+
+
+def _may_overflow(raw: bytes) -> bool:
+    return _HUGE_EXPONENT.search(raw) is not None or (
+        len(raw) > 308 and _LONG_NUMBER.search(raw) is not None
+    )
 
 
 def dumps_lenient(value: Any) -> str:

@@ -2,10 +2,10 @@
 
 A provider somebody installed (``opentelemetry-instrument``, the app's own setup code)
 wins. Otherwise, when the environment asks for traces (``OTEL_TRACES_EXPORTER``,
-``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``), the SDK
-(``pip install 'motia-asgi[otel]'``) builds one from the standard variables: the
-exporters, the sampler (``OTEL_TRACES_SAMPLER``), the service name and resource
-(``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``), the batching (``OTEL_BSP_*``).
+``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``), the SDK (the
+``otel`` extra) builds one from the standard variables: the exporters, the sampler
+(``OTEL_TRACES_SAMPLER``), the service name and resource (``OTEL_SERVICE_NAME``,
+``OTEL_RESOURCE_ATTRIBUTES``), the batching (``OTEL_BSP_*``).
 It is installed globally, once per process, so user code's own spans join the traces.
 ``OTEL_SDK_DISABLED=true`` turns tracing off whatever else is set.
 """
@@ -42,7 +42,11 @@ def configured_provider() -> Any | None:
     try:
         provider = _sdk_provider(exporters)
     except ImportError as exc:
-        log.warning("OTEL_* variables ask for traces, but %s: pip install 'motia-asgi[otel]'", exc)
+        log.warning(
+            "OTEL_* variables ask for traces, but %s: "
+            "pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http",
+            exc,
+        )
         return None
     except ValueError as exc:
         log.warning("OTEL_TRACES_EXPORTER: %s; tracing stays off", exc)

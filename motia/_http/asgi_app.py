@@ -7,7 +7,9 @@ gets the server's own ``send`` (see ``frame_writer``). With an ``AccessLog``,
 each HTTP request is logged once its response has ended. The composer hands over
 the stream socket as a plain ASGI app, so HTTP needs nothing of real time. Any
 route listed earlier keeps its precedence, and once a user adds middleware
-every request takes the usual path, so the middleware sees all of them.
+every request takes the usual path, so the middleware sees all of them. The app
+carries its host (settings, counters) for the server protocol that enforces the
+limits an app cannot (``server_protocol``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.types import ASGIApp
 from motia._core.asgi import Receive, Scope, Send
 from motia._http.access_log import AccessLog
 from motia._http.endpoint import StepEndpoint
+from motia._http.host import HttpHost
 
 __all__ = ["MotiaStarlette", "direct_routes"]
 
@@ -32,10 +35,12 @@ class MotiaStarlette(Starlette):
         *,
         routes: Sequence[BaseRoute],
         stream_socket: ASGIApp | None = None,
+        http_host: HttpHost | None = None,
         access_log: AccessLog | None = None,
         **options: Any,
     ) -> None:
         super().__init__(routes=routes, **options)
+        self.http_host = http_host
         self._direct = direct_routes(routes, stream_socket)
         self._access_log = access_log
 

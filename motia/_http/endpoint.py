@@ -14,14 +14,18 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
+import anyio
+
 from motia._core.asgi import Message, Receive, Scope, Send
 from motia._core.json import jsonable
 from motia._core.spans import Tracing
 from motia._core.tracing import trace_id_from
 from motia._http.cancellation import HandlerCancellation
 from motia._http.host import HttpHost
+from motia._http.read_deadlines import ReadDeadlines
 from motia._http.request import (
     MotiaHttpArgs,
+    RequestBody,
     decode_headers,
     has_body,
     parse_request,
@@ -59,7 +63,8 @@ class StepEndpoint:
             type="http", index=route.index, path=trigger.path, method=trigger.method
         )
         self.body_schema = _compile(trigger.body_schema)
-        self.body_limit = self.settings.max_body_size
+        self.body_budget = runtime.body_budget
+        self.read_deadlines = ReadDeadlines(self.settings.body_timeout)
         self.response_schemas = {
             int(status): compile_schema(schema)
             for status, schema in (trigger.response_schema or {}).items()
@@ -84,7 +89,11 @@ class StepEndpoint:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = decode_headers(scope["headers"])
+        try:
+            headers = decode_headers(scope["headers"], self.settings)
+        except RequestRefused as refusal:
+            await self._refuse(refusal, send, trace_id_from({}), scope)
+            return
         if self.observed:
             await self._observe(scope, receive, send, headers)
             return
@@ -112,24 +121,55 @@ class StepEndpoint:
     async def _serve(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], trace_id: str
     ) -> None:
+        body = _NO_BODY
         try:
-            chunks = (
-                await read_body(receive, self.body_limit, headers)
-                if has_body(headers, scope)
-                else []
-            )
-            request = parse_request(scope, headers, chunks, self.body_schema)
-        except ClientGone:
-            return  # a partial body must not reach the handler, and nobody awaits a reply
-        except RequestRefused as refusal:
-            await send_json(send, refusal.status, refusal.error, trace_id, close=refusal.close)
-            return
-        response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
-        args = MotiaHttpArgs(request, response)
-        ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
-        if self.counts is not None:
-            self.counts.ran()
-        await self._run(args, ctx, response)
+            try:
+                if has_body(headers, scope):
+                    body = await read_body(
+                        receive,
+                        headers,
+                        self.settings.max_body_size,
+                        self.body_budget,
+                        self.read_deadlines,
+                    )
+                request = parse_request(
+                    scope, headers, body, self.body_schema, self.settings.max_form_fields
+                )
+                form = request.pending_form
+                if form is not None and form.large:
+                    await anyio.to_thread.run_sync(form.decode)  # it would hold the loop
+            except ClientGone:
+                return  # a partial body must not reach the handler, and nobody awaits a reply
+            except RequestRefused as refusal:
+                await self._refuse(refusal, send, trace_id, scope)
+                return
+            response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
+            args = MotiaHttpArgs(request, response)
+            ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
+            if self.counts is not None:
+                self.counts.ran()
+            await self._run(args, ctx, response)
+        finally:
+            if body.size:
+                self.body_budget.give_back(body.size)
+
+    async def _refuse(
+        self, refusal: RequestRefused, send: Send, trace_id: str, scope: Scope
+    ) -> None:
+        if refusal.limit is not None:
+            client = scope.get("client")
+            where = f"{scope['method']} {scope['path']} from {client[0] if client else '?'}"
+            self._limit_hit(refusal, where)
+        await send_json(send, refusal.status, refusal.error, trace_id, close=refusal.close)
+
+    def _limit_hit(self, refusal: RequestRefused, where: str) -> None:
+        """One log line and one count for a request refused by a limit."""
+        assert refusal.limit is not None
+        self.runtime.stats.hit(refusal.limit)
+        log.warning(
+            "%s refused with %d: %s (%s=%s)", where, refusal.status, refusal.error["error"],
+            refusal.limit, getattr(self.settings, refusal.limit),
+        )  # fmt: skip
 
     async def _run(self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse) -> None:
         cancellation = HandlerCancellation(asyncio.current_task())
@@ -144,13 +184,13 @@ class StepEndpoint:
                 return
             except Exception as exc:
                 cancellation.settle()
-                await self._failed(exc, response, ctx)
+                await self._failed(exc, args, response, ctx)
                 return
             cancellation.settle()
             try:
                 await response.send_result(result, self.response_check)
             except UnencodableBody as exc:
-                await self._failed(exc, response, ctx)
+                await self._failed(exc, args, response, ctx)
         finally:
             response.release()
 
@@ -187,14 +227,21 @@ class StepEndpoint:
 
         return await maybe_await(self.middleware[index](args, ctx, next_))
 
-    async def _failed(self, exc: Exception, response: MotiaHttpResponse, ctx: Any) -> None:
+    async def _failed(
+        self, exc: Exception, args: MotiaHttpArgs[Any], response: MotiaHttpResponse, ctx: Any
+    ) -> None:
+        if isinstance(exc, RequestRefused):  # a form body over its limit, read by the handler
+            if exc.limit is not None:
+                self._limit_hit(exc, f"{args.request.method} {args.request.path}")
+            await response.send_failure(exc.error, exc.status)
+            return
         ctx.logger.exception(f"handler failed: {type(exc).__name__}: {exc}")
         if self.tracing is not None:
             self.tracing.failed(exc)
         if self.metrics is not None:
             self.metrics.step_error(self.step_name, "http")
         message = f"{type(exc).__name__}: {exc}" if self.settings.dev else "Internal Server Error"
-        await response.send_failure(message)
+        await response.send_failure({"error": message})
 
     def _check_response(self, status: int, body: Any, trace_id: str) -> None:
         schema = self.response_schemas.get(status)
@@ -207,6 +254,9 @@ class StepEndpoint:
                 "step %r returned a %d body that does not match its response_schema: %s",
                 self.step_name, status, exc, extra={"trace_id": trace_id},
             )  # fmt: skip
+
+
+_NO_BODY = RequestBody([])
 
 
 def _compile(schema: Any) -> Schema | None:

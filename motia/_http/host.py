@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from motia._runtime.body_budget import BodyBudget
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.protocol import StepHost
 from motia._runtime.stats import Stats
@@ -17,7 +18,9 @@ __all__ = ["HttpHost"]
 
 
 class HttpHost(StepHost, Protocol):
-    """A step host that also keeps the open streaming responses and their counters."""
+    """A step host that also keeps the open streaming responses, their counters and the
+    budget of request bodies in progress."""
 
     stats: Stats
     responses: OpenStreams
+    body_budget: BodyBudget

@@ -1,23 +1,31 @@
 """An HTTP request: what a handler receives, and how it is read off the wire.
 
-The body is read whole before the handler runs, refused once it passes the app's
-limit (before reading it all), then parsed by content type and validated against
-the step's ``body_schema``. A request the runtime cannot hand over is refused with a
-JSON error (``RequestRefused``); one whose client left mid-body is dropped.
+Headers are refused past ``Settings.max_headers`` and ``max_header_size`` (431). The
+body is read whole before the handler runs, refused once it passes the app's limit
+(before reading it all), when the app's bodies in progress would pass their shared
+budget (503) or when the client stops sending (408); then parsed by content type and
+validated against the step's ``body_schema``, which takes JSON only (415 otherwise).
+A form body is decoded only when the handler reads ``request.body`` (``urlencoded``).
+A request the runtime cannot hand over is refused with a JSON error
+(``RequestRefused``); one whose client left mid-body is dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, Generic, TypeVar, cast
-from urllib.parse import parse_qsl
-
-import pydantic_core
+from itertools import chain
+from typing import Any, Generic, TypeVar
 
 from motia._core.asgi import Receive, Scope
+from motia._core.json import loads
+from motia._http.read_deadlines import ReadDeadlines
 from motia._http.response import MotiaHttpResponse
+from motia._http.urlencoded import PendingForm, parse_query
 from motia._project.schema import Schema
+from motia._runtime.body_budget import BodyBudget
 from motia.exceptions import ClientGone, MalformedJSON, RequestRefused, SchemaValidationError
+from motia.settings import Settings
 
 __all__ = [
     "ApiRequest",
@@ -26,7 +34,6 @@ __all__ = [
     "RequestBody",
     "decode_headers",
     "has_body",
-    "parse_query",
     "parse_request",
     "read_body",
 ]
@@ -37,10 +44,11 @@ B = TypeVar("B")
 class RequestBody:
     """The raw request body, whatever its content type."""
 
-    __slots__ = ("_chunks",)
+    __slots__ = ("_chunks", "size")
 
-    def __init__(self, chunks: list[bytes]) -> None:
+    def __init__(self, chunks: list[bytes], size: int = 0) -> None:
         self._chunks = chunks
+        self.size = size
 
     @property
     def stream(self) -> AsyncIterator[bytes]:
@@ -58,7 +66,8 @@ class RequestBody:
 
 
 class MotiaHttpRequest(Generic[B]):
-    __slots__ = ("body", "headers", "method", "path", "path_params", "query_params", "request_body")
+    __slots__ = ("_body", "headers", "method", "path", "path_params", "query_params",
+                 "request_body")  # fmt: skip
 
     def __init__(
         self,
@@ -67,7 +76,7 @@ class MotiaHttpRequest(Generic[B]):
         path_params: dict[str, str] | None = None,
         query_params: dict[str, str | list[str]] | None = None,
         headers: dict[str, str] | None = None,
-        body: B | None = None,
+        body: B | PendingForm | None = None,
         request_body: RequestBody | None = None,
     ) -> None:
         self.method = method
@@ -75,8 +84,25 @@ class MotiaHttpRequest(Generic[B]):
         self.path_params = {} if path_params is None else path_params
         self.query_params = {} if query_params is None else query_params
         self.headers = {} if headers is None else headers
-        self.body = cast(B, body)
+        self._body = body
         self.request_body = RequestBody([]) if request_body is None else request_body
+
+    @property
+    def body(self) -> B:
+        body = self._body
+        if isinstance(body, PendingForm):
+            body = self._body = body.value()  # type: ignore[assignment]
+        return body  # type: ignore[return-value]
+
+    @body.setter
+    def body(self, value: B) -> None:
+        self._body = value
+
+    @property
+    def pending_form(self) -> PendingForm | None:
+        """The form body, while nobody has read it yet."""
+        body = self._body
+        return body if isinstance(body, PendingForm) else None
 
 
 ApiRequest = MotiaHttpRequest
@@ -129,11 +155,20 @@ _FLAT_KEYS = frozenset({"body", "path_params", "query_params", "headers", "metho
 
 
 def parse_request(
-    scope: Scope, headers: dict[str, str], chunks: list[bytes], schema: Schema | None
+    scope: Scope,
+    headers: dict[str, str],
+    body: RequestBody,
+    schema: Schema | None,
+    max_form_fields: int,
 ) -> MotiaHttpRequest[Any]:
     """The request a handler gets, its body parsed by content type and checked by ``schema``."""
+    chunks = body._chunks
     try:
-        body = _parse(headers.get("content-type", ""), chunks, schema) if chunks or schema else None
+        parsed = (
+            _parse(headers.get("content-type", ""), chunks, schema, max_form_fields)
+            if chunks or schema
+            else None
+        )
     except MalformedJSON as exc:
         raise RequestRefused(400, {"error": f"request body is not valid JSON: {exc}"}) from None
     except SchemaValidationError as exc:
@@ -146,38 +181,36 @@ def parse_request(
         _path_params(scope),
         parse_query(query.decode("latin-1")) if query else {},
         headers,
+        parsed,
         body,
-        RequestBody(chunks),
     )
 
 
-def decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+def decode_headers(raw: list[tuple[bytes, bytes]], settings: Settings) -> dict[str, str]:
     """Names as given (ASGI servers lower-case them); repeated headers joined with ", "
-    (cookies with "; ")."""
+    (cookies with "; "). Refused (431) past ``max_headers`` or ``max_header_size``."""
+    _check_header_limits(raw, settings)
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
     if len(headers) == len(raw):
         return headers
-    joined: dict[str, str] = {}
-    for name_bytes, value_bytes in raw:
-        name, value = name_bytes.decode("latin-1"), value_bytes.decode("latin-1")
-        if name in joined:
-            value = joined[name] + ("; " if name == "cookie" else ", ") + value
-        joined[name] = value
-    return joined
+    repeated: dict[str, list[str]] = {}
+    for name, value in raw:
+        repeated.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+    return {
+        name: ("; " if name == "cookie" else ", ").join(values) for name, values in repeated.items()
+    }
 
 
-def parse_query(query: str) -> dict[str, str | list[str]]:
-    """``a=1&a=2&b=3`` -> ``{"a": ["1", "2"], "b": "3"}``."""
-    params: dict[str, str | list[str]] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        existing = params.get(key)
-        if existing is None:
-            params[key] = value
-        elif isinstance(existing, list):
-            existing.append(value)
-        else:
-            params[key] = [existing, value]
-    return params
+def _check_header_limits(raw: list[tuple[bytes, bytes]], settings: Settings) -> None:
+    if len(raw) > settings.max_headers:
+        raise _headers_too_large("max_headers", settings.max_headers)
+    if len(b"".join(chain.from_iterable(raw))) > settings.max_header_size:
+        raise _headers_too_large("max_header_size", settings.max_header_size)
+
+
+def _headers_too_large(setting: str, limit: int) -> RequestRefused:
+    error = {"error": "Request header fields too large", "limit": limit}
+    return RequestRefused(431, error, close=True, limit=setting)
 
 
 def has_body(headers: dict[str, str], scope: Scope) -> bool:
@@ -189,56 +222,106 @@ def has_body(headers: dict[str, str], scope: Scope) -> bool:
     return (length is not None and length != "0") or "transfer-encoding" in headers
 
 
-async def read_body(receive: Receive, limit: int, headers: dict[str, str]) -> list[bytes]:
-    """The body as received, refused once it passes ``limit`` (before reading it all)."""
+async def read_body(
+    receive: Receive,
+    headers: dict[str, str],
+    limit: int,
+    budget: BodyBudget,
+    deadlines: ReadDeadlines,
+) -> RequestBody:
+    """The body as received, refused once it passes ``limit`` (before reading it all) or
+    the budget, or when the client sends nothing until a deadline. The caller gives the
+    body's size back to ``budget`` when the request ends."""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    while True:
+    try:
+        while True:
+            message = await _next_message(receive, deadlines)
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                if not budget.take(len(chunk)):
+                    size -= len(chunk)
+                    raise _over_budget(budget.limit)
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return RequestBody(chunks, size)
+    except BaseException:
+        budget.give_back(size)
+        raise
+
+
+async def _next_message(receive: Receive, deadlines: ReadDeadlines) -> Any:
+    """The next body message, refused (408) if none comes before the deadline."""
+    task = asyncio.current_task()
+    assert task is not None
+    deadlines.begin(task)
+    try:
         message = await receive()
-        if message["type"] != "http.request":
-            raise ClientGone()
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks
+    except asyncio.CancelledError:
+        if not deadlines.end(task):
+            raise  # cancelled for another reason
+        task.uncancel()
+        error = {"error": "Request body timed out", "limit": deadlines.timeout}
+        raise RequestRefused(408, error, close=True, limit="body_timeout") from None
+    deadlines.end(task)
+    if message["type"] != "http.request":
+        raise ClientGone()
+    return message
 
 
 def _too_large(limit: int) -> RequestRefused:
-    return RequestRefused(413, {"error": "Request body too large", "limit": limit}, close=True)
+    error = {"error": "Request body too large", "limit": limit}
+    return RequestRefused(413, error, close=True, limit="max_body_size")
 
 
-def _parse(content_type: str, chunks: list[bytes], schema: Schema | None) -> Any:
+def _over_budget(limit: int) -> RequestRefused:
+    error = {"error": "Server busy: too many request bodies in progress", "limit": limit}
+    return RequestRefused(503, error, close=True, limit="max_body_memory")
+
+
+def _parse(
+    content_type: str, chunks: list[bytes], schema: Schema | None, max_form_fields: int
+) -> Any:
     raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if not raw:
         return None if schema is None else schema.validate(None)
     media = _media_type(content_type)
-    if schema is not None and schema.model is not None and _is_json(media) and not raw.isspace():
+    if schema is None:
+        return _parse_body(media, raw, max_form_fields)
+    if not _is_json(media):
+        raise _unsupported(media)
+    if schema.model is not None and not raw.isspace():
         return schema.validate_json(raw)  # a model checks JSON bytes in one pass
-    body = _parse_body(media, raw)
-    return body if schema is None else schema.validate(body)
+    return schema.validate(_parse_json(raw, strict=True))
 
 
-def _parse_body(media: str, raw: bytes) -> Any:
-    """JSON and form bodies parsed; anything else is ``None`` (the raw bytes stay readable)."""
+def _parse_body(media: str, raw: bytes, max_form_fields: int) -> Any:
+    """JSON parsed, forms left for the handler to read; anything else is ``None`` (the raw
+    bytes stay readable). Without a content type, JSON is tried."""
     if _is_json(media) or not media:
         return _parse_json(raw, strict=media != "")
     if media == "application/x-www-form-urlencoded":
-        return parse_query(raw.decode("utf-8", errors="replace"))
+        return PendingForm(raw, max_form_fields)
     return None
+
+
+def _unsupported(media: str) -> RequestRefused:
+    given = media or "none"
+    error = {"error": f"Unsupported content type {given}: this step takes application/json"}
+    return RequestRefused(415, error)
 
 
 def _parse_json(raw: bytes, *, strict: bool) -> Any:
     if not raw.strip():
         return None
     try:
-        return pydantic_core.from_json(raw)
+        return loads(raw)
     except ValueError as exc:
         if not strict:
             return None

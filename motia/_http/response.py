@@ -165,16 +165,16 @@ class MotiaHttpResponse:
         raw = _whole_headers(headers, content_type)
         await _send_whole(self._send, status, raw, payload, self.trace_id)
 
-    async def send_failure(self, message: str) -> None:
-        """The handler failed: an ``error`` event ends a streamed body, else a JSON 500."""
+    async def send_failure(self, error: dict[str, Any], status: int = 500) -> None:
+        """The handler failed with ``error`` (``{"error": message, ...}``): an ``error``
+        event ends a streamed body, else it is sent as JSON with ``status``."""
         if self._body_began:
             body = self._stream()
-            error = {"message": message, "trace_id": self.trace_id}
-            body.write_body(encode_event(error, event="error"))
+            event = {"message": error["error"], "trace_id": self.trace_id}
+            body.write_body(encode_event(event, event="error"))
             await body.finish()
             return
-        error = {"error": message, "trace_id": self.trace_id}
-        await send_json(self._send, 500, error, self.trace_id)
+        await send_json(self._send, status, {**error, "trace_id": self.trace_id}, self.trace_id)
 
     async def finish(self) -> None:
         """Deliver what is buffered and end the body."""

@@ -3,26 +3,36 @@
 Both kinds of schema are compiled once, when the app is built, into a
 ``Schema`` whose ``validate`` returns the accepted value (a model instance for
 a pydantic model, the data itself for JSON Schema) or raises
-``SchemaValidationError`` listing every field error.
+``SchemaValidationError`` listing the field errors: the first ``MAX_ERRORS``, each path and
+message cut to ``MAX_TEXT`` characters, so that a huge input never makes a huge error.
 """
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from motia._core.json import loads, may_not_be_finite
 from motia.exceptions import FieldError, MalformedJSON, SchemaValidationError
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 __all__ = [
+    "MAX_ERRORS",
+    "MAX_TEXT",
     "Schema",
     "compile_schema",
     "to_json_schema",
 ]
+
+MAX_ERRORS = 20
+"""Field errors reported for one value; the rest are summed up in one more."""
+MAX_TEXT = 200
+"""Characters kept of an error's path and of its message."""
 
 
 class Schema:
@@ -45,16 +55,25 @@ class Schema:
             except PydanticValidationError as exc:
                 raise SchemaValidationError(_pydantic_errors(exc)) from None
         assert self._json_validator is not None
-        errors = sorted(self._json_validator.iter_errors(data), key=lambda e: list(e.path))
+        found = islice(self._json_validator.iter_errors(data), MAX_ERRORS + 1)
+        errors = sorted(found, key=lambda e: list(e.path))
         if errors:
             raise SchemaValidationError(
-                [FieldError(_dotted(e.absolute_path), e.message) for e in errors]
+                _field_errors([(e.absolute_path, e.message) for e in errors], len(errors))
             )
         return data
 
     def validate_json(self, raw: bytes) -> Any:
-        """Parse and validate raw JSON bytes in one pass (pydantic models only)."""
+        """Parse and validate raw JSON bytes, in one pass unless they may hold a number the
+        JSON policy refuses (pydantic models only)."""
         assert self._adapter is not None
+        if may_not_be_finite(raw):
+            try:
+                return self.validate(loads(raw))
+            except ValueError as exc:
+                if isinstance(exc, SchemaValidationError):
+                    raise
+                raise MalformedJSON(str(exc)) from None
         try:
             return self._adapter.validate_json(raw)
         except PydanticValidationError as exc:
@@ -100,7 +119,19 @@ def _is_model(source: Any) -> bool:
 
 
 def _pydantic_errors(exc: PydanticValidationError) -> list[FieldError]:
-    return [FieldError(_dotted(error["loc"]), error["msg"]) for error in exc.errors()]
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    return _field_errors([(e["loc"], e["msg"]) for e in errors], exc.error_count())
+
+
+def _field_errors(found: list[tuple[Any, str]], total: int) -> list[FieldError]:
+    errors = [FieldError(_cut(_dotted(path)), _cut(msg)) for path, msg in found[:MAX_ERRORS]]
+    if total > MAX_ERRORS:
+        errors.append(FieldError("", f"and more errors (only the first {MAX_ERRORS} are listed)"))
+    return errors
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}... ({len(text)} characters)"
 
 
 def _dotted(location: Any) -> str:

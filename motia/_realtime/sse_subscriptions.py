@@ -111,6 +111,8 @@ class StreamEvents:
         names = (subscription.stream_name, subscription.group_id, subscription.item_id)
         if not all(valid_name(name, limit) for name in names if name is not None):
             message = f"stream, group and item names have at most {limit} characters"
+            hub.stats.invalid_messages += 1
+            log.warning("stream event subscription refused (400): %s", message)
             return _error(400, "INVALID_SUBSCRIPTION", message), None
         allowed, auth = await authenticate(
             self.runtime.stream_auth, StreamAuthRequest.from_connection(request)

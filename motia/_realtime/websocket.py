@@ -203,6 +203,7 @@ class _Session:
         self.settings = endpoint.runtime.settings
         self.stats = hub.stats
         self.told_full = False
+        self.told_invalid = False
 
     async def run(self) -> None:
         self.hub.sinks.add(self.sink)
@@ -253,6 +254,9 @@ class _Session:
             frame = parse_frame(text, self.settings.max_stream_name)
         except FrameError as exc:
             self.stats.invalid_messages += 1
+            if not self.told_invalid:  # one line per socket, however many frames follow
+                self.told_invalid = True
+                log.warning("a stream WebSocket frame answered with INVALID_MESSAGE: %s", exc)
             data = exc.data
             self.sink.push_own(
                 error_event(

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from motia._core.spans import Tracing
 from motia._project.registry import Registry
 from motia._project.stream_config import StreamConfig
 from motia._project.triggers import TriggerInfo
+from motia._runtime.body_budget import BodyBudget
 from motia._runtime.change_triggers import ChangeTriggers
 from motia._runtime.context import FlowContext
 from motia._runtime.cron import CronScheduler
@@ -78,6 +79,7 @@ class Runtime:
         self.metrics = metrics
         self.stats = Stats()
         self.responses = OpenStreams()
+        self.body_budget = BodyBudget(settings.max_body_memory)
         self.triggers = ChangeTriggers(self, registry.steps)
         on_change = self.triggers.on_change if self.triggers else None
         self.state = StateManager(store, on_change, tracing)
@@ -202,5 +204,5 @@ class Runtime:
         """Queue ``event`` for every subscriber of its topic; return the message id."""
         return await self.queues.enqueue(event, step=step, trace_id=trace_id)
 
-    def _enqueue_for(self, event: Any, ctx: FlowContext[Any]) -> Awaitable[str]:
+    def _enqueue_for(self, event: Any, ctx: FlowContext[Any]) -> Coroutine[Any, Any, str]:
         return self.enqueue(event, step=ctx.step_name, trace_id=ctx.trace_id)

@@ -2,8 +2,9 @@
 
 One object per app (``runtime.stats``, also ``runtime.hub.stats``), shared by
 streamed HTTP responses, stream WebSockets, stream SSE subscriptions and the
-console's live views, which all send through one bounded sender. The runtime
-owns it so that it outlives any one connection.
+console's live views, which all send through one bounded sender, and by whatever
+refuses a request or a connection for passing a limit (``hit_<setting>``). The
+runtime owns it so that it outlives any one connection.
 
 Every slot is exported at ``/__motia/metrics`` as ``motia_<slot>``: a counter, or a
 gauge when it is named in ``GAUGES``. Adding a counter is adding a slot.
@@ -22,6 +23,14 @@ class Stats:
 
     __slots__ = (
         "dropped_writes",
+        "hit_body_timeout",
+        "hit_header_timeout",
+        "hit_max_body_memory",
+        "hit_max_body_size",
+        "hit_max_connections",
+        "hit_max_form_fields",
+        "hit_max_header_size",
+        "hit_max_headers",
         "invalid_messages",
         "open_streams",
         "oversized_messages",
@@ -43,7 +52,8 @@ class Stats:
         self.dropped_writes = 0
         """Writes to a streamed response that had already ended."""
         self.invalid_messages = 0
-        """Stream WebSocket messages answered with ``INVALID_MESSAGE``."""
+        """Malformed stream subscriptions: WebSocket frames answered with ``INVALID_MESSAGE``,
+        SSE requests answered with 400."""
         self.oversized_messages = 0
         """Stream WebSockets closed (1009) for a message over ``max_stream_message``."""
         self.refused_subscriptions = 0
@@ -54,6 +64,27 @@ class Stats:
         """Stream messages dropped from the SSE replay buffers to keep within their bounds."""
         self.replay_evicted_bytes = 0
         """The bytes those dropped messages held."""
+        self.hit_max_body_size = 0
+        """Requests refused (413) for a body over ``max_body_size``."""
+        self.hit_max_body_memory = 0
+        """Requests refused (503) because the bodies in progress would pass their budget."""
+        self.hit_max_form_fields = 0
+        """Requests refused (413) for a form body with too many fields."""
+        self.hit_max_headers = 0
+        """Requests refused (431) for too many header lines."""
+        self.hit_max_header_size = 0
+        """Requests refused (431) for a head over ``max_header_size`` bytes."""
+        self.hit_header_timeout = 0
+        """Connections refused (408) for a head not sent in time."""
+        self.hit_body_timeout = 0
+        """Requests refused (408) for a body that stopped arriving."""
+        self.hit_max_connections = 0
+        """Connections refused (503) or closed to make room past ``max_connections``."""
+
+    def hit(self, limit: str) -> None:
+        """Count a request or connection refused for passing ``Settings.<limit>``."""
+        name = f"hit_{limit}"
+        setattr(self, name, getattr(self, name) + 1)
 
     def values(self) -> dict[str, int]:
         """Every counter by name, as now."""

@@ -2,7 +2,8 @@
 
 Shared by the SQLite state store and the SQLite queue: both are a
 ``SQLiteBackend``, open the same kind of file (WAL mode, a busy timeout) and run
-every statement through ``run``.
+every statement through ``run``. A folder or a file made for them is readable by its
+owner only (0700, 0600; SQLite gives the WAL files the database's mode).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ T = TypeVar("T")
 def connect(path: str | os.PathLike[str], busy_timeout: float, schema: str) -> sqlite3.Connection:
     """Open ``path`` (or ``":memory:"``) in WAL mode and run ``schema`` in one transaction."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(path))
     conn = sqlite3.connect(
         path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
@@ -36,6 +37,12 @@ def connect(path: str | os.PathLike[str], busy_timeout: float, schema: str) -> s
         for statement in filter(str.strip, schema.split(";")):
             cursor.execute(statement)
     return conn
+
+
+def _create_private(path: Path) -> None:
+    """``path`` and its folder, made for the owner only if they do not exist yet."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from motia._project.triggers import (
     StreamTrigger,
     TriggerInfo,
 )
+from motia._runtime.body_budget import BodyBudget
 from motia._runtime.open_streams import OpenStreams
 from motia._runtime.stats import Stats
 from motia._runtime.step_runs import SKIPPED, run_step
@@ -54,6 +55,7 @@ class FakeRuntime:
         self.settings = settings or Settings(dev=True, heartbeat_interval=0)
         self.stats = Stats()
         self.responses = OpenStreams()
+        self.body_budget = BodyBudget(self.settings.max_body_memory)
         self.tracing: Tracing | None = None
         self.metrics: Metrics | None = None
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import uvicorn
 
+from motia._http.server_protocol import LimitedHttpProtocol
+
 __all__ = ["LiveServer"]
 
 
@@ -49,6 +51,7 @@ class LiveServer:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app,
+            http=LimitedHttpProtocol,  # the limits `motia start` serves with
             lifespan="off",
             log_level="warning",
             timeout_graceful_shutdown=max(1, int(self.timeout / 2)),
