@@ -1,5 +1,6 @@
 """Motia-style steps served by a pure-Python ASGI runtime."""
 
+from motia import tracing
 from motia._http.request import ApiRequest, MotiaHttpArgs, MotiaHttpRequest, RequestBody
 from motia._http.response import ApiResponse, MotiaHttpResponse
 from motia._project.config import Enqueue, StepConfig
@@ -52,6 +53,7 @@ from motia.logger import logger
 from motia.multi_trigger import MultiTriggerStepBuilder, multi_trigger_step
 from motia.schema_utils import schema_to_json_schema
 from motia.settings import Settings
+from motia.setup_step_endpoint import setup_step_endpoint
 from motia.state import StateManager, stateManager
 from motia.step import Step, StepBuilder, StepDefinition, step
 from motia.streams import Stream, StreamConfig
@@ -80,6 +82,11 @@ from motia.types import (
 )
 from motia.types_stream import StreamAuthInput, StreamAuthResult, StreamSubscription
 
+ChannelReader = RequestBody
+"""Motia's name for what ``request.request_body`` is: the raw body, read as a stream."""
+ChannelWriter = MotiaHttpResponse
+"""Motia's name for what ``response.writer`` is: ``writer.stream.write(bytes)``."""
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -89,6 +96,8 @@ __all__ = [
     "ApiRouteMethod",
     "ApiTrigger",
     "BuildError",
+    "ChannelReader",
+    "ChannelWriter",
     "ConfigError",
     "CronTrigger",
     "Enqueue",
@@ -162,8 +171,10 @@ __all__ = [
     "multi_trigger_step",
     "queue",
     "schema_to_json_schema",
+    "setup_step_endpoint",
     "state",
     "stateManager",
     "step",
     "stream",
+    "tracing",
 ]

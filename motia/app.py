@@ -28,6 +28,7 @@ from motia._http.mounting import mount_routes
 from motia._http.openapi import openapi_document, openapi_route
 from motia._http.response import JSONResponse
 from motia._project.config import parse_step_config
+from motia._project.layout import misnamed_steps
 from motia._project.loader import load_project, load_project_config
 from motia._project.registry import Registry
 from motia._project.step import Step, StepDefinition
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["Motia"]
 
 log = logging.getLogger("motia")
+project_log = logging.getLogger("motia.project")
 
 
 class Motia:
@@ -112,10 +114,16 @@ class Motia:
         stream_configs: Iterable[StreamConfig | dict[str, Any]],
     ) -> Registry:
         loaded = load_project(self.roots)
+        for path, name in misnamed_steps(self.roots):
+            project_log.warning(
+                "%s looks like a step but is not loaded: a step file's name ends with "
+                ".step.py; rename it to %s",
+                StepError.at(path, "").file,
+                name,
+            )
         self.project_config = load_project_config(self.project_dir, loaded) if self.roots else None
         registry = Registry(errors=list(loaded.errors))
-        for step in loaded.steps:
-            registry.add_step(step)
+        registry.add_files(loaded.steps)
         for definition in definitions:
             built = _to_step(definition, registry)
             if built is not None:
@@ -222,8 +230,12 @@ def _metrics() -> Metrics:
 
 def _console(motia: Motia) -> Console:
     from motia.console import Console  # only apps that serve the console load it
+    from motia.console.log_history import HISTORY_FILE
 
-    return Console(motia.registry, motia.runtime, motia.project_dir)
+    # In dev the Logs tab outlives a reload, when there is a project on disk to keep it in.
+    on_disk = motia.settings.dev and any(root.is_dir() for root in motia.roots)
+    history = motia.project_dir / HISTORY_FILE if on_disk else None
+    return Console(motia.registry, motia.runtime, motia.project_dir, history)
 
 
 def _stream_socket(streams: list[BaseRoute]) -> ASGIApp:

@@ -7,17 +7,21 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 
+from motia import __version__
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
-from motia.server import ServeOptions, route_lines, serve
+from motia.server import CONSOLE_TOKEN_ENV, ServeOptions, check_project, route_lines, serve
 from motia.settings import Settings
 
 _DEFAULTS = Settings()
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from motia.app import Motia
+
+__all__ = ["main", "non_negative_float", "non_negative_int", "port_number", "positive_int"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,14 +36,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motia", description="Serve Motia-style steps.")
+    parser.add_argument(
+        "--version", action="version", version=f"motia {__version__}", help="print the version"
+    )
     commands = parser.add_subparsers(required=True, metavar="command")
     dev = commands.add_parser("dev", help="serve with reload; broken steps are reported")
     _serving_options(dev)
     dev.add_argument(
         "--no-console", dest="console", action="store_false", help="do not serve the dev console"
     )
+    _console_options(dev)
     dev.add_argument(
         "--no-access-log",
         dest="access_log",
@@ -87,8 +98,12 @@ def _start_command(commands: Any, name: str) -> None:
     start.add_argument(
         "--console", action="store_true", help="also serve the dev console at /__motia/console"
     )
+    _console_options(start)
     start.add_argument(
-        "--workers", type=int, default=1, help="worker processes on one port (needs Redis)"
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="worker processes on one port (needs Redis; default: 1)",
     )
     start.add_argument(
         "--access-log",
@@ -136,6 +151,22 @@ def _queue_redis_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _console_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--console-host",
+        dest="console_hosts",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name the console answers to besides localhost (repeatable)",
+    )
+    parser.add_argument(
+        "--console-token",
+        metavar="TOKEN",
+        help=f"asked of every console request; needed off loopback (default: ${CONSOLE_TOKEN_ENV})",
+    )
+
+
 def _project_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", "-d", default="steps", help="steps folder (default: steps)")
     parser.add_argument("--project", default=".", help="project folder (default: .)")
@@ -143,10 +174,25 @@ def _project_options(parser: argparse.ArgumentParser) -> None:
 
 def _serving_options(parser: argparse.ArgumentParser) -> None:
     _project_options(parser)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--log-format", choices=["pretty", "json"], default="pretty")
-    parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=port_number, default=3000, help="port to listen on (default: 3000)"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["pretty", "json"],
+        default="pretty",
+        help="pretty lines or one JSON object per line (default: pretty)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        default="info",
+        help="least severe level logged (default: info)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="same as --log-level debug")
     parser.add_argument(
         "--store",
@@ -158,7 +204,10 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
         "--redis-prefix", help="prefix of every Redis key (default: $MOTIA_REDIS_PREFIX or motia:)"
     )
     parser.add_argument(
-        "--heartbeat", type=float, default=15.0, help="seconds between SSE pings (0: off)"
+        "--heartbeat",
+        type=non_negative_float,
+        default=15.0,
+        help="seconds between SSE pings (0: off; default: 15)",
     )
     parser.add_argument(
         "--metrics", action="store_true", help="serve Prometheus metrics at /__motia/metrics"
@@ -171,14 +220,14 @@ def _serving_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--send-timeout",
-        type=float,
+        type=non_negative_float,
         default=_DEFAULTS.send_timeout,
         help="seconds a streaming client may stop reading before it is dropped (0: no limit; "
         "default: %(default)s)",
     )
     parser.add_argument(
         "--sync-call-timeout",
-        type=float,
+        type=non_negative_float,
         default=30.0,
         help="seconds a synchronous Stream/stateManager call may wait (default: 30)",
     )
@@ -191,31 +240,31 @@ def _replay_options(parser: argparse.ArgumentParser) -> None:
     """What each process keeps of stream messages for SSE clients resuming with Last-Event-ID."""
     parser.add_argument(
         "--replay-messages",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.replay_messages,
         help="messages kept per stream group (default: %(default)s)",
     )
     parser.add_argument(
         "--replay-bytes",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.replay_bytes,
         help="bytes kept per stream group (default: %(default)s)",
     )
     parser.add_argument(
         "--replay-total-bytes",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.replay_total_bytes,
         help="bytes kept by all stream groups together (default: %(default)s)",
     )
     parser.add_argument(
         "--replay-idle-timeout",
-        type=float,
+        type=non_negative_float,
         default=_DEFAULTS.replay_idle_timeout,
         help="seconds an unwatched stream group keeps its messages (default: %(default)s)",
     )
     parser.add_argument(
         "--replay-idle-groups",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.replay_idle_groups,
         help="unwatched stream groups that keep their messages (default: %(default)s)",
     )
@@ -224,7 +273,7 @@ def _replay_options(parser: argparse.ArgumentParser) -> None:
 def _stream_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-stream-message",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.max_stream_message,
         metavar="BYTES",
         help="largest message a stream WebSocket client may send, decompressed "
@@ -232,7 +281,7 @@ def _stream_limits(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-stream-name",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.max_stream_name,
         metavar="CHARS",
         help="longest stream, group, item or subscription name a client may send "
@@ -240,7 +289,7 @@ def _stream_limits(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-subscriptions",
-        type=int,
+        type=non_negative_int,
         default=_DEFAULTS.max_subscriptions,
         metavar="N",
         help="subscriptions one stream WebSocket may hold (default: %(default)s)",
@@ -275,7 +324,7 @@ def _limit_options(group: argparse._ArgumentGroup) -> None:
         metavar = "SECONDS" if kind is float else "N"
         group.add_argument(
             flag,
-            type=kind,
+            type=non_negative_int if kind is int else non_negative_float,
             default=default,
             metavar=metavar,
             help=f"{help_text}; default {default}",
@@ -318,6 +367,8 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
             "metrics": args.metrics,
             "metrics_token": args.metrics_token,
             **_limit_settings(args),
+            "console_hosts": tuple(args.console_hosts),
+            "console_token": args.console_token or os.environ.get(CONSOLE_TOKEN_ENV) or None,
         },
     )
 
@@ -333,28 +384,37 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _routes(args: argparse.Namespace) -> int:
+    motia = _project_app(args)
+    lines = route_lines(motia)
+    for line in lines:
+        print(line)
+    if not lines:
+        count = len(motia.registry.steps)
+        print(f"no HTTP routes: {count} step(s), none with an http() trigger", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _project_app(args: argparse.Namespace) -> Motia:
+    """The project's app for commands that only read it (routes, openapi, flows)."""
     from motia.app import Motia
 
-    for line in route_lines(Motia(args.dir, project_dir=args.project, store="memory")):
-        print(line)
-    return 0
+    check_project(ServeOptions(project_dir=args.project, steps_dir=args.dir))
+    return Motia(args.dir, project_dir=args.project, store="memory")
 
 
 def _openapi(args: argparse.Namespace) -> int:
     import json
 
-    from motia.app import Motia
-
-    motia = Motia(args.dir, project_dir=args.project, store="memory")
+    motia = _project_app(args)
     print(json.dumps(motia.openapi(title=args.title, version=args.version), indent=2))
     return 0
 
 
 def _flows(args: argparse.Namespace) -> int:
     from motia._project.flows import flows_of, render_mermaid, render_text
-    from motia.app import Motia
 
-    flows = flows_of(Motia(args.dir, project_dir=args.project, store="memory").registry)
+    flows = flows_of(_project_app(args).registry)
     if args.mermaid is None:
         print(render_text(flows), end="")
     elif args.mermaid == "-":
@@ -362,6 +422,7 @@ def _flows(args: argparse.Namespace) -> int:
     else:
         with open(args.mermaid, "w", encoding="utf-8") as out:
             out.write(render_mermaid(flows))
+        print(f"wrote the Mermaid diagram of {len(flows)} flow(s) to {args.mermaid}")
     return 0
 
 
@@ -427,13 +488,45 @@ def _queue_database(project: str) -> Path | None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from motia._scaffold import create_project
+    from motia._scaffold import create_project, next_steps
 
     try:
         create_project(args.folder, args.name)
     except ProjectExistsError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"created {args.folder}; next:")
-    print(f"  cd {args.folder} && pip install -e '.[test]' && motia dev")
+    print(f"created {args.folder}; next, install it, run its tests and serve it:")
+    for command in next_steps(args.folder):
+        print(f"  {command}")
     return 0
+
+
+def positive_int(text: str) -> int:
+    """An option value of 1 or more; anything else is a parser error naming the value."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A count or size of 0 or more; anything else is a parser error naming the value."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """An option value of 0 or more (seconds, sizes); anything else is a parser error."""
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of 0 or more, got {text}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {text}")
+    return value

@@ -19,7 +19,7 @@ import os
 import signal
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -28,7 +28,9 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
+from motia._core.hosts import is_loopback
 from motia._http.server_protocol import LimitedHttpProtocol
+from motia._project.layout import missing_steps, no_step_files
 from motia._runtime.lifespan import shutdown_all
 from motia._runtime.logs import configure_logging
 from motia.app import Motia
@@ -37,11 +39,15 @@ from motia.exceptions import ServeError
 from motia.settings import Settings
 
 __all__ = [
+    "CONSOLE_TOKEN_ENV",
     "MotiaServer",
     "ServeError",
     "ServeOptions",
     "SourceReload",
+    "announce",
     "app_from_env",
+    "check_console",
+    "check_project",
     "check_workers",
     "is_project_source",
     "print_console",
@@ -52,6 +58,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("motia")
+CONSOLE_TOKEN_ENV = "MOTIA_CONSOLE_TOKEN"
 _ENV = "MOTIA_SERVE_OPTIONS"
 _METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 """Read by the metrics client when it loads (``motia._core.metrics``)."""
@@ -73,6 +80,8 @@ class ServeOptions:
     redis_prefix: str | None = None
     workers: int = 1
     settings: dict[str, Any] = field(default_factory=dict)
+    announce: bool = True
+    """Log the route table and the console address when the app is built."""
 
     def build(self) -> Motia:
         return Motia(
@@ -111,10 +120,17 @@ def app_from_env() -> Any:
     """The app factory the reloading supervisor imports in each fresh process."""
     options = ServeOptions(**json.loads(os.environ[_ENV]))
     configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
+    if not options.announce:  # the supervisor has warned about misnamed files already
+        logging.getLogger("motia.project").setLevel(logging.ERROR)
     motia = options.build()
-    print_routes(motia)
-    print_console(motia, options)
+    if options.announce:
+        announce(motia, options)
     return motia.asgi()
+
+
+def announce(motia: Motia, options: ServeOptions) -> None:
+    print_routes(motia, options.log_format)
+    print_console(motia, options)
 
 
 def route_lines(motia: Motia) -> list[str]:
@@ -124,25 +140,39 @@ def route_lines(motia: Motia) -> list[str]:
     return [f"{method:<7} {path:<{width}}  {name}  [{flows}]" for method, path, name, flows in rows]
 
 
-def print_routes(motia: Motia) -> None:
+def print_routes(motia: Motia, log_format: str = "pretty") -> None:
+    """Log the route table: a record per line in pretty logs, a structured one per route in JSON."""
     lines = route_lines(motia)
     if not lines:
         log.info("no HTTP steps found under %s", ", ".join(str(r) for r in motia.roots))
-        return
-    log.info("routes:")
-    for line in lines:
-        log.info("  %s", line)
+    elif log_format == "json":
+        for method, path, step, flows in motia.route_table():
+            flow_names = [flow for flow in flows.split(", ") if flow]
+            route = {"method": method, "path": path, "step": step, "flows": flow_names}
+            log.info("route %s %s", method, path, extra={"data": route, "step": step})
+    else:
+        log.info("routes:")
+        for line in lines:
+            log.info("  %s", line)
 
 
 def print_console(motia: Motia, options: ServeOptions) -> None:
-    if motia.console is not None:
-        log.info("dev console: http://%s:%d/__motia/console", options.host, options.port)
+    if motia.console is None:
+        return
+    host = f"[{options.host}]" if ":" in options.host else options.host
+    url = f"http://{host}:{options.port}{motia.console.prefix}"
+    if motia.settings.console_token:
+        log.info("console: %s (open it once with ?token=<your console token>)", url)
+    else:
+        log.info("dev console: %s", url)
 
 
 def serve(options: ServeOptions) -> None:
     """Serve until interrupted; with ``reload``, restart on changes to step files."""
     check_workers(options)
+    check_console(options)
     configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
+    check_project(options)
     if options.reload:
         _serve_reloading(options)
         return
@@ -150,8 +180,7 @@ def serve(options: ServeOptions) -> None:
         _serve_workers(options)
         return
     motia = options.build()
-    print_routes(motia)
-    print_console(motia, options)
+    announce(motia, options)
     MotiaServer(_uvicorn_config(motia.asgi(), options)).run()
 
 
@@ -164,6 +193,19 @@ def _serve_reloading(options: ServeOptions) -> None:
     config.reload_delay = 0.1
     sock = config.bind_socket()
     SourceReload(config, target=MotiaServer(config).run, sockets=[sock]).run()
+
+
+def check_project(options: ServeOptions) -> None:
+    """Refuse a project without a steps folder, and (except in dev) one without a step file."""
+    project = Path(options.project_dir)
+    problem = missing_steps(project, options.steps_dir)
+    if problem is None:
+        problem = no_step_files(project, options.steps_dir)
+        if problem is not None and options.dev:
+            log.error("%s; serving anyway, new step files load as they appear", problem)
+            return
+    if problem is not None:
+        raise ServeError(problem)
 
 
 def check_workers(options: ServeOptions) -> None:
@@ -179,14 +221,30 @@ def check_workers(options: ServeOptions) -> None:
         "cron tick would run once per worker.\n"
         f"Run Redis and pass it: motia start --workers {options.workers} "
         f"--redis-url redis://HOST:6379/0 (or set {URL_ENV}); "
-        'the client comes with pip install "motia-asgi[redis]".'
+        'the client comes with pip install "redis>=5".'
+    )
+
+
+def check_console(options: ServeOptions) -> None:
+    """Refuse to serve the console on an address other machines reach unless it has a token."""
+    settings = Settings(**options.settings)
+    if not settings.console or settings.console_token or is_loopback(options.host):
+        return
+    raise ServeError(
+        f"the console would be open to anyone who reaches {options.host}:{options.port}.\n"
+        f"Give it a token (--console-token TOKEN or {CONSOLE_TOKEN_ENV}) and open it once with "
+        "?token=TOKEN, serve on 127.0.0.1, or leave the console off "
+        "(motia dev --no-console; motia start without --console)."
     )
 
 
 def _serve_workers(options: ServeOptions) -> None:
     if options.settings.get("metrics"):
         share_metrics_between_workers()
-    os.environ[_ENV] = json.dumps(asdict(options))
+    # The supervisor builds the app once, so that a broken step fails the start once and
+    # the route table is logged once, not by every worker.
+    announce(options.build(), options)
+    os.environ[_ENV] = json.dumps(asdict(replace(options, announce=False)))
     config = _uvicorn_config("motia.server:app_from_env", options)
     config.factory = True
     config.workers = options.workers

@@ -154,14 +154,17 @@ class Servers:
         self.env.pop("MOTIA_REDIS_URL", None)
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
 
-    def start(self, *options: str) -> int:
+    def start(self, *options: str, log: Path | None = None) -> int:
+        """Start a server (its log in ``log`` if given, else on the terminal); its port."""
         port = free_port()
         command = [sys.executable, "-m", "motia", "start", "--project", str(self.project)]
-        self.processes[port] = subprocess.Popen(
-            [*command, "--port", str(port), "--log-level", "warning", *options],
-            env=self.env,
-            start_new_session=True,
-        )
+        with open(log or os.devnull, "w") as log_file:
+            self.processes[port] = subprocess.Popen(
+                [*command, "--port", str(port), "--log-level", "warning", *options],
+                env=self.env,
+                start_new_session=True,
+                stderr=log_file if log else None,
+            )
         return port
 
     def wait_ready(self, port: int, seconds: float = 30) -> None:

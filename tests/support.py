@@ -45,12 +45,16 @@ class ServerProcess:
 
 @contextmanager
 def motia_process(
-    command: str, project: Path, *extra: str, ready_path: str | None = "/__none__"
+    command: str,
+    project: Path,
+    *extra: str,
+    ready_path: str | None = "/__none__",
+    python: str = sys.executable,
 ) -> Iterator[ServerProcess]:
     """Run ``motia <command>`` on a free port until the block ends (killed if still up)."""
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="motia-server-")) / "server.log"
-    args = [sys.executable, "-m", "motia", command, "--port", str(port), "--store", "memory"]
+    args = [python, "-m", "motia", command, "--port", str(port), "--store", "memory"]
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(
             [*args, *extra],

@@ -246,3 +246,17 @@ def test_the_connection_cap_stays_below_the_open_file_limit() -> None:
     assert connection_cap(10**9) == (
         10**9 if soft == resource.RLIM_INFINITY else soft - SPARE_FILES
     )
+
+
+async def test_a_client_still_sending_after_its_refusal_reads_the_answer() -> None:
+    head = b"POST /ignore HTTP/1.1\r\nhost: t\r\ncontent-length: 50000000\r\n\r\n"
+    async with serve(max_body_size=1000) as server:
+        reader, writer = await server.connect()
+        with anyio.fail_after(10):
+            writer.write(head)
+            for _ in range(20):  # 2 MB more, sent after the 413 (and discarded)
+                writer.write(b"x" * 100_000)
+                await writer.drain()
+            answer = await reader.read()
+        writer.close()
+        assert status_and_json(answer) == (413, {"error": "Request body too large", "limit": 1000})

@@ -60,3 +60,12 @@ def test_step_samples_load_and_checks_pass(doc: Path, tmp_path: Path) -> None:
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         assert result.returncode == 0, f"{doc.name} check {index} failed:\n{result.stderr}"
+
+
+_BARE_INSTALL = re.compile(r"pip install [\"']?motia-asgi(?:\[[^\]]*\])?(?![^\s\"']*\s*@)")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[p.name for p in DOCS])
+def test_no_install_line_asks_an_index_for_motia_asgi(doc: Path) -> None:
+    # The distribution is not on any index: an install line names a path, a wheel or a URL.
+    assert _BARE_INSTALL.findall(doc.read_text(encoding="utf-8")) == []

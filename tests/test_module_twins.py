@@ -171,6 +171,8 @@ async def test_awaited_calls_are_the_async_calls(kind: str, tmp_path: Path) -> N
         written = await todos.set("inbox", "t1", {"title": "x"})
         items = await todos.get_group("inbox")
         missing = await todos.get("inbox", "nope")
+        await todos.delete("inbox", "nope")
+        await stateManager.clear("nothing")
         await stateManager.set("g", "k", 1)
         await enqueue({"topic": "seen", "data": {"n": len(items)}})
         return {

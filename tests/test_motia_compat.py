@@ -303,3 +303,98 @@ def test_motias_run_command_and_short_flags_parse_as_start() -> None:
     assert args.run.__name__ == "_start"
     assert (args.dir, args.verbose) == ("src/steps", True)
     assert _parser().parse_args(["dev", "--watch", "-d", "x"]).dir == "x"
+
+
+def test_step_and_trigger_types_validate_and_dump_as_motias_models() -> None:
+    from motia import QueueTrigger, StreamTrigger, queue, stream
+
+    config = StepConfig.model_validate(
+        {
+            "name": "M",
+            "triggers": [http("POST", "/m", body_schema={"type": "object"}), stream("todo")],
+            "virtualEnqueues": ["later"],
+        }
+    )
+    dumped = config.model_dump(by_alias=True, exclude_none=True)
+    assert dumped["triggers"][0] == {
+        "method": "POST",
+        "path": "/m",
+        "bodySchema": {"type": "object"},
+        "type": "http",
+    }
+    assert dumped["triggers"][1] == {"streamName": "todo", "type": "stream"}
+    assert dumped["virtualEnqueues"] == ["later"]
+    assert StepConfig.model_validate(config) == config
+    assert StreamTrigger.model_validate({"streamName": "a", "groupId": "g"}) == stream(
+        "a", group_id="g"
+    )
+    trigger = QueueTrigger.model_validate({"topic": "t", "config": {"maxRetries": 5}})
+    assert trigger == queue("t", config={"max_retries": 5})
+    assert trigger.model_dump(by_alias=True)["config"]["maxRetries"] == 5
+
+
+def test_multi_trigger_step_turns_a_dict_into_a_step_config() -> None:
+    from motia import multi_trigger_step, queue
+
+    definition = multi_trigger_step({"name": "Multi", "triggers": [queue("a")]}).handlers(
+        {"queue": lambda data, ctx: None}
+    )
+    assert isinstance(definition.config, StepConfig)
+    assert definition.config.name == "Multi"
+
+
+async def test_a_stream_auth_hook_may_answer_with_motias_auth_result() -> None:
+    from motia import StreamAuthInput, StreamAuthResult
+    from motia._realtime.access import authenticate
+
+    request = StreamAuthInput(headers={}, path="/", query_params={}, client=("1.2.3.4", 5))
+    assert request.addr == "1.2.3.4:5"
+    refused = await authenticate(lambda r: StreamAuthResult(authorized=False), request)
+    allowed = await authenticate(
+        lambda r: StreamAuthResult(authorized=True, context={"user": "u"}), request
+    )
+    assert refused == (False, None)
+    assert allowed == (True, {"user": "u"})
+
+
+def test_motias_tracing_helpers_make_spans_of_your_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind, StatusCode
+
+    from motia import tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing, "get_tracer", lambda: provider.get_tracer("motia"))
+    with tracing.operation_span("payments::charge", amount=3, skipped=None) as span:
+        assert tracing.get_trace_id_from_span() == format(span.get_span_context().trace_id, "032x")
+        assert tracing.inject_context() == {} or "traceparent" in tracing.inject_context()
+        tracing.set_span_ok(span)
+    with pytest.raises(ValueError), tracing.step_span("Charge", "http") as span:
+        error = ValueError("declined")
+        tracing.record_exception(span, error)
+        raise error
+    charge, step_run = exporter.get_finished_spans()
+    assert (charge.name, charge.kind, dict(charge.attributes or {})) == (
+        "payments::charge",
+        SpanKind.CLIENT,
+        {"amount": 3},
+    )
+    assert charge.status.status_code is StatusCode.OK
+    assert (step_run.name, step_run.kind) == ("step:Charge", SpanKind.SERVER)
+    assert step_run.status.status_code is StatusCode.ERROR
+    assert (step_run.attributes or {})["motia.step.name"] == "Charge"
+    with pytest.raises(RuntimeError, match="no Motia engine bridge"):
+        tracing.instrument_bridge(object())
+
+
+def test_motias_other_top_level_names_exist() -> None:
+    import motia
+    from motia import ChannelReader, ChannelWriter, setup_step_endpoint
+
+    assert ChannelReader is motia.RequestBody and ChannelWriter is motia.MotiaHttpResponse
+    with pytest.raises(RuntimeError, match="no Motia engine"):
+        setup_step_endpoint(None)

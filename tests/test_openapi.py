@@ -325,3 +325,37 @@ def test_cli_prints_the_document() -> None:
     validate(spec)
     assert spec["info"] == {"title": "Demo", "version": "0.1.0"}
     assert "/hello/{name}" in spec["paths"]
+
+
+async def sse_handler(args: Any, ctx: Any) -> None:
+    await args.response.status(200)
+    await args.response.headers({"content-type": "text/event-stream"})
+    args.response.close()
+
+
+def test_streaming_routes_answer_text_event_stream() -> None:
+    spec = document(
+        step({"name": "Progress", "triggers": [http("POST", "/progress")]}, sse_handler),
+        http_step("Ticks", http("GET", "/ticks", heartbeat_interval=5)),
+        http_step("Plain", http("GET", "/plain")),
+    )
+    for path, method in (("/progress", "post"), ("/ticks", "get")):
+        ok_response = spec["paths"][path][method]["responses"]["200"]
+        assert list(ok_response["content"]) == ["text/event-stream"]
+    assert "200" not in spec["paths"]["/plain"]["get"]["responses"]
+
+
+def test_demo_streaming_steps_are_described_as_event_streams() -> None:
+    spec = Motia(REPO / "steps", store="memory").openapi()
+    assert "text/event-stream" in spec["paths"]["/progress"]["post"]["responses"]["200"]["content"]
+
+
+def test_operation_ids_are_identifiers_and_unique() -> None:
+    spec = document(
+        http_step("SSE Example", http("GET", "/a")),
+        http_step("SSE-Example", http("GET", "/b"), http("POST", "/b")),
+        http_step("1st step!", http("GET", "/c")),
+    )
+    ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
+    assert ids == ["SSE_Example", "SSE_Example_0", "SSE_Example_1", "_1st_step"]
+    assert all(i.isidentifier() for i in ids)

@@ -16,21 +16,22 @@ from motia import exceptions
 PUBLIC_NAMES: dict[str, list[str]] = {
     "motia": [
         "ApiMiddleware", "ApiRequest", "ApiResponse", "ApiRouteMethod", "ApiTrigger", "BuildError",
-        "ConfigError", "CronTrigger", "Enqueue", "EnqueueError", "Enqueuer", "FieldError",
-        "FlowContext", "HttpTrigger", "InvalidUpdateOp", "Motia", "MotiaError", "MotiaHttpArgs",
-        "MotiaHttpRequest", "MotiaHttpResponse", "MultiTriggerStepBuilder", "NonRetryableError",
-        "QueryParam", "QueueConfig", "QueueTrigger", "RequestBody", "ResponseStartedError",
-        "SchemaValidationError", "Settings", "StateManager", "StateTrigger", "StateTriggerInput",
-        "Step", "StepBuilder", "StepConfig", "StepDefinition", "StepError", "Stream",
-        "StreamAuthError", "StreamAuthInput", "StreamAuthRequest", "StreamAuthResult",
-        "StreamConfig", "StreamEvent", "StreamSubscription", "StreamTrigger", "StreamTriggerInput",
-        "TriggerCondition", "TriggerConfig", "TriggerInfo", "TriggerInput", "UnstorableValue",
-        "UpdateConflict", "api", "cron", "enqueue", "generate_step_id", "get_api_triggers",
-        "get_cron_triggers", "get_instance", "get_queue_triggers", "get_state_triggers",
-        "get_stream_triggers", "http", "init_iii", "is_api_step", "is_api_trigger", "is_cron_step",
-        "is_cron_trigger", "is_queue_step", "is_queue_trigger", "is_state_step", "is_state_trigger",
-        "is_stream_step", "is_stream_trigger", "logger", "multi_trigger_step", "queue",
-        "schema_to_json_schema", "state", "stateManager", "step", "stream",
+        "ChannelReader", "ChannelWriter", "ConfigError", "CronTrigger", "Enqueue", "EnqueueError",
+        "Enqueuer", "FieldError", "FlowContext", "HttpTrigger", "InvalidUpdateOp", "Motia",
+        "MotiaError", "MotiaHttpArgs", "MotiaHttpRequest", "MotiaHttpResponse",
+        "MultiTriggerStepBuilder", "NonRetryableError", "QueryParam", "QueueConfig", "QueueTrigger",
+        "RequestBody", "ResponseStartedError", "SchemaValidationError", "Settings", "StateManager",
+        "StateTrigger", "StateTriggerInput", "Step", "StepBuilder", "StepConfig", "StepDefinition",
+        "StepError", "Stream", "StreamAuthError", "StreamAuthInput", "StreamAuthRequest",
+        "StreamAuthResult", "StreamConfig", "StreamEvent", "StreamSubscription", "StreamTrigger",
+        "StreamTriggerInput", "TriggerCondition", "TriggerConfig", "TriggerInfo", "TriggerInput",
+        "UnstorableValue", "UpdateConflict", "api", "cron", "enqueue", "generate_step_id",
+        "get_api_triggers", "get_cron_triggers", "get_instance", "get_queue_triggers",
+        "get_state_triggers", "get_stream_triggers", "http", "init_iii", "is_api_step",
+        "is_api_trigger", "is_cron_step", "is_cron_trigger", "is_queue_step", "is_queue_trigger",
+        "is_state_step", "is_state_trigger", "is_stream_step", "is_stream_trigger", "logger",
+        "multi_trigger_step", "queue", "schema_to_json_schema", "setup_step_endpoint", "state",
+        "stateManager", "step", "stream", "tracing",
     ],
     "motia.types": [
         "ApiMiddleware", "ApiRequest", "ApiResponse", "ApiRouteMethod", "ApiTrigger", "CronTrigger",
@@ -39,6 +40,10 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "StateTrigger", "StateTriggerInput", "Step", "StepConfig", "StreamConfig", "StreamEvent",
         "StreamTrigger", "StreamTriggerInput", "Trigger", "TriggerCondition", "TriggerConfig",
         "TriggerInfo", "TriggerInput", "cron", "http", "queue", "state", "stream",
+    ],
+    "motia.tracing": [
+        "HAS_OTEL", "get_trace_id_from_span", "get_tracer", "inject_context", "instrument_bridge",
+        "operation_span", "record_exception", "set_span_ok", "step_span",
     ],
     "motia.triggers": [
         "ApiTrigger", "CronTrigger", "HttpTrigger", "QueueTrigger", "StateTrigger",
@@ -81,6 +86,9 @@ PUBLIC_NAMES: dict[str, list[str]] = {
     ],
     "motia.types_stream": [
         "StreamAuthInput", "StreamAuthResult", "StreamConfig", "StreamSubscription",
+    ],
+    "motia.setup_step_endpoint": [
+        "setup_step_endpoint",
     ],
     "motia.testing": [
         "EventStream", "FakeContext", "HttpResult", "JoinRefused", "Lifespan", "LiveServer",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -175,6 +177,24 @@ async def process_replayed(project: Path) -> list[Any]:
 def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "motia", "queue", *args, "--project", str(project)]
     return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+
+async def test_the_log_names_the_dead_letter_by_the_id_replay_takes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger("motia")
+    propagate, logger.propagate = logger.propagate, True
+    try:
+        with caplog.at_level(logging.ERROR, logger="motia.queue"):
+            message_id = await make_dead_letter(tmp_path, {"n": 1})
+    finally:
+        logger.propagate = propagate
+    [record] = [r for r in caplog.records if "dead-letter queue" in r.getMessage()]
+    [letter] = list_dead_letters(database_path(tmp_path))
+    logged_ids = set(re.findall(r"[0-9a-f]{32}", record.getMessage()))
+    assert logged_ids == {letter.id} and message_id not in logged_ids
+    assert f"motia queue replay {letter.id}" in record.getMessage()
+    assert replay_dead_letters(database_path(tmp_path), [letter.id]) == [letter.id]
 
 
 @pytest.mark.slow

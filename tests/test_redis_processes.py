@@ -126,8 +126,10 @@ def test_each_cron_tick_runs_once_across_processes_and_survives_a_kill(servers) 
 
 @pytest.mark.slow
 @pytest.mark.timeout(90)
-def test_workers_share_one_port(servers) -> None:
-    port = servers.start("--workers", "2", "--redis-url", redis_url())
+def test_workers_share_one_port(servers, tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    options = ("--workers", "2", "--redis-url", redis_url(), "--log-level", "info")
+    port = servers.start(*options, log=log)
     servers.wait_ready(port)
     pids: set[int] = set()
     deadline = time.monotonic() + 30
@@ -137,6 +139,8 @@ def test_workers_share_one_port(servers) -> None:
             pids.add(client.get(f"http://127.0.0.1:{port}/pid").json()["pid"])
     assert len(pids) == 2
     assert servers.processes[port].pid not in pids
+    # The supervisor logs the route table once; the workers do not repeat it.
+    assert log.read_text().count("GET     /pid") == 1, log.read_text()
     os.killpg(servers.processes[port].pid, signal.SIGTERM)
     assert servers.processes[port].wait(timeout=20) == 0
 

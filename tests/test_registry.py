@@ -71,9 +71,9 @@ def test_duplicates_across_files_name_both_files(tmp_path: Path) -> None:
     (tmp_path / "steps" / "x" / "b.step.py").write_text(source % "b")
     with pytest.raises(BuildError) as caught:
         Motia(steps_dir=tmp_path / "steps", project_dir=tmp_path, store="memory")
-    message = str(caught.value.errors[0])
-    assert 'b.step.py: duplicate step name "Same"' in message
-    assert "a.step.py)" in message
+    first, second = (str(error) for error in caught.value.errors)
+    assert 'a.step.py: duplicate step name "Same"' in first and "b.step.py)" in first
+    assert 'b.step.py: duplicate step name "Same"' in second and "a.step.py)" in second
 
 
 def test_starlette_converters_survive_path_normalization() -> None:

@@ -2,10 +2,10 @@
 
 A provider somebody installed (``opentelemetry-instrument``, the app's own setup code)
 wins. Otherwise, when the environment asks for traces (``OTEL_TRACES_EXPORTER``,
-``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``), the SDK
-(``pip install 'motia-asgi[otel]'``) builds one from the standard variables: the
-exporters, the sampler (``OTEL_TRACES_SAMPLER``), the service name and resource
-(``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``), the batching (``OTEL_BSP_*``).
+``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``), the SDK (the
+``otel`` extra) builds one from the standard variables: the exporters, the sampler
+(``OTEL_TRACES_SAMPLER``), the service name and resource (``OTEL_SERVICE_NAME``,
+``OTEL_RESOURCE_ATTRIBUTES``), the batching (``OTEL_BSP_*``).
 It is installed globally, once per process, so user code's own spans join the traces.
 ``OTEL_SDK_DISABLED=true`` turns tracing off whatever else is set.
 """
@@ -19,14 +19,11 @@ from typing import Any
 
 from opentelemetry import trace
 
+from motia._core.spans import asks_for_traces
+
 __all__ = ["configured_provider"]
 
 log = logging.getLogger("motia.tracing")
-_ASKS_FOR_TRACES = (
-    "OTEL_TRACES_EXPORTER",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-)
 _DEFAULT_SERVICE = "motia"
 
 
@@ -37,7 +34,7 @@ def configured_provider() -> Any | None:
     installed = trace.get_tracer_provider()
     if not isinstance(installed, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
         return installed
-    if not any(os.environ.get(name) for name in _ASKS_FOR_TRACES):
+    if not asks_for_traces():
         return None
     exporters = _exporter_names()
     if not exporters:
@@ -45,7 +42,11 @@ def configured_provider() -> Any | None:
     try:
         provider = _sdk_provider(exporters)
     except ImportError as exc:
-        log.warning("OTEL_* variables ask for traces, but %s: pip install 'motia-asgi[otel]'", exc)
+        log.warning(
+            "OTEL_* variables ask for traces, but %s: "
+            "pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http",
+            exc,
+        )
         return None
     except ValueError as exc:
         log.warning("OTEL_TRACES_EXPORTER: %s; tracing stays off", exc)

@@ -2,7 +2,9 @@
 
 Paths come from the triggers (Motia's ``/todo/:id`` is ``/todo/{id}``), bodies
 and responses from ``body_schema`` and ``response_schema``, tags from the
-step's flows, the operation id from the step's name. The runtime's own error
+step's flows, the operation id from the step's name made an identifier. A step
+that streams Server-Sent Events (its handler names ``text/event-stream``, or its
+trigger sets ``heartbeat_interval``) answers 200 with ``text/event-stream``. The runtime's own error
 responses (400, 413, 422, 500) are described once, in ``components``, with the shapes
 ``request`` and ``response`` send.
 """
@@ -10,6 +12,7 @@ responses (400, 413, 422, 500) are described once, in ``components``, with the s
 from __future__ import annotations
 
 import copy
+import inspect
 import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -22,10 +25,12 @@ from motia._http.openapi_schemas import SchemaComponents, component_ref
 from motia._http.response import JSONResponse
 from motia._project.registry import HttpRoute
 
-__all__ = ["OPENAPI_VERSION", "openapi_document", "openapi_route"]
+__all__ = ["OPENAPI_VERSION", "openapi_document", "openapi_route", "operation_identifier"]
 
 OPENAPI_VERSION = "3.1.0"
 
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
+_EVENT_STREAM = "text/event-stream"
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
 _CONVERTOR_SCHEMAS: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},
@@ -85,15 +90,24 @@ def _paths(routes: list[HttpRoute], components: SchemaComponents) -> dict[str, A
 
 
 def _operation_ids(routes: list[HttpRoute]) -> list[str]:
-    """The step's name; a step with several HTTP triggers adds the trigger index to later ones."""
+    """The step's name as an identifier; a taken one gets the trigger index (then a count)."""
     seen: set[str] = set()
     ids = []
     for route in routes:
-        name = route.step.name
+        name = operation_identifier(route.step.name)
         operation_id = f"{name}_{route.index}" if name in seen else name
+        count = 2
+        while operation_id in seen:
+            operation_id, count = f"{name}_{route.index}_{count}", count + 1
         seen.add(operation_id)
         ids.append(operation_id)
     return ids
+
+
+def operation_identifier(name: str) -> str:
+    """``name`` with every run of characters other than letters, digits and ``_`` as one ``_``."""
+    identifier = _NOT_IDENTIFIER.sub("_", name).strip("_") or "operation"
+    return f"_{identifier}" if identifier[0].isdigit() else identifier
 
 
 def _path_parameters(path: str) -> tuple[str, list[dict[str, Any]]]:
@@ -167,10 +181,32 @@ def _responses(route: HttpRoute, components: SchemaComponents) -> dict[str, Any]
             "description": _phrase(status),
             "content": {"application/json": {"schema": schema}},
         }
+    if streams_events(route):
+        responses.setdefault("200", _EVENT_STREAM_RESPONSE)
     for code, name in _error_statuses(route):
         responses.setdefault(code, {"$ref": f"#/components/responses/{name}"})
     responses.setdefault("default", {"description": "The step's response"})
     return dict(sorted(responses.items(), key=lambda item: (item[0] == "default", item[0])))
+
+
+_EVENT_STREAM_RESPONSE = {
+    "description": "Server-Sent Events, sent as they happen",
+    "content": {_EVENT_STREAM: {"schema": {"type": "string"}}},
+}
+
+
+def streams_events(route: HttpRoute) -> bool:
+    """Whether the route answers with an event stream, as far as its step declares it."""
+    if route.trigger.heartbeat_interval is not None:
+        return True
+    return _EVENT_STREAM in _source_of(route.step.handler)
+
+
+def _source_of(handler: Any) -> str:
+    try:
+        return inspect.getsource(handler)
+    except (OSError, TypeError):
+        return ""
 
 
 def _error_statuses(route: HttpRoute) -> list[tuple[str, str]]:

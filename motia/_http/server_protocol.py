@@ -20,7 +20,9 @@ the served app's ``Settings`` and counts each refusal in its ``Stats``:
 Each answer is a JSON body, then the connection is closed: for writing at once, and
 for reading (what else the client sends is discarded) once the client has closed, or
 after ``LINGER`` seconds. Closing both at once would make the kernel answer data still
-arriving with a reset, which can destroy the answer before the client reads it.
+arriving with a reset, which can destroy the answer before the client reads it. The
+app's own refusals that end a connection while the body is still arriving (413, 503,
+408) are closed the same way.
 """
 
 from __future__ import annotations
@@ -136,6 +138,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._refuse(431, "Request header fields too large", "max_headers")
             return
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle.transport is self.transport:
+            self.cycle.transport = _ClosingAfterBody(self)  # type: ignore[assignment]
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
@@ -166,23 +170,55 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def _refuse(self, status: int, message: str, limit: str) -> None:
         """Answer ``status`` with a JSON error (unless a response is under way), then close."""
         self._refused = True
-        self._disarm_head_timer()
-        self.connections.discard(self)  # while it lingers, it leaves room for another
         value = self._cap if limit == "max_connections" else getattr(self.settings, limit)
         self.stats.hit(limit)
         client = f"{self.client[0]}" if self.client else "?"
         log.warning("connection from %s refused with %d: %s (%s=%s)",
                     client, status, message, limit, value)  # fmt: skip
-        transport = self.transport
         if self.cycle is not None and not self.cycle.response_complete:
-            transport.close()  # a response is under way: no room for another
+            self.transport.close()  # a response is under way: no room for another
             return
-        transport.write(_response(status, {"error": message, "limit": value}))
-        if transport.can_write_eof():
-            transport.write_eof()
-            self.loop.call_later(LINGER, transport.close)
-        else:
+        self.transport.write(_response(status, {"error": message, "limit": value}))
+        self.close_lingering()
+
+    def close_lingering(self) -> None:
+        """Close for writing now; for reading when the client closes or after ``LINGER``
+        seconds, discarding what it still sends."""
+        self._refused = True
+        self._disarm_head_timer()
+        self.connections.discard(self)  # while it lingers, it leaves room for another
+        transport = self.transport
+        if transport.is_closing() or not transport.can_write_eof():
             transport.close()
+            return
+        self.flow.resume_reading()
+        transport.write_eof()
+        self.loop.call_later(LINGER, transport.close)
+
+
+class _ClosingAfterBody:
+    """A request's view of the transport: closing it while the request's body is still
+    arriving closes lingering, so that the client reads the answer before a reset."""
+
+    def __init__(self, protocol: LimitedHttpProtocol) -> None:
+        self._protocol = protocol
+        self._transport = protocol.transport
+
+    def write(self, data: bytes) -> None:
+        self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def close(self) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None and cycle.more_body and not self._transport.is_closing():
+            self._protocol.close_lingering()
+        else:
+            self._transport.close()
 
 
 def _response(status: int, error: dict[str, Any]) -> bytes:

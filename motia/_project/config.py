@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from motia import triggers as t
 from motia._project.cron_schedule import CronSchedule
 from motia._project.legacy_config import from_legacy
+from motia._project.model_like import ModelLike
 from motia._project.names import snake_keys
 from motia._project.queue_config import QueueConfig
 from motia._project.schema import compile_schema
@@ -25,14 +26,20 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
 
 @dataclass(slots=True)
-class Enqueue:
+class Enqueue(ModelLike):
     topic: str
     label: str | None = None
     conditional: bool = False
 
 
 @dataclass(slots=True)
-class StepConfig:
+class StepConfig(ModelLike):
+    aliases: ClassVar[dict[str, str]] = {
+        "virtual_enqueues": "virtualEnqueues",
+        "virtual_subscribes": "virtualSubscribes",
+        "include_files": "includeFiles",
+    }
+
     name: str
     triggers: list[t.Trigger]
     description: str | None = None
@@ -45,6 +52,10 @@ class StepConfig:
     @property
     def enqueue_topics(self) -> list[str]:
         return [e if isinstance(e, str) else e.topic for e in self.enqueues]
+
+    @classmethod
+    def model_validate(cls, value: Any) -> StepConfig:
+        return parse_step_config(value)
 
 
 _KNOWN_KEYS = {f.name for f in fields(StepConfig)}

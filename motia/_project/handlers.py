@@ -20,6 +20,7 @@ __all__ = [
     "caller",
     "is_async",
     "positional_arity",
+    "signature_problem",
 ]
 
 _T = TypeVar("_T")
@@ -92,6 +93,28 @@ def _arity(handler: Callable[..., Any]) -> int:
         if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
             count += 1
     return count
+
+
+def signature_problem(handler: Callable[..., Any]) -> str | None:
+    """Why ``handler`` cannot be called as ``handler(input, ctx)`` (or with fewer), if it cannot."""
+    try:
+        parameters = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = [p.name for p in parameters if p.kind in positional and p.default is p.empty]
+    if len(required) > 2:
+        return (
+            f"`handler` requires {len(required)} arguments ({', '.join(required)}) but is called "
+            "with two at most: define it as `async def handler(input, ctx)`"
+        )
+    keyword_only = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    if keyword_only:
+        return (
+            f"`handler` requires the keyword argument `{keyword_only[0]}`, which is never "
+            "passed: give it a default or make it positional"
+        )
+    return None
 
 
 def _is_async(handler: Callable[..., Any]) -> bool:

@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from motia._project.config import parse_step_config
+from motia._project.import_hints import import_hint
 from motia._project.step import Step, StepDefinition
 from motia.exceptions import ConfigError, StepError
 
@@ -161,7 +162,7 @@ def _import_error(path: Path, exc: BaseException) -> StepError:
     line = _failing_line(path, exc)
     what = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, ImportError):
-        fix = "install the missing package or fix the import"
+        fix = import_hint(exc, path.parent)
     else:
         fix = "fix the error raised while the file was imported"
     return StepError.at(path, f"{what} while importing; {fix}", line)
@@ -169,7 +170,8 @@ def _import_error(path: Path, exc: BaseException) -> StepError:
 
 def _failing_line(path: Path, exc: BaseException) -> int | None:
     frames = traceback.extract_tb(exc.__traceback__)
-    lines = [frame.lineno for frame in frames if Path(frame.filename) == path]
+    where = path.resolve()
+    lines = [frame.lineno for frame in frames if Path(frame.filename).resolve() == where]
     return lines[-1] if lines else None
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from motia._project.config import StepConfig
 from motia._project.handlers import Caller, caller
-from motia._project.step import Handler, StepDefinition
+from motia._project.step import Handler, StepDefinition, as_step_config
 
 __all__ = ["MultiTriggerStepBuilder", "multi_trigger_step"]
 
@@ -15,7 +15,7 @@ _NO_INPUT = frozenset({"cron"})
 
 class MultiTriggerStepBuilder:
     def __init__(self, config: StepConfig | dict[str, Any]) -> None:
-        self.config = config
+        self.config = as_step_config(config)
         self._handlers: dict[str, Handler] = {}
 
     def on_http(self, handler: Handler) -> MultiTriggerStepBuilder:
@@ -53,7 +53,8 @@ class MultiTriggerStepBuilder:
             call = callers.get(kind)
             if call is None:
                 raise RuntimeError(
-                    f"no handler for a {kind} trigger; this step has: {', '.join(callers)}"
+                    f"No handler defined for trigger type {kind!r}; "
+                    f"this step has: {', '.join(callers)}"
                 )
             return await call(None if kind in _NO_INPUT else input, ctx)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from motia._project.handlers import signature_problem
 from motia._project.step import Step
 from motia._project.triggers import HttpTrigger
 from motia.exceptions import StepError
@@ -43,7 +45,28 @@ class Registry:
     _by_name: dict[str, Step] = field(default_factory=dict, repr=False)
     _by_route: dict[tuple[str, str], Step] = field(default_factory=dict, repr=False)
 
+    def add_files(self, steps: list[Step]) -> None:
+        """Add steps loaded from files; of two with one name, the older file is kept.
+
+        Both files are reported. Keeping the file that was there first means that, in dev,
+        copying a step to start a new one leaves the one that worked serving.
+        """
+        groups: dict[str, list[Step]] = {}
+        for step in steps:
+            groups.setdefault(step.name, []).append(step)
+        for step in steps:
+            group = groups[step.name]
+            kept = min(group, key=_modified_at)
+            if len(group) > 1:
+                self.errors.append(_duplicate_error(step, kept, group))
+            if step is kept:
+                self.add_step(step)
+
     def add_step(self, step: Step) -> None:
+        problem = signature_problem(step.handler)
+        if problem is not None:
+            self.errors.append(StepError.at(step.file_path, problem, _first_line(step.handler)))
+            return
         clash = self._by_name.get(step.name)
         if clash is not None:
             self.errors.append(
@@ -102,3 +125,28 @@ def _route_key(method: str, path: str) -> tuple[str, str]:
 
 def _where(step: Step) -> str:
     return str(StepError.at(step.file_path, "")).rstrip(": ")
+
+
+def _first_line(handler: Any) -> int | None:
+    code = getattr(handler, "__code__", None)
+    return getattr(code, "co_firstlineno", None)
+
+
+def _modified_at(step: Step) -> float:
+    try:
+        return os.stat(step.file_path).st_mtime if step.file_path else 0.0
+    except OSError:
+        return 0.0
+
+
+def _duplicate_error(step: Step, kept: Step, group: list[Step]) -> StepError:
+    others = ", ".join(_where(other) for other in group if other is not step)
+    if step is kept:
+        outcome = "this older file is served, the others are not"
+    else:
+        outcome = f"{_where(kept)} (older) is served instead"
+    return StepError.at(
+        step.file_path,
+        f'duplicate step name "{step.name}" (also in {others}); {outcome}; '
+        "rename one of them: every step needs a unique name",
+    )

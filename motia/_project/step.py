@@ -9,7 +9,7 @@ from typing import Any
 from motia._project.config import StepConfig, parse_step_config
 from motia.exceptions import ConfigError
 
-__all__ = ["Handler", "Step", "StepBuilder", "StepDefinition", "step"]
+__all__ = ["Handler", "Step", "StepBuilder", "StepDefinition", "as_step_config", "step"]
 
 Handler = Callable[..., Any]
 
@@ -55,13 +55,13 @@ def step(config: StepConfig | dict[str, Any], handler: Handler | None = None) ->
     A dict config becomes a ``StepConfig`` here, as in Motia's SDK; one that does not
     check out is kept as it is, for the loader to report with its file.
     """
-    config = _as_step_config(config)
+    config = as_step_config(config)
     if handler is None:
         return StepBuilder(config)
     return StepDefinition(config, handler)
 
 
-def _as_step_config(config: StepConfig | dict[str, Any]) -> StepConfig | dict[str, Any]:
+def as_step_config(config: StepConfig | dict[str, Any]) -> StepConfig | dict[str, Any]:
     if not isinstance(config, dict):
         return config
     try:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from motia._project.model_like import ModelLike
 from motia._project.queue_config import QueueConfig
 
 __all__ = [
@@ -53,7 +54,14 @@ class TriggerInfo(BaseModel):
 
 
 @dataclass(slots=True)
-class HttpTrigger:
+class HttpTrigger(ModelLike):
+    aliases: ClassVar[dict[str, str]] = {
+        "body_schema": "bodySchema",
+        "response_schema": "responseSchema",
+        "query_params": "queryParams",
+        "heartbeat_interval": "heartbeatInterval",
+    }
+
     method: str
     path: str
     body_schema: Any = None
@@ -67,7 +75,7 @@ class HttpTrigger:
 
 
 @dataclass(slots=True)
-class QueueTrigger:
+class QueueTrigger(ModelLike):
     topic: str
     input: Any = None
     config: QueueConfig | None = None
@@ -75,22 +83,34 @@ class QueueTrigger:
     infrastructure: Any = None
     type: Literal["queue"] = "queue"
 
+    @classmethod
+    def _from_dict(cls, raw: dict[str, Any]) -> QueueTrigger:
+        if raw.get("config") is not None:
+            raw = {**raw, "config": QueueConfig.from_value(raw["config"])}
+        return cls(**raw)
+
 
 @dataclass(slots=True)
-class CronTrigger:
+class CronTrigger(ModelLike):
     expression: str
     condition: TriggerCondition | None = None
     type: Literal["cron"] = "cron"
 
 
 @dataclass(slots=True)
-class StateTrigger:
+class StateTrigger(ModelLike):
     condition: TriggerCondition | None = None
     type: Literal["state"] = "state"
 
 
 @dataclass(slots=True)
-class StreamTrigger:
+class StreamTrigger(ModelLike):
+    aliases: ClassVar[dict[str, str]] = {
+        "stream_name": "streamName",
+        "group_id": "groupId",
+        "item_id": "itemId",
+    }
+
     stream_name: str
     group_id: str | None = None
     item_id: str | None = None

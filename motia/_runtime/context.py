@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import CoroutineType
 from typing import Any, Generic, TypeVar, cast
 
 from motia._project.handlers import NO_INPUT, call_handler
@@ -10,6 +11,7 @@ from motia._project.triggers import TriggerInfo
 from motia._runtime.logs import StepLogger
 from motia._runtime.state import StateManager
 from motia._runtime.streams import Streams
+from motia._runtime.unawaited import Call
 
 __all__ = ["FlowContext"]
 
@@ -62,7 +64,10 @@ class FlowContext(Generic[T]):
 
     def enqueue(self, event: Any) -> Awaitable[Any]:
         """Send ``{"topic", "data", "messageGroupId"?}``; awaiting gives the message id."""
-        return self._enqueuer(event, self)
+        sending = self._enqueuer(event, self)
+        # A coroutine nobody awaits would send nothing: the Call reports it (another
+        # awaitable, such as a future, is the caller's own).
+        return Call(sending, "ctx.enqueue") if isinstance(sending, CoroutineType) else sending
 
     emit = enqueue
     """Motia 0.x's name for ``enqueue``."""

@@ -127,7 +127,11 @@ class ModuleStateManager:
         return _call("stateManager.list_groups()", lambda s: s.list_groups())
 
     def clear(self, scope: str) -> None:
-        _call("stateManager.clear()", lambda s: s.clear(scope))
+        return _call("stateManager.clear()", lambda s: s.clear(scope))
+
+
+async def _nothing(work: Awaitable[Any]) -> None:
+    await work
 
 
 async def _old_value(deleting: Awaitable[Any]) -> dict[str, Any]:
@@ -171,7 +175,7 @@ class BoundStream(Generic[T]):
         return self._call("update", lambda s: s.update_values(group_id, item_id, ops))
 
     def delete(self, group_id: str, item_id: str) -> None:
-        self._call("delete", lambda s: s.delete(group_id, item_id))
+        return self._call("delete", lambda s: _nothing(s.delete(group_id, item_id)))
 
     def send(self, channel: dict[str, Any], event: dict[str, Any]) -> None:
         stream = self._stream("send")

@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -204,5 +204,5 @@ class Runtime:
         """Queue ``event`` for every subscriber of its topic; return the message id."""
         return await self.queues.enqueue(event, step=step, trace_id=trace_id)
 
-    def _enqueue_for(self, event: Any, ctx: FlowContext[Any]) -> Awaitable[str]:
+    def _enqueue_for(self, event: Any, ctx: FlowContext[Any]) -> Coroutine[Any, Any, str]:
         return self.enqueue(event, step=ctx.step_name, trace_id=ctx.trace_id)

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from motia._core.spans import NO_SPAN, Tracing
+from motia._runtime.unawaited import Call
 from motia.backends.base import Change, Store
 from motia.backends.ops import JSON, ensure_json
 
@@ -45,24 +46,35 @@ class StateManager:
         with self._span("get", group, key):
             return await self.store.get(STATE_NAMESPACE, group, key)
 
-    async def set(self, group: str, key: str, value: Any) -> dict[str, JSON]:
+    def set(self, group: str, key: str, value: Any) -> Call[dict[str, JSON]]:
         """Store ``value``; returns ``{"old_value": ..., "new_value": ...}``."""
+        return Call(self._set(group, key, value), "ctx.state.set")
+
+    async def _set(self, group: str, key: str, value: Any) -> dict[str, JSON]:
         with self._span("set", group, key):
             change = await self.store.set(STATE_NAMESPACE, group, key, value)
             self._on_change(change)
         return _values(change.old_value, change.new_value)
 
-    async def update(
+    def update(
+        self, group: str, key: str, ops: builtins.list[dict[str, Any]]
+    ) -> Call[dict[str, JSON]]:
+        """Apply update ops atomically; returns ``{"old_value": ..., "new_value": ...}``."""
+        return Call(self._update(group, key, ops), "ctx.state.update")
+
+    async def _update(
         self, group: str, key: str, ops: builtins.list[dict[str, Any]]
     ) -> dict[str, JSON]:
-        """Apply update ops atomically; returns ``{"old_value": ..., "new_value": ...}``."""
         with self._span("update", group, key):
             change = await self.store.update(STATE_NAMESPACE, group, key, ops)
             self._on_change(change)
         return _values(change.old_value, change.new_value)
 
-    async def delete(self, group: str, key: str) -> JSON | None:
+    def delete(self, group: str, key: str) -> Call[JSON | None]:
         """Remove the value; returns it, or None when there was none."""
+        return Call(self._delete(group, key), "ctx.state.delete")
+
+    async def _delete(self, group: str, key: str) -> JSON | None:
         with self._span("delete", group, key):
             change = await self.store.delete(STATE_NAMESPACE, group, key)
             if change is not None:
@@ -80,7 +92,10 @@ class StateManager:
         with self._span("list_groups"):
             return await self.store.list_groups(STATE_NAMESPACE)
 
-    async def clear(self, group: str) -> None:
+    def clear(self, group: str) -> Call[None]:
+        return Call(self._clear(group), "ctx.state.clear")
+
+    async def _clear(self, group: str) -> None:
         with self._span("clear", group):
             for change in await self.store.clear(STATE_NAMESPACE, group):
                 self._on_change(change)

@@ -16,6 +16,7 @@ from typing import Any
 from motia._core.spans import NO_SPAN, Tracing
 from motia._project.stream_config import StreamConfig
 from motia._runtime.state import ChangeHook
+from motia._runtime.unawaited import Call
 from motia.backends.base import Change, Ephemeral, Store
 from motia.backends.ops import JSON, ensure_json
 
@@ -55,8 +56,11 @@ class Stream:
         with self._span("get", group_id, item_id):
             return await self.store.get(self.namespace, group_id, item_id)
 
-    async def set(self, group_id: str, item_id: str, data: Any) -> JSON:
+    def set(self, group_id: str, item_id: str, data: Any) -> Call[JSON]:
         """Validate ``data`` (with ``id`` set to ``item_id``), store it and return the item."""
+        return Call(self._set(group_id, item_id, data), self._call_name("set"))
+
+    async def _set(self, group_id: str, item_id: str, data: Any) -> JSON:
         return (await self.set_values(group_id, item_id, data))["new_value"]
 
     async def set_values(self, group_id: str, item_id: str, data: Any) -> dict[str, JSON]:
@@ -67,8 +71,13 @@ class Stream:
             self._on_change(change)
         return _values(change)
 
-    async def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> JSON:
+    def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> Call[JSON]:
         """Apply update ops atomically; a result the schema refuses is not written."""
+        return Call(self._update(group_id, item_id, ops), self._call_name("update"))
+
+    async def _update(
+        self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]
+    ) -> JSON:
         return (await self.update_values(group_id, item_id, ops))["new_value"]
 
     async def update_values(
@@ -90,8 +99,11 @@ class Stream:
         """This stream on ``store`` (another loop's handle on the same data), hooks wrapped."""
         return Stream(self.config, store, wrap(self._on_change), self._tracing)
 
-    async def delete(self, group_id: str, item_id: str) -> JSON | None:
+    def delete(self, group_id: str, item_id: str) -> Call[JSON | None]:
         """Remove the item; returns it, or None when there was none."""
+        return Call(self._delete(group_id, item_id), self._call_name("delete"))
+
+    async def _delete(self, group_id: str, item_id: str) -> JSON | None:
         with self._span("delete", group_id, item_id):
             change = await self.store.delete(self.namespace, group_id, item_id)
             if change is not None:
@@ -109,8 +121,11 @@ class Stream:
         with self._span("list_groups"):
             return await self.store.list_groups(self.namespace)
 
-    async def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+    def send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> Call[None]:
         """Send ``{"type": name, "data": any}`` to ``{"groupId": g, "id": optional}``, unstored."""
+        return Call(self._send(channel, event), self._call_name("send"))
+
+    async def _send(self, channel: Mapping[str, Any], event: Mapping[str, Any]) -> None:
         group_id, item_id = _channel(channel)
         event_type, data = _event(event)
         with self._span("send", group_id, item_id):
@@ -129,6 +144,9 @@ class Stream:
             "motia.stream.item_id": item_id,
         }
         return self._tracing.operation(f"stream::{operation}", attributes)
+
+    def _call_name(self, method: str) -> str:
+        return f"ctx.streams.{self.name}.{method}"
 
     def _checked_item(self, item_id: str, data: Any) -> dict[str, JSON]:
         item = ensure_json(data)

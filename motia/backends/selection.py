@@ -79,8 +79,6 @@ def _redis_store(url: str | None, prefix: str | None) -> Store:
     try:
         from motia.backends.redis import RedisStore
     except ImportError as exc:
-        raise ImportError(
-            'store="redis" needs the Redis client: pip install "motia-asgi[redis]"'
-        ) from exc
+        raise ImportError('store="redis" needs the Redis client: pip install "redis>=5"') from exc
     url, prefix = redis_location(url, prefix)
     return RedisStore(url, prefix=prefix)

@@ -210,7 +210,7 @@ class QueueWorker:
             log.warning(
                 'step "%s" failed on message %s (attempt %d), retrying in %.3gs: %s',
                 self.subscription.step.name,
-                delivery.message_id,
+                delivery.id,
                 delivery.attempts,
                 delay,
                 message,
@@ -224,11 +224,13 @@ class QueueWorker:
         if self.metrics is not None:
             self.metrics.dead_lettered(delivery.topic)
         log.error(
-            'step "%s": message %s moved to the dead-letter queue after %d attempt(s): %s',
+            'step "%s": message %s moved to the dead-letter queue after %d attempt(s): %s '
+            "(motia queue replay %s)",
             self.subscription.step.name,
-            delivery.message_id,
+            delivery.id,
             delivery.attempts,
             error,
+            delivery.id,
             extra=self._about(delivery),
         )
 
