@@ -1,5 +1,6 @@
 """Hostile request bodies through the ASGI app: each gets a short, clear answer."""
 
+import asyncio
 import functools
 import json
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from motia import Motia, Settings, http, step
+from motia._http.read_deadlines import ReadDeadlines
 from motia._http.request import decode_headers
 
 pytestmark = pytest.mark.anyio
@@ -269,3 +271,24 @@ async def test_many_invalid_items_are_summed_up_after_the_first_twenty() -> None
     errors = response.json()["errors"]
     assert (response.status_code, len(errors)) == (400, 21)
     assert errors[-1]["message"] == "and more errors (only the first 20 are listed)"
+
+
+async def test_read_deadlines_give_up_on_late_reads_only() -> None:
+    deadlines = ReadDeadlines(0.1)
+    never = anyio.Event()
+
+    async def read() -> None:
+        await never.wait()
+
+    async def prompt() -> None:
+        await anyio.sleep(0)
+
+    late, quick = asyncio.ensure_future(read()), asyncio.ensure_future(prompt())
+    deadlines.begin(late)
+    deadlines.begin(quick)
+    await quick
+    assert deadlines.end(quick) is False
+    with anyio.fail_after(2):
+        with pytest.raises(asyncio.CancelledError):
+            await late
+    assert deadlines.end(late) is True

@@ -14,6 +14,7 @@ from typing import Any
 __all__ = ["ReadDeadlines"]
 
 _GONE = float("nan")
+_FINEST = 0.04
 
 
 class ReadDeadlines:
@@ -21,7 +22,7 @@ class ReadDeadlines:
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
-        self._interval = min(1.0, timeout / 4)
+        self._interval = min(1.0, max(timeout, _FINEST) / 4)  # never a busy loop
         self._waiting: dict[asyncio.Task[Any], float] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
