@@ -230,8 +230,12 @@ def _metrics() -> Metrics:
 
 def _console(motia: Motia) -> Console:
     from motia.console import Console  # only apps that serve the console load it
+    from motia.console.log_history import HISTORY_FILE
 
-    return Console(motia.registry, motia.runtime, motia.project_dir)
+    # In dev the Logs tab outlives a reload, when there is a project on disk to keep it in.
+    on_disk = motia.settings.dev and any(root.is_dir() for root in motia.roots)
+    history = motia.project_dir / HISTORY_FILE if on_disk else None
+    return Console(motia.registry, motia.runtime, motia.project_dir, history)
 
 
 def _stream_socket(streams: list[BaseRoute]) -> ASGIApp:

@@ -13,7 +13,7 @@ from dotenv import load_dotenv
 
 from motia import __version__
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
-from motia.server import ServeOptions, check_project, route_lines, serve
+from motia.server import CONSOLE_TOKEN_ENV, ServeOptions, check_project, route_lines, serve
 from motia.settings import Settings
 
 _DEFAULTS = Settings()
@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--no-console", dest="console", action="store_false", help="do not serve the dev console"
     )
+    _console_options(dev)
     dev.add_argument(
         "--no-access-log",
         dest="access_log",
@@ -97,6 +98,7 @@ def _start_command(commands: Any, name: str) -> None:
     start.add_argument(
         "--console", action="store_true", help="also serve the dev console at /__motia/console"
     )
+    _console_options(start)
     start.add_argument(
         "--workers",
         type=positive_int,
@@ -146,6 +148,22 @@ def _queue_redis_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--redis-prefix", help="prefix of every Redis key (default: $MOTIA_REDIS_PREFIX or motia:)"
+    )
+
+
+def _console_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--console-host",
+        dest="console_hosts",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name the console answers to besides localhost (repeatable)",
+    )
+    parser.add_argument(
+        "--console-token",
+        metavar="TOKEN",
+        help=f"asked of every console request; needed off loopback (default: ${CONSOLE_TOKEN_ENV})",
     )
 
 
@@ -349,6 +367,8 @@ def _options(args: argparse.Namespace, *, dev: bool) -> ServeOptions:
             "metrics": args.metrics,
             "metrics_token": args.metrics_token,
             **_limit_settings(args),
+            "console_hosts": tuple(args.console_hosts),
+            "console_token": args.console_token or os.environ.get(CONSOLE_TOKEN_ENV) or None,
         },
     )
 

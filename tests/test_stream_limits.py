@@ -211,10 +211,9 @@ async def test_a_socket_with_the_default_cap_full_is_released_when_it_closes(
             assert {error_code(a) for a in answers[cap:]} == {"TOO_MANY_SUBSCRIPTIONS"}
             assert sum(len(t.members) for t in list(hub.topics.values())) == cap
             await a_client_is_served(server)
-        with anyio.fail_after(5):
-            while hub.sinks:
+        with anyio.fail_after(10):  # each on_leave takes its turn: released soon, not at once
+            while hub.sinks or any(t.members for t in list(hub.topics.values())):
                 await anyio.sleep(0.01)
-        assert sum(len(t.members) for t in list(hub.topics.values())) == 0
         assert len(hub.topics) <= hub.idle_topics
 
 

@@ -279,3 +279,53 @@ def test_the_standard_variables_configure_the_sdk() -> None:
     assert provider_made_with(OTEL_TRACES_EXPORTER="none") is None
     off = provider_made_with(OTEL_EXPORTER_OTLP_ENDPOINT="http://x:4318", OTEL_SDK_DISABLED="true")
     assert off is None
+
+
+WITHOUT_OPENTELEMETRY = """
+import sys
+sys.modules["opentelemetry"] = None  # as if it were not installed: every import of it fails
+
+import anyio
+import httpx
+from motia import Motia, http, step
+
+async def hello(args, ctx):
+    return {"status": 200, "body": {"trace": ctx.trace_id}}
+
+async def main():
+    app = Motia(steps_dir=None, store="memory",
+                steps=[step({"name": "Hello", "triggers": [http("GET", "/hello")]}, hello)])
+    assert app.runtime.tracing is None
+    transport = httpx.ASGITransport(app.asgi())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/hello", headers={"x-trace-id": "mine"})
+    assert response.json() == {"trace": "mine"}, response.text
+    assert "traceparent" not in response.headers
+
+anyio.run(main)
+"""
+
+
+@pytest.mark.slow
+def test_without_opentelemetry_installed_the_app_serves_and_says_what_is_missing() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    for env, warned in (({}, False), ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318"}, True)):
+        result = subprocess.run(
+            [sys.executable, "-c", WITHOUT_OPENTELEMETRY],
+            env={**clean, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert ("pip install 'motia-asgi[otel]'" in result.stderr) is warned, result.stderr
+
+
+async def test_with_tracing_an_x_trace_id_alone_does_not_name_the_trace(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    async with running(provider) as client:
+        response = await client.post("/orders", json={"id": "o5"}, headers={"x-trace-id": "mine"})
+    request = named(list(exporter.get_finished_spans()), "step:Ingest")
+    assert request.parent is None
+    assert response.headers["x-trace-id"] == f"{request.context.trace_id:032x}"

@@ -8,21 +8,23 @@ and every few seconds besides when several workers share the numbers.
 With ``PROMETHEUS_MULTIPROC_DIR`` set (``motia start --workers N`` sets it), every
 worker writes its values to files there and a scrape answered by any worker adds
 them up (the client library's multiprocess mode): counters and histograms sum over
-workers, live gauges sum over the workers still running, and the queue gauges, which
-every worker reads from the same backend, take the most recent reading.
+workers, live gauges sum over the workers still running (a dead worker's are dropped at
+the next scrape), and the queue gauges, which every worker reads from the same backend,
+take the most recent reading.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-__all__ = ["MULTIPROCESS_ENV", "EndpointMetrics", "Metrics"]
+__all__ = ["MULTIPROCESS_ENV", "EndpointMetrics", "Metrics", "forget_dead_workers"]
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _QUEUE_GAUGES = {
@@ -148,9 +150,29 @@ class Metrics:
         encode, content_type = choose_encoder(accept)
         if not self.multiprocess:
             return encode(self.registry), content_type
+        forget_dead_workers(Path(os.environ[MULTIPROCESS_ENV]))
         combined = CollectorRegistry()
         MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
         return encode(combined), content_type
+
+
+def forget_dead_workers(folder: Path) -> None:
+    """Drop the live gauges of workers that died (the supervisor starts new ones), so that
+    their last open streams and subscribers stop counting; their counters still do."""
+    pids = {int(path.stem.rsplit("_", 1)[1]) for path in folder.glob("gauge_live*_*.db")}
+    for pid in pids:
+        if not _alive(pid):
+            mark_process_dead(pid, str(folder))  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class EndpointMetrics:

@@ -19,14 +19,11 @@ from typing import Any
 
 from opentelemetry import trace
 
+from motia._core.spans import asks_for_traces
+
 __all__ = ["configured_provider"]
 
 log = logging.getLogger("motia.tracing")
-_ASKS_FOR_TRACES = (
-    "OTEL_TRACES_EXPORTER",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-)
 _DEFAULT_SERVICE = "motia"
 
 
@@ -37,7 +34,7 @@ def configured_provider() -> Any | None:
     installed = trace.get_tracer_provider()
     if not isinstance(installed, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
         return installed
-    if not any(os.environ.get(name) for name in _ASKS_FOR_TRACES):
+    if not asks_for_traces():
         return None
     exporters = _exporter_names()
     if not exporters:

@@ -13,6 +13,8 @@ its message, in this process or another one.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -26,7 +28,14 @@ try:
 except ImportError:  # pragma: no cover - exercised where the API is absent
     HAS_API = False
 
-__all__ = ["NO_SPAN", "Tracing", "current_ids", "tracing_for"]
+__all__ = ["NO_SPAN", "Tracing", "asks_for_traces", "current_ids", "tracing_for"]
+
+log = logging.getLogger("motia.tracing")
+_ASKS_FOR_TRACES = (
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
 
 _TRACER_NAME = "motia"
 NO_SPAN: AbstractContextManager[None] = nullcontext()
@@ -36,6 +45,11 @@ NO_SPAN: AbstractContextManager[None] = nullcontext()
 def tracing_for(provider: Any = None) -> Tracing | None:
     """Spans from ``provider``, else from the one installed or configured (``otel_config``)."""
     if not HAS_API:
+        if provider is not None or asks_for_traces():
+            log.warning(
+                "traces were asked for, but OpenTelemetry is not installed: "
+                "pip install 'motia-asgi[otel]'"
+            )
         return None
     if provider is None:
         from motia._core.otel_config import configured_provider
@@ -44,6 +58,11 @@ def tracing_for(provider: Any = None) -> Tracing | None:
     if provider is None:
         return None
     return Tracing(provider.get_tracer(_TRACER_NAME), provider)
+
+
+def asks_for_traces() -> bool:
+    """Whether the ``OTEL_*`` variables ask for traces to be exported."""
+    return any(os.environ.get(name) for name in _ASKS_FOR_TRACES)
 
 
 def current_ids() -> tuple[str, str] | None:

@@ -7,6 +7,7 @@ counts come from the runtime's hub.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from motia._core.json import dumps_lenient
@@ -27,11 +28,18 @@ async def state_snapshot(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-async def stream_snapshot(store: Store, names: list[str], hub: Hub) -> list[dict[str, Any]]:
-    """Every stream with its groups, their items and how many subscribers watch each group."""
+async def stream_snapshot(
+    store: Store, names: list[str], hub: Hub, hidden: Collection[str] = ()
+) -> list[dict[str, Any]]:
+    """Every stream with its groups, their items and how many subscribers watch each group;
+    a ``hidden`` stream shows only its subscriber count."""
     counts = subscriber_counts(hub)
-    streams = []
+    streams: list[dict[str, Any]] = []
     for name in names:
+        if name in hidden:
+            total = _total(counts, name)
+            streams.append({"name": name, "protected": True, "groups": [], "subscribers": total})
+            continue
         namespace = stream_namespace(name)
         groups = [
             {
@@ -49,12 +57,12 @@ async def _items(store: Store, namespace: str, group: str) -> list[dict[str, Any
     return [{"id": key, "value": value} for key, value in await store.list(namespace, group)]
 
 
-def subscriber_counts(hub: Hub) -> dict[str, int]:
-    """``{"stream/group": members}`` for every watched group."""
+def subscriber_counts(hub: Hub, hidden: Collection[str] = ()) -> dict[str, int]:
+    """``{"stream/group": members}`` for every watched group of a stream not ``hidden``."""
     return {
         f"{topic.stream_name}/{topic.group_id}": len(topic.members)
         for topic in list(hub.topics.values())
-        if topic.members
+        if topic.members and topic.stream_name not in hidden
     }
 
 

@@ -70,6 +70,17 @@ class LogFeed(logging.Handler):
         self.lines.append((entry.get("trace_id"), text))
         self.view.publish(encode_event(text, event="log"))
 
+    def restore(self, lines: list[tuple[str | None, str]], last_seq: int) -> None:
+        """Start from ``lines`` an earlier run kept; new lines are numbered after ``last_seq``."""
+        self.lines.extend(lines)
+        self._seq = itertools.count(last_seq + 1)
+
+    def note(self, level: int, message: str, logger: str = "motia.console") -> None:
+        """A line of the console's own, shown in the Logs tab (not written to the terminal)."""
+        self.emit(logging.makeLogRecord({"name": logger, "levelno": level,
+                                         "levelname": logging.getLevelName(level),
+                                         "msg": message}))  # fmt: skip
+
     def recent(self, trace_id: str | None = None) -> list[str]:
         """Encoded lines still in the buffer, oldest first; only ``trace_id``'s when given."""
         return [text for trace, text in tuple(self.lines) if trace_id in (None, trace)]

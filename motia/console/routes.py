@@ -9,27 +9,30 @@ queue service on demand.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 
 from motia._core.json import dumps_lenient
 from motia._project.registry import Registry
 from motia._runtime.lifespan import Runtime
+from motia._runtime.streams import stream_namespace
 from motia._sending.sender import SendPolicy
-from motia.backends.base import FeedMessage
+from motia.backends.base import Change, Ephemeral, FeedMessage
+from motia.console.access import TOKEN_COOKIE, ConsoleAccess, Guarded
 from motia.console.data import change_frame, state_snapshot, stream_snapshot, subscriber_counts
 from motia.console.describe import describe_endpoints, describe_flows
 from motia.console.events import LiveEvents, LiveView
 from motia.console.log_feed import LogFeed
+from motia.console.log_history import load_history, save_history
 from motia.console.queue_view import queue_overview, replay_dead_letters
 from motia.console.runs import RunRecorder, record_runs
 from motia.console.span_view import SpanView
@@ -47,7 +50,13 @@ class Console:
 
     prefix = PREFIX
 
-    def __init__(self, registry: Registry, runtime: Runtime, project_dir: Path) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        runtime: Runtime,
+        project_dir: Path,
+        history: Path | None = None,
+    ) -> None:
         self.registry = registry
         self.runtime = runtime
         self.project_dir = project_dir
@@ -58,6 +67,11 @@ class Console:
         self.logs = LogFeed(self.events)
         self.runs = RunRecorder(self.events)
         record_runs(registry.steps, self.runs)
+        settings = runtime.settings
+        self.access = ConsoleAccess(settings.console_hosts, settings.console_token)
+        self.hidden = set() if _reveals_protected(runtime) else protected_streams(registry, runtime)
+        self._hello = encode_event(dumps_lenient({"session": self.access.session}), event="hello")
+        self.history = history
         self.spans = SpanView()
         provider: Any = runtime.tracing.provider if runtime.tracing is not None else None
         if hasattr(provider, "add_span_processor"):  # an SDK provider: it takes processors
@@ -71,6 +85,10 @@ class Console:
         """Listen to the logs and the store's changes while the app serves."""
         self.events.start()
         self.changes.start()
+        if self.history is not None:
+            load_history(self.logs, self.history)
+        for error in self.registry.errors:
+            self.logs.note(logging.ERROR, str(error), logger="motia")
         self._attach_logs()
         unsubscribe = self.runtime.store.feed.subscribe(self._on_change)
         try:
@@ -78,6 +96,8 @@ class Console:
         finally:
             unsubscribe()
             self._detach_logs()
+            if self.history is not None:
+                save_history(self.logs, self.history)
             self.events.shutdown()
             self.changes.shutdown()
 
@@ -97,7 +117,13 @@ class Console:
             self._restore_level = None
 
     def _on_change(self, message: FeedMessage) -> None:
+        if isinstance(message, Change | Ephemeral) and message.namespace in self._hidden_spaces:
+            return
         self.changes.publish(change_frame(message))
+
+    @functools.cached_property
+    def _hidden_spaces(self) -> frozenset[str]:
+        return frozenset(stream_namespace(name) for name in self.hidden)
 
     # -- routes -----------------------------------------------------------------------
 
@@ -117,18 +143,33 @@ class Console:
             ("/spans", self.spans.list_route),
             ("/spans/{trace_id}", self.spans.trace_route),
         ]
+        static = StaticFiles(directory=STATIC)
         return [
-            Route(PREFIX, self.page),
-            Route(PREFIX + "/", self.page),
-            *(Route(f"{PREFIX}/api{path}", endpoint) for path, endpoint in api),
-            Route(f"{PREFIX}/api/queues/replay", self.replay, methods=["POST"]),
-            Mount(PREFIX + "/static", StaticFiles(directory=STATIC), name="console-static"),
+            self._route(PREFIX, self.page),
+            self._route(PREFIX + "/", self.page),
+            *(self._route(f"{PREFIX}/api{path}", endpoint) for path, endpoint in api),
+            self._route(f"{PREFIX}/api/queues/replay", self.replay, "POST"),
+            Mount(PREFIX + "/static", Guarded(self.access, static), name="console-static"),
         ]
+
+    def _route(self, path: str, endpoint: Any, method: str = "GET") -> Route:
+        """A route served only to requests ``self.access`` lets through."""
+        return Route(path, Guarded(self.access, request_response(endpoint)), methods=[method])
 
     async def page(self, request: Request) -> Response:
         base = request.scope.get("root_path", "") + PREFIX
-        html = (STATIC / "index.html").read_text(encoding="utf-8").replace("__BASE__", base)
+        if "token" in request.query_params:
+            return self._keep_token(request, base)
+        html = (STATIC / "index.html").read_text(encoding="utf-8")
+        html = html.replace("__BASE__", base).replace("__SESSION__", self.access.session)
         return HTMLResponse(html, headers={"cache-control": "no-store"})
+
+    def _keep_token(self, request: Request, base: str) -> Response:
+        """Move the token from the address to a cookie, so it leaves no trace in history."""
+        response = RedirectResponse(base + "/", status_code=303)
+        token = request.query_params["token"]
+        response.set_cookie(TOKEN_COOKIE, token, path=base, httponly=True, samesite="lax")
+        return response
 
     async def flows(self, request: Request) -> Response:
         return JSONResponse(describe_flows(self.registry, self.project_dir))
@@ -142,7 +183,8 @@ class Console:
 
     async def log_stream(self, request: Request) -> Response:
         def backlog() -> list[bytes]:
-            return [encode_event(line, event="log") for line in self.logs.recent()]
+            lines = [encode_event(line, event="log") for line in self.logs.recent()]
+            return [self._hello, *lines]
 
         return LiveEvents(self.events, backlog, self.hub, self.policy)
 
@@ -166,10 +208,11 @@ class Console:
 
     async def streams(self, request: Request) -> Response:
         names = sorted(self.registry.streams)
-        return JSONResponse(await stream_snapshot(self.runtime.store, names, self.hub))
+        snapshot = await stream_snapshot(self.runtime.store, names, self.hub, self.hidden)
+        return JSONResponse(snapshot)
 
     async def subscribers(self, request: Request) -> Response:
-        return JSONResponse(subscriber_counts(self.hub))
+        return JSONResponse(subscriber_counts(self.hub, self.hidden))
 
     async def change_stream(self, request: Request) -> Response:
         return LiveEvents(self.changes, list, self.hub, self.policy)
@@ -179,13 +222,19 @@ class Console:
         return JSONResponse(await queue_overview(self.runtime, steps, runs))
 
     async def replay(self, request: Request) -> Response:
-        if not _same_origin(request):
-            return JSONResponse({"error": "cross-origin request refused"}, status_code=403)
         body = await request.json()
         ids = None if body.get("all") else [str(i) for i in body.get("ids") or []]
         return JSONResponse({"replayed": await replay_dead_letters(self.runtime, ids)})
 
 
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+def protected_streams(registry: Registry, runtime: Runtime) -> set[str]:
+    """Streams whose readers the app checks: every one under ``stream_auth``, else those
+    with an ``on_join`` hook."""
+    if runtime.stream_auth is not None:
+        return set(registry.streams)
+    return {name for name, config in registry.streams.items() if config.on_join is not None}
+
+
+def _reveals_protected(runtime: Runtime) -> bool:
+    """Dev mode (the developer's own data) or an operator's token: protected streams shown."""
+    return runtime.settings.dev or runtime.settings.console_token is not None

@@ -2,7 +2,8 @@
 "use strict";
 (function () {
   const base = document.body.dataset.base;
-  const C = (window.MotiaConsole = { base, views: {}, state: {} });
+  /* session: the running app's token for changes; a new one means the app restarted. */
+  const C = (window.MotiaConsole = { base, session: document.body.dataset.session, views: {}, state: {} });
 
   /* h("div.cls", {attrs}, children...): a small element builder. */
   C.h = function h(spec, attrs, ...children) {
@@ -51,6 +52,9 @@
   C.jsonBox = (value) => C.h("div.json-box", C.json(value));
 
   C.api = async function api(path, options) {
+    if (options && options.method && options.method !== "GET") {
+      options = { ...options, headers: { ...(options.headers || {}), "x-motia-session": C.session } };
+    }
     const response = await fetch(base + "/api" + path, options);
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
     return response.json();

@@ -82,6 +82,8 @@
     async mount(el) {
       const streams = await C.api("/streams");
       const models = new Map(streams.map((s) => [s.name, model(s.groups)]));
+      /* Protected streams: name -> subscriber count, items withheld by the server. */
+      const hidden = new Map(streams.filter((s) => s.protected).map((s) => [s.name, s.subscribers]));
       const feeds = new Map();
       let counts = {};
       const root = h("div.stack", { id: "streams" });
@@ -99,12 +101,20 @@
           feed.length ? h("div.feed", { title: "Messages as subscribers receive them" }, feed.slice().reverse()) : null);
       };
       const renderStream = (name, flash) => {
+        if (hidden.has(name)) return renderProtected(name);
         const groups = models.get(name);
         const total = Object.entries(counts).filter(([k]) => k.split("/")[0] === name).reduce((a, [, n]) => a + n, 0);
         const panel = h("section.panel", { "data-stream": name },
           h("div.panel-head", h("h2", name), subscribersLabel(total), h("span.muted", `${groups.size} group${groups.size === 1 ? "" : "s"}`)),
           groups.size ? [...groups].sort().map(([g, items]) => groupBlock(name, g, items, flash && flash.group === g ? flash.id : null))
             : h("div.empty", "No items yet: writes to this stream show up here live."));
+        const old = root.querySelector(`[data-stream="${CSS.escape(name)}"]`);
+        if (old) old.replaceWith(panel); else root.appendChild(panel);
+      };
+      const renderProtected = (name) => {
+        const panel = h("section.panel", { "data-stream": name, "data-protected": "" },
+          h("div.panel-head", h("h2", name), subscribersLabel(hidden.get(name)), h("span.pill", "protected")),
+          h("div.empty.protected-note", "Its readers are checked by stream_auth or on_join: the console shows its items in dev mode or when opened with the console token."));
         const old = root.querySelector(`[data-stream="${CSS.escape(name)}"]`);
         if (old) old.replaceWith(panel); else root.appendChild(panel);
       };

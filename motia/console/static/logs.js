@@ -23,17 +23,24 @@
   }
 
   C.views.logs = {
+    followsFeeds: true,
     mount(el, stepFilter) {
       el.classList.add("fill");
-      const filters = { step: stepFilter || "", level: "debug", trace: "" };
+      const filters = { step: stepFilter || "", level: "debug", trace: "", cron: false };
       const list = h("div.log-list", { id: "log-list" });
-      const counter = h("span.counter");
+      const counter = h("span.counter", { id: "log-counter" });
       const stepSelect = h("select.field", { id: "log-step", onchange: () => { filters.step = stepSelect.value; render(); } });
       const levelSelect = h("select.field", { id: "log-level", onchange: () => { filters.level = levelSelect.value; render(); } },
         Object.keys(LEVELS).slice(0, 4).map((l) => h("option", { value: l }, l === "debug" ? "all levels" : `${l} and above`)));
       const traceInput = h("input.field", { id: "log-trace", placeholder: "trace id", size: 22, oninput: () => { filters.trace = traceInput.value.trim(); render(); } });
+      const cronBox = h("input", { type: "checkbox", id: "log-cron", onchange: () => { filters.cron = cronBox.checked; render(); } });
+      const cronToggle = h("label.check", { title: "Info and debug lines of cron steps; their warnings and errors always show" }, cronBox, "cron lines");
       const steps = new Set();
+      const cronSteps = new Set();
 
+      /* A cron step's routine lines repeat every tick: hidden unless asked for (or its step is). */
+      const routineCron = (e) => cronSteps.has(e.step) && (LEVELS[e.level] || 0) < LEVELS.warning
+        && !filters.cron && filters.step !== e.step;
       const matches = (e) => (!filters.step || e.step === filters.step)
         && (LEVELS[e.level] || 0) >= LEVELS[filters.level]
         && (!filters.trace || (e.trace_id || "").startsWith(filters.trace));
@@ -45,26 +52,40 @@
         stepSelect.value = filters.step;
       };
       const noteStep = (e) => { if (e.step && !steps.has(e.step)) { steps.add(e.step); refreshSteps(); } };
-      const count = () => { counter.textContent = `${list.childElementCount} of ${C.state.logs.length} lines`; };
+      const count = () => {
+        const rows = list.querySelectorAll(".log-row").length;
+        const hidden = C.state.logs.filter((e) => matches(e) && routineCron(e)).length;
+        counter.textContent = `${rows} of ${C.state.logs.length} lines` + (hidden ? ` · ${hidden} cron lines hidden` : "");
+      };
+      const placeholder = () => C.state.logs.length
+        ? C.empty("No lines match the filters", "Change the step, level, trace or cron filters to see more.")
+        : C.empty("No log lines yet", "Lines appear here the moment a step logs them.");
       function render() {
         C.clear(list);
-        const shown = C.state.logs.filter(matches).slice(-RENDER_LIMIT);
+        const shown = C.state.logs.filter((e) => matches(e) && !routineCron(e)).slice(-RENDER_LIMIT);
         for (const e of shown) list.appendChild(logRow(e, false));
-        if (!shown.length) list.appendChild(C.empty("No log lines yet", "Lines appear here the moment a step logs them."));
+        if (!shown.length) list.appendChild(placeholder());
         list.scrollTop = list.scrollHeight;
         count();
       }
-      C.api("/flows").then((data) => { for (const n of Object.keys(data.steps)) steps.add(n); refreshSteps(); }).catch(() => {});
+      C.api("/flows").then((data) => {
+        for (const [n, step] of Object.entries(data.steps)) {
+          steps.add(n);
+          if (step.triggers.length && step.triggers.every((t) => t.type === "cron")) cronSteps.add(n);
+        }
+        refreshSteps();
+        render();
+      }).catch(() => {});
       for (const e of C.state.logs) noteStep(e);
       refreshSteps();
 
       this.off = [
         C.on("log", (e) => {
           noteStep(e);
-          if (!matches(e)) return count();
+          if (!matches(e) || routineCron(e)) return count();
           const stick = atBottom();
-          const placeholder = list.querySelector(".empty");
-          if (placeholder) placeholder.remove();
+          const empty = list.querySelector(".empty");
+          if (empty) empty.remove();
           list.appendChild(logRow(e, true));
           while (list.childElementCount > RENDER_LIMIT) list.firstChild.remove();
           if (stick) list.scrollTop = list.scrollHeight;
@@ -73,7 +94,7 @@
         C.on("logs-reset", render),
       ];
       el.appendChild(h("div.panel.logs-panel",
-        h("div.toolbar", h("strong", "Live logs"), stepSelect, levelSelect, traceInput,
+        h("div.toolbar", h("strong", "Live logs"), stepSelect, levelSelect, traceInput, cronToggle,
           h("button.btn.small", { onclick: () => { C.state.logs = []; render(); } }, "Clear"),
           h("div.grow"), counter),
         list));

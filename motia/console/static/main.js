@@ -7,6 +7,13 @@
   C.state.runs = new Map();
 
   C.feed("/logs/stream", {
+    /* First the app's session: a new one means the app restarted (a dev reload), so the
+       view on screen is read again. */
+    hello: (hello) => {
+      const restarted = hello.session !== C.session;
+      C.session = hello.session;
+      if (restarted) C.emit("app-restarted");
+    },
     /* Every connection starts with the server's backlog: start from it, not on top of it. */
     open: () => {
       C.state.logs = [];
@@ -47,6 +54,8 @@
     view.mount(el, decodeURIComponent((location.hash.split("/")[1] || "")));
   }
   window.addEventListener("hashchange", route);
+  /* Views that follow the feeds themselves (logs) stay; the others are mounted afresh. */
+  C.on("app-restarted", () => { if (!(current && current.followsFeeds)) route(); });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") C.closeDrawer(); });
   route();
 })();
