@@ -4,6 +4,7 @@ handlers (the app's loop), on every store, without deadlock and without losing a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from redis_support import DisposableRedisStore, require_redis
 
 from motia import Motia, Stream, StreamConfig, enqueue, http, logger, queue, stateManager, step
+from motia._runtime.sync_calls import start_in_place
 from motia.backends.base import Store
 from motia.backends.memory import MemoryStore
 from motia.backends.sqlite import SQLiteStore
@@ -207,3 +209,31 @@ def test_twins_outside_a_handler_say_so() -> None:
         Stream("todo").set("g", "i", {})
     with pytest.raises(RuntimeError, match="only be used while a step handler is running"):
         stateManager.get("g", "k")
+
+
+async def test_work_started_in_place_times_out_on_its_own_task_not_the_callers() -> None:
+    # asyncio.timeout binds to the current task: the caller must never be the one cancelled.
+    outcome: list[str] = []
+
+    async def read_with_zero_timeout() -> None:
+        try:
+            async with asyncio.timeout(0):
+                await asyncio.sleep(1)
+        except TimeoutError:
+            outcome.append("timed out")
+
+    with anyio.fail_after(5):
+        start_in_place(read_with_zero_timeout(), "a read")
+        while not outcome:
+            await asyncio.sleep(0.01)
+    assert outcome == ["timed out"]
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_work_started_in_place_raises_its_checks_in_the_caller() -> None:
+    async def refuse() -> None:
+        raise ValueError("undeclared")
+
+    with pytest.raises(ValueError, match="undeclared"):
+        start_in_place(refuse(), "a check")
+    await asyncio.sleep(0)  # the task that would have finished it ends quietly

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -65,11 +66,19 @@ def start_in_place(work: Awaitable[Any], what: str) -> None:
     if not isinstance(work, Coroutine):
         _keep(asyncio.ensure_future(work), what)
         return
+    start: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    task = asyncio.ensure_future(_finish_started(work, start))
+    task.add_done_callback(lambda _: work.close())  # a no-op unless cancelled mid-way
     try:
-        waiting_on = work.send(None)
-    except StopIteration:
-        return
-    _keep(asyncio.ensure_future(_finish(work, waiting_on)), what)
+        with _as_current(task):
+            waiting_on = work.send(None)
+    except BaseException as stopped:
+        start.set_result(_DONE)
+        if isinstance(stopped, StopIteration):
+            return
+        raise
+    start.set_result(waiting_on)
+    _keep(task, what)
 
 
 def release_twin(store: Store) -> Awaitable[None]:
@@ -106,6 +115,39 @@ def _step_through(work: Awaitable[T]) -> T:
         return result
     coroutine.close()
     raise RuntimeError("a store that never waits waited: it must not set never_suspends")
+
+
+_DONE = object()
+
+
+@contextlib.contextmanager
+def _as_current(task: asyncio.Task[Any]) -> Iterator[None]:
+    """Make ``task`` the loop's current task while a coroutine is stepped by hand.
+
+    Code that binds itself to ``asyncio.current_task()`` (``asyncio.timeout``, which
+    redis-py's socket reads use, cancels that task when it expires) must bind to the
+    task that finishes the work, never to the caller's: asyncio's eager tasks swap the
+    current task the same way.
+    """
+    loop = asyncio.get_running_loop()
+    caller = asyncio.current_task()
+    if caller is not None:
+        asyncio.tasks._leave_task(loop, caller)
+    asyncio.tasks._enter_task(loop, task)
+    try:
+        yield
+    finally:
+        asyncio.tasks._leave_task(loop, task)
+        if caller is not None:
+            asyncio.tasks._enter_task(loop, caller)
+
+
+async def _finish_started(coroutine: Coroutine[Any, Any, T], start: asyncio.Future[Any]) -> Any:
+    """Finish a coroutine whose first step ran in place, as this task."""
+    waiting_on = await start
+    if waiting_on is _DONE:
+        return None
+    return await _finish(coroutine, waiting_on)
 
 
 async def _finish(coroutine: Coroutine[Any, Any, T], waiting_on: Any) -> T:
