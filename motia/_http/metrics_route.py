@@ -7,12 +7,12 @@ A client on the loopback interface is answered; any other needs the metrics toke
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from motia._core.hosts import is_loopback
 from motia._runtime.lifespan import Runtime
 
 __all__ = ["METRICS_PATH", "metrics_routes"]
@@ -38,11 +38,7 @@ def metrics_routes(runtime: Runtime) -> list[BaseRoute]:
 
 
 def _from_loopback(request: Request) -> bool:
-    host = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return request.client is not None and is_loopback(request.client.host)
 
 
 def _bears(request: Request, token: str | None) -> bool:
