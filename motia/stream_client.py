@@ -3,8 +3,10 @@
 ``StreamClient(url)`` keeps one WebSocket (``pip install websockets``) and any number of
 subscriptions; ``subscribe_item`` / ``subscribe_group`` return a subscription whose state
 follows the server's ``sync``/``create``/``update``/``delete`` messages, in timestamp
-order, and whose listeners receive the group's ephemeral events. A dropped connection is
-reopened every ``reconnect_delay`` seconds and every live subscription joins again.
+order, and whose listeners receive the group's ephemeral events. A ``token`` goes to the
+server as the official browser client sends it: subprotocols ``Authorization, <token>``.
+A dropped connection is reopened every ``reconnect_delay`` seconds and every live
+subscription joins again.
 """
 
 from __future__ import annotations
@@ -182,8 +184,9 @@ class StreamGroupSubscription(StreamSubscription):
 class StreamClient:
     """One WebSocket to a stream server (``ws://host:port``) shared by subscriptions."""
 
-    def __init__(self, url: str, reconnect_delay: float = 2.0) -> None:
+    def __init__(self, url: str, reconnect_delay: float = 2.0, *, token: str | None = None) -> None:
         self.url = url
+        self._token = token
         self._ws: Any = None
         self._receive_task: Any = None
         self._listeners: dict[str, set[StreamSubscription]] = {}
@@ -250,10 +253,14 @@ class StreamClient:
                 raise ImportError(
                     "the websockets package is required for StreamClient: pip install websockets"
                 ) from exc
-            self._ws = await websockets.connect(self.url)
+            self._ws = await websockets.connect(self.url, **self._auth())
             log.info("connected to the stream server at %s", self.url)
             self._receive_task = asyncio.create_task(self._receive_loop())
             await self._rejoin_all()
+
+    def _auth(self) -> dict[str, Any]:
+        """The official browser client's way to send a token: as the second subprotocol."""
+        return {} if self._token is None else {"subprotocols": ["Authorization", self._token]}
 
     async def disconnect(self) -> None:
         task, self._receive_task = self._receive_task, None

@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
-from stream_server import HOOK_CALLS, ServerThread, build_app
+from stream_server import AUTH_REQUESTS, HOOK_CALLS, ServerThread, build_app
 
 from motia.stream_client import StreamClient
 
@@ -91,3 +91,16 @@ async def test_subscriptions_join_again_when_the_server_comes_back(tmp_path: Pat
 def test_subscribing_outside_async_code_says_so() -> None:
     with pytest.raises(RuntimeError, match="requires a running event loop"):
         StreamClient("ws://127.0.0.1:1").subscribe_group("todo", "inbox")
+
+
+async def test_a_token_reaches_the_stream_auth_hook(tmp_path: Path) -> None:
+    with ServerThread(build_app(tmp_path)) as server:
+        client = StreamClient(server.ws_url, token="alice")
+        await client.connect()
+        try:
+            group = client.subscribe_group("todo", "inbox")
+            await until(lambda: [call[4] for call in HOOK_CALLS] == [{"user": "alice"}])
+            assert group.get_state() == []
+            assert [request.token for request in AUTH_REQUESTS] == ["alice"]
+        finally:
+            await client.disconnect()
