@@ -24,18 +24,12 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from motia.backends import redis_queue_scripts
 from motia.backends.base import Store, dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
-from motia.backends.redis_client import (
-    connection_name,
-    delete_under,
-    open_client,
-    redacted,
-    register_scripts,
-)
+from motia.backends.redis_batch import CommandBatcher
+from motia.backends.redis_client import connection_name, delete_under, open_client, redacted
 from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL, redis_location
 
 __all__ = ["RedisQueue"]
@@ -57,7 +51,7 @@ class RedisQueue(QueueBackend):
         self.prefix = prefix
         self.connect_timeout = connect_timeout
         self._client: Redis | None = None
-        self._scripts: dict[str, AsyncScript] = {}
+        self._batch: CommandBatcher | None = None
 
     @classmethod
     def configured(cls, url: str | None = None, prefix: str | None = None) -> RedisQueue:
@@ -90,11 +84,13 @@ class RedisQueue(QueueBackend):
             return
         client = await open_client(self.url, self.connect_timeout, self.client_name, self)
         self._client = client
-        self._scripts = register_scripts(client, redis_queue_scripts.SCRIPTS)
+        self._batch = CommandBatcher(client, redis_queue_scripts.SCRIPTS)
 
     async def close(self) -> None:
         client, self._client = self._client, None
-        self._scripts = {}
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            await batch.aclose()
         if client is not None:
             await client.aclose()
 
@@ -179,10 +175,9 @@ class RedisQueue(QueueBackend):
         return {topic: row for topic, row in totals.items() if any(row.values())}
 
     async def _call(self, script: str, *args: str) -> Any:
-        if not self._scripts:
+        if self._batch is None:
             raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
-        run = self._scripts[script]
-        return await run(args=[self.namespace, repr(time.time()), *args])
+        return await self._batch.script(script, [], [self.namespace, repr(time.time()), *args])
 
 
 async def _stream_entries(client: Redis, key: str) -> list[tuple[str, dict[str, str]]]:
