@@ -84,6 +84,28 @@ async def test_a_lost_connection_fails_every_caller_of_its_pipeline_with_its_own
     assert len({id(reply) for reply in replies}) == 3
 
 
+async def test_closing_gives_up_on_a_redis_that_never_answers() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # reads every command, answers none, until the client goes
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = connect(f"redis://127.0.0.1:{port}/0", 1.0, "motia-test")
+    batcher = CommandBatcher(client, {})
+    try:
+        with anyio.fail_after(10):
+            reply = asyncio.ensure_future(batcher.command("ECHO", "x"))
+            await asyncio.sleep(0.1)  # on its way, never answered
+            await batcher.aclose(grace=0.1)
+            with pytest.raises(ConnectionError):
+                await reply
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+
+
 async def test_concurrent_updates_of_one_item_are_each_a_change_of_their_own() -> None:
     require_redis()
     async with DisposableRedisStore() as store:

@@ -27,10 +27,12 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-__all__ = ["MAX_BATCH", "CommandBatcher", "fail"]
+__all__ = ["CLOSE_GRACE", "MAX_BATCH", "CommandBatcher", "fail", "finish"]
 
 MAX_BATCH = 512
 """Commands sent in one pipeline at most; a larger turn's share goes in several."""
+CLOSE_GRACE = 5.0
+"""Seconds ``aclose`` lets the commands on their way finish before it gives up on them."""
 
 
 @dataclass(slots=True)
@@ -61,10 +63,9 @@ class CommandBatcher:
         """Run one Redis command (``"HGET", key, field``); its reply."""
         return await self._issue(args, None)
 
-    async def aclose(self) -> None:
-        """Wait for the pipelines on their way; commands issued later still go out."""
-        while self._sending:
-            await asyncio.gather(*self._sending, return_exceptions=True)
+    async def aclose(self, grace: float = CLOSE_GRACE) -> None:
+        """Let the pipelines on their way finish, for ``grace`` seconds at most."""
+        await finish(self._sending, grace)
 
     def _issue(self, args: tuple[Any, ...], script: str | None) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
@@ -116,15 +117,34 @@ class CommandBatcher:
             await self.client.script_load(self._texts[name])
 
 
+async def finish(tasks: set[asyncio.Task[None]], grace: float = CLOSE_GRACE) -> None:
+    """Wait for ``tasks`` (and those added meanwhile), cancelling what is left after ``grace``
+    seconds: Redis may not answer at all."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while tasks:
+        _, pending = await asyncio.wait(set(tasks), timeout=max(deadline - loop.time(), 0))
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+
 def fail(reply: asyncio.Future[Any], exc: BaseException) -> None:
     """Make ``reply`` raise a copy of ``exc`` (unless it is already done)."""
     if reply.done():
         return
     # Each caller raises its own copy: one instance raised in many tasks would gather
     # every task's traceback.
-    own = copy.copy(exc)
-    own.__cause__ = exc
-    reply.set_exception(own if isinstance(own, Exception) else ConnectionError(str(exc)))
+    try:
+        own = copy.copy(exc)
+    except Exception:  # an exception type that cannot be rebuilt from its args
+        own = exc
+    if not isinstance(own, Exception):  # cancelled on the way
+        own = ConnectionError(f"the command was cancelled: {exc!r}")
+    if own is not exc:
+        own.__cause__ = exc
+    reply.set_exception(own)
 
 
 def _sha(text: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 from motia.backends.base import Change, ChangeKind, UpdateCheck, dump_json, load_json, updated
 from motia.backends.ops import JSON
-from motia.backends.redis_batch import fail
+from motia.backends.redis_batch import fail, finish
 from motia.exceptions import UpdateConflict
 
 __all__ = ["Item", "Stale", "UpdateBatcher"]
@@ -98,9 +98,8 @@ class UpdateBatcher:
         return await reply
 
     async def aclose(self) -> None:
-        """Wait for the updates on their way."""
-        while self._drains:
-            await asyncio.gather(*self._drains, return_exceptions=True)
+        """Let the updates on their way finish (for a few seconds at most)."""
+        await finish(self._drains)
 
     async def _drain(self, item: Item, waiting: list[_Update]) -> None:
         text: str | _Unread | None = _UNREAD
