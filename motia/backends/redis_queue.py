@@ -4,7 +4,9 @@ Each subscriber (a step's queue trigger) has its own stream read through one
 consumer group; a delivery's entry sits in the stream while it is ready or
 leased. ``claim`` first takes back deliveries whose lease ran out (their
 holder died) with ``XCLAIM``, then reads new entries with ``XREADGROUP``;
-``ack`` acknowledges and deletes the entry. Delayed deliveries and retries
+``ack`` acknowledges and deletes the entry. A claim that finds nothing also
+answers when the next delivery is due, so the ``next_due`` that follows costs
+no round trip. Delayed deliveries and retries
 wait in a sorted set until ``claim`` moves the due ones into the stream. For
 FIFO subscribers only one delivery of each message group is in the stream (or
 waiting for its retry) at a time: the rest wait in a per-group list and the
@@ -52,6 +54,7 @@ class RedisQueue(QueueBackend):
         self.connect_timeout = connect_timeout
         self._client: Redis | None = None
         self._batch: CommandBatcher | None = None
+        self._due_after_claim: dict[str, float | None] = {}
 
     @classmethod
     def configured(cls, url: str | None = None, prefix: str | None = None) -> RedisQueue:
@@ -101,6 +104,12 @@ class RedisQueue(QueueBackend):
         return self._client
 
     @property
+    def batch(self) -> CommandBatcher:
+        if self._batch is None:
+            raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
+        return self._batch
+
+    @property
     def client_name(self) -> str:
         """The name of this queue's connections in ``CLIENT LIST``."""
         return connection_name("motia-queue", self.prefix)
@@ -117,6 +126,7 @@ class RedisQueue(QueueBackend):
     # --- the queue ---------------------------------------------------------------------------
 
     async def push(self, deliveries: list[Delivery]) -> None:
+        self._due_after_claim.clear()
         args: list[str] = []
         for d in deliveries:
             group = d.group_id or ""
@@ -129,23 +139,33 @@ class RedisQueue(QueueBackend):
         if limit <= 0:
             return []
         mode = "fifo" if fifo else "standard"
-        reply = await self._call("CLAIM", _sub(subscriber), str(limit), repr(lease), mode)
+        sub = _sub(subscriber)
+        self._due_after_claim.pop(sub, None)
+        due_next, *rows = await self._call("CLAIM", sub, str(limit), repr(lease), mode)
+        if not rows:
+            self._due_after_claim[sub] = _due(due_next)
         return [
             _delivery(body, int(attempts), float(due))
-            for body, attempts, due in zip(reply[0::3], reply[1::3], reply[2::3], strict=True)
+            for body, attempts, due in zip(rows[0::3], rows[1::3], rows[2::3], strict=True)
         ]
 
     async def next_due(self, subscriber: Subscriber, *, fifo: bool) -> float | None:
-        reply = await self._call("NEXT_DUE", _sub(subscriber))
-        return None if reply is None else float(reply)
+        sub = _sub(subscriber)
+        if sub in self._due_after_claim:
+            # Asked after a claim that found nothing, with nothing pushed or given back
+            # here since: that claim answered already.
+            return self._due_after_claim.pop(sub)
+        return _due(await self._call("NEXT_DUE", sub))
 
     async def ack(self, delivery: Delivery) -> None:
         await self._call("ACK", delivery.id, str(delivery.attempts))
 
     async def retry(self, delivery: Delivery, *, at: float, error: str) -> None:
+        self._due_after_claim.clear()
         await self._call("RETRY", delivery.id, str(delivery.attempts), repr(at), error)
 
     async def release(self, delivery: Delivery) -> None:
+        self._due_after_claim.clear()
         await self._call("RELEASE", delivery.id, str(delivery.attempts))
 
     async def bury(self, delivery: Delivery, *, error: str) -> None:
@@ -162,6 +182,7 @@ class RedisQueue(QueueBackend):
         return [letter for letter in letters if topic is None or letter.topic == topic]
 
     async def replay(self, ids: list[str] | None = None) -> list[str]:
+        self._due_after_claim.clear()
         which = ["all"] if ids is None else ["some", *ids]
         return cast("list[str]", await self._call("REPLAY", *which))
 
@@ -175,9 +196,7 @@ class RedisQueue(QueueBackend):
         return {topic: row for topic, row in totals.items() if any(row.values())}
 
     async def _call(self, script: str, *args: str) -> Any:
-        if self._batch is None:
-            raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
-        return await self._batch.script(script, [], [self.namespace, repr(time.time()), *args])
+        return await self.batch.script(script, [], [self.namespace, repr(time.time()), *args])
 
 
 async def _stream_entries(client: Redis, key: str) -> list[tuple[str, dict[str, str]]]:
@@ -190,6 +209,10 @@ async def _stream_entries(client: Redis, key: str) -> list[tuple[str, dict[str, 
 
 def _sub(subscriber: Subscriber) -> str:
     return f"{quote(subscriber.step, safe='')}:{subscriber.index}"
+
+
+def _due(reply: str | None) -> float | None:
+    return None if reply is None else float(reply)
 
 
 def _body(d: Delivery) -> str:
