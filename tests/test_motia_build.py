@@ -87,6 +87,19 @@ def test_the_built_entrypoint_serves_the_listed_files_with_start_options(project
 
 
 @pytest.mark.slow
+def test_the_built_entrypoint_keeps_the_projects_stream_auth_hook(project: Path) -> None:
+    (project / "motia_config.py").write_text("def stream_auth(request):\n    return False\n")
+    assert cli.main(["build"]) == 0
+    server = run_entrypoint(project)
+    try:
+        wait_until_serving(server)
+        refused = httpx.get(server.url + "/streams/visits/inbox", timeout=5)
+        assert refused.status_code == 401
+    finally:
+        assert server.stop(signal.SIGTERM) == 0, server.log()
+
+
+@pytest.mark.slow
 def test_the_built_entrypoint_refuses_a_broken_file_naming_it(project: Path) -> None:
     assert cli.main(["build"]) == 0
     write_step(project / "steps", "hello_step.py", "config = {}\n")
