@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -51,6 +52,13 @@ def test_build_writes_an_entrypoint_listing_streams_then_steps_of_both_folders(
     assert stream < index.index("load_and_register_step(r'steps/hello_step.py')")
     assert stream < index.index("load_and_register_step(r'src/more/other.step.py')")
     assert "load_dotenv()" in index
+
+
+def test_verbose_logs_each_file_found(project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, "motia.cli")
+    assert cli.main(["typegen", "-v"]) == 0
+    assert "found steps/hello_step.py" in caplog.messages
+    assert "found steps/visits.stream.py" in caplog.messages
 
 
 def test_a_path_with_a_quote_stays_one_python_string() -> None:
