@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import importlib
 import importlib.util
@@ -20,6 +21,7 @@ from dotenv import load_dotenv
 from motia import __version__
 from motia._project.stream_config import StreamConfig
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
+from motia.schema_utils import schema_to_json_schema
 from motia.server import CONSOLE_TOKEN_ENV, ServeOptions, check_project, route_lines, serve
 from motia.settings import Settings
 
@@ -113,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
         motia_command.add_argument(
             "--dir", "-d", default="steps", help="steps folder (default: steps)"
         )
-        motia_command.add_argument("--verbose", "-v", action="store_true", help="log each file")
+        motia_command.add_argument(
+            "--verbose", "-v", action="store_true", help="log each file found"
+        )
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
     _project_options(routes)
     routes.set_defaults(run=_routes)
@@ -535,8 +539,7 @@ def _create(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     configure_logging(args.verbose)
-    steps = discover_steps(args.dir, include_src=True)
-    streams = discover_streams(args.dir, include_src=True)
+    steps, streams = _project_files(args.dir)
     Path("dist").mkdir(exist_ok=True)
     (Path("dist") / "index.py").write_text(generate_index(steps, streams))
     print(
@@ -548,25 +551,29 @@ def _build(args: argparse.Namespace) -> int:
 
 def _typegen(args: argparse.Namespace) -> int:
     configure_logging(args.verbose)
-    steps = discover_steps(args.dir, include_src=True)
-    streams = discover_streams(args.dir, include_src=True)
+    steps, streams = _project_files(args.dir)
     manifest = generate_schema_manifest(steps, streams)
     Path(args.output).write_text(json.dumps(manifest, indent=2, default=_json_name))
     print(f"wrote {args.output}: the configs of {len(manifest['steps'])} step file(s)")
     return 0
 
 
+def _project_files(folder: str) -> tuple[list[str], list[str]]:
+    """The step files and the stream files under ``folder`` and ``src``, each logged."""
+    steps = discover_steps(folder, include_src=True)
+    streams = discover_streams(folder, include_src=True)
+    for path in streams + steps:
+        log.debug("found %s", path)
+    return steps, streams
+
+
 def _json_name(value: Any) -> Any:
     """What JSON cannot hold in a config: models and dataclasses as dicts, a schema class as
     its JSON Schema, anything else by name."""
-    from dataclasses import asdict, is_dataclass
-
-    from motia.schema_utils import schema_to_json_schema
-
     if hasattr(value, "model_dump") and not isinstance(value, type):
         return value.model_dump(by_alias=True, exclude_none=True)
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     if isinstance(value, StreamConfig):
         return {"name": value.name, "schema": value.schema, "baseConfig": value.base_config}
     schema = schema_to_json_schema(value)

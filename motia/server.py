@@ -36,7 +36,7 @@ from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 from motia._core.hosts import is_loopback
 from motia._http.server_protocol import LimitedHttpProtocol
 from motia._project.layout import missing_steps, no_step_files
-from motia._project.loader import LoadResult
+from motia._project.loader import LoadResult, load_project_config
 from motia._project.step import Step
 from motia._runtime.lifespan import shutdown_all
 from motia._runtime.logs import configure_logging
@@ -95,7 +95,12 @@ class ServeOptions:
     """Log the route table and the console address when the app is built."""
 
     def build(
-        self, steps: Iterable[Step] = (), streams: Iterable[Any] = (), *, from_folder: bool = True
+        self,
+        steps: Iterable[Step] = (),
+        streams: Iterable[Any] = (),
+        *,
+        from_folder: bool = True,
+        stream_auth: Any = None,
     ) -> Motia:
         """The app of the steps folder (``from_folder``) and of the steps and streams given."""
         return Motia(
@@ -107,6 +112,7 @@ class ServeOptions:
             store=self.store,
             redis_url=self.redis_url,
             redis_prefix=self.redis_prefix,
+            stream_auth=stream_auth,
         )
 
 
@@ -207,10 +213,16 @@ def serve_loaded(loaded: LoadResult, options: ServeOptions) -> None:
             f"dist/index.py serves in one process; for --workers {options.workers} serve the "
             f"folder: motia start --dir {options.steps_dir} --workers {options.workers}"
         )
+    project_config = load_project_config(Path(options.project_dir), loaded)
     if loaded.errors:
         raise BuildError(loaded.errors)
-    streams = [config for config, _ in loaded.streams]
-    _serve_app(options.build(steps=loaded.steps, streams=streams, from_folder=False), options)
+    motia = options.build(
+        steps=loaded.steps,
+        streams=[config for config, _ in loaded.streams],
+        from_folder=False,
+        stream_auth=getattr(project_config, "stream_auth", None),
+    )
+    _serve_app(motia, options)
 
 
 def _serve_app(motia: Motia, options: ServeOptions) -> None:

@@ -263,9 +263,11 @@ class StreamClient:
         return {} if self._token is None else {"subprotocols": ["Authorization", self._token]}
 
     async def disconnect(self) -> None:
-        task, self._receive_task = self._receive_task, None
+        task = self._receive_task
         if task is not None and task is not asyncio.current_task():
+            # Kept while it reconnects from inside, so that a disconnect() then stops it.
             task.cancel()
+            self._receive_task = None
         ws, self._ws = self._ws, None
         if ws is not None:
             await ws.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -53,6 +54,13 @@ def test_build_writes_an_entrypoint_listing_streams_then_steps_of_both_folders(
     assert "load_dotenv()" in index
 
 
+def test_verbose_logs_each_file_found(project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, "motia.cli")
+    assert cli.main(["typegen", "-v"]) == 0
+    assert "found steps/hello_step.py" in caplog.messages
+    assert "found steps/visits.stream.py" in caplog.messages
+
+
 def test_a_path_with_a_quote_stays_one_python_string() -> None:
     index = cli.generate_index(["steps/it's_step.py"], [])
     assert 'load_and_register_step("steps/it\'s_step.py")' in index
@@ -82,6 +90,19 @@ def test_the_built_entrypoint_serves_the_listed_files_with_start_options(project
         wait_until_serving(server)
         assert httpx.post(server.url + "/hello", timeout=5).status_code == 405
         assert httpx.get(server.url + "/other", timeout=5).json() == {"hello": "built"}
+    finally:
+        assert server.stop(signal.SIGTERM) == 0, server.log()
+
+
+@pytest.mark.slow
+def test_the_built_entrypoint_keeps_the_projects_stream_auth_hook(project: Path) -> None:
+    (project / "motia_config.py").write_text("def stream_auth(request):\n    return False\n")
+    assert cli.main(["build"]) == 0
+    server = run_entrypoint(project)
+    try:
+        wait_until_serving(server)
+        refused = httpx.get(server.url + "/streams/visits/inbox", timeout=5)
+        assert refused.status_code == 401
     finally:
         assert server.stop(signal.SIGTERM) == 0, server.log()
 

@@ -104,3 +104,18 @@ async def test_a_token_reaches_the_stream_auth_hook(tmp_path: Path) -> None:
             assert [request.token for request in AUTH_REQUESTS] == ["alice"]
         finally:
             await client.disconnect()
+
+
+async def test_a_client_disconnected_while_the_server_is_away_stays_disconnected(
+    tmp_path: Path,
+) -> None:
+    first = ServerThread(build_app(tmp_path))
+    with first:
+        client = StreamClient(first.ws_url, reconnect_delay=0.01)
+        client.subscribe_group("todo", "inbox")
+        await until(lambda: len(HOOK_CALLS) == 1)
+    await anyio.sleep(0.05)  # a few reconnect attempts against nothing
+    await client.disconnect()
+    with ServerThread(build_app(tmp_path), port=first.port):
+        await anyio.sleep(0.3)  # many times reconnect_delay
+        assert HOOK_CALLS == [] and client._ws is None
