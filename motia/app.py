@@ -38,10 +38,11 @@ from motia._realtime.routes import stream_routes
 from motia._runtime.lifespan import Runtime
 from motia._runtime.stats import GAUGES, Stats
 from motia.backends.base import Store
+from motia.backends.memory_queue import MemoryQueue
 from motia.backends.queue import QueueBackend
 from motia.backends.selection import build_store, database_path
 from motia.backends.sqlite import SQLiteStore
-from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
+from motia.backends.sqlite_queue import SQLiteQueue
 from motia.exceptions import BuildError, ConfigError, StepError
 from motia.settings import Settings
 
