@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,11 +19,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from pydantic import BaseModel, ValidationError
 
-from motia import Motia, Stream, enqueue, http, stateManager, step, tracing
+import motia.runtime
+from motia import Motia, Stream, enqueue, http, queue, stateManager, step, tracing
 from motia._runtime.local_engine import LocalEngine
 from motia.bridge import bridge
 from motia.iii import get_instance, init_iii
+from motia.types import QueueConfig, StepConfig, StreamConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +58,7 @@ def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
 
 def use_client(monkeypatch: pytest.MonkeyPatch, client: Any) -> None:
     # ``motia.state`` and ``motia.enqueue`` are also names of functions of ``motia``.
-    for name in ("motia.state", "motia.streams", "motia.enqueue"):
+    for name in ("motia.state", "motia.streams", "motia.enqueue", "motia.runtime"):
         monkeypatch.setattr(importlib.import_module(name), "get_instance", lambda: client)
 
 
@@ -199,6 +203,160 @@ async def test_in_process_calls_are_spanned_once_by_the_app(
                 assert (await client.post("/w")).json() == {"old_value": None, "new_value": 1}
     names = [span.name for span in exporter.get_finished_spans()]
     assert names.count("state::set") == 1, names
+
+
+# -- motia.runtime.Motia --------------------------------------------------------------------
+
+
+class Order(BaseModel):
+    amount: int
+
+
+class Writer:
+    """The engine's response channel: messages, and bytes on ``stream``."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.body = b""
+        self.closed = False
+        self.stream = self
+
+    async def send_message_async(self, message: str) -> None:
+        self.messages.append(json.loads(message))
+
+    def write(self, data: bytes) -> None:
+        self.body += data
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_each_trigger_is_a_function_and_a_trigger_on_the_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = LocalEngine()
+    use_client(monkeypatch, engine)
+    config = {
+        "name": "Orders",
+        "triggers": [
+            http("POST", "/orders", body_schema=Order, condition=lambda req, ctx: True),
+            queue("order.created", config=QueueConfig(max_retries=3)),
+            queue("order.created"),
+        ],
+    }
+    motia.runtime.Motia().add_step(config, "steps/orders_step.py", lambda data, ctx: None)
+    assert engine.functions == [
+        "steps::Orders::trigger::http(POST /orders)",
+        "steps::Orders::trigger::http(POST /orders)::conditions::0",
+        "steps::Orders::trigger::queue(order.created)",
+        "steps::Orders::trigger::queue(order.created)::2",
+    ]
+    api, first, second = engine.triggers
+    assert api["type"] == "http"
+    assert api["config"]["api_path"] == "orders" and api["config"]["http_method"] == "POST"
+    assert api["config"]["condition_function_id"].endswith("::conditions::0")
+    metadata = api["config"]["metadata"]
+    assert metadata["filePath"] == "steps/orders_step.py"
+    assert metadata["triggers"][0]["bodySchema"]["properties"]["amount"]["type"] == "integer"
+    assert "condition" not in metadata["triggers"][0]
+    assert first["config"]["queue_config"]["maxRetries"] == 3
+    assert "queue_config" not in second["config"]
+
+
+async def test_an_http_function_answers_on_the_engines_response_channel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = LocalEngine()
+    use_client(monkeypatch, engine)
+    seen: dict[str, Any] = {}
+
+    async def handler(args: Any, ctx: Any) -> dict[str, Any]:
+        seen.update(trigger=ctx.trigger.type, body=args.request.body, id=args.path_params["id"])
+        return {"status": 201, "headers": {"x-a": "1"}, "body": {"ok": True}}
+
+    motia.runtime.Motia().add_step(
+        StepConfig(name="Put", triggers=[http("PUT", "/items/:id")]), "steps/put_step.py", handler
+    )
+    writer = Writer()
+    payload = {"method": "PUT", "path_params": {"id": "7"}, "body": {"n": 1}, "response": writer}
+    result = await engine.trigger_async(
+        {"function_id": "steps::Put::trigger::http(PUT /items/:id)", "payload": payload}
+    )
+    assert result["status_code"] == 201
+    assert seen == {"trigger": "http", "body": {"n": 1}, "id": "7"}
+    assert writer.messages == [
+        {"type": "set_status", "status_code": 201},
+        {"type": "set_headers", "headers": {"x-a": "1"}},
+    ]
+    assert json.loads(writer.body) == {"ok": True} and writer.closed
+
+
+async def test_a_queue_functions_input_is_checked_against_its_schema(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = LocalEngine()
+    use_client(monkeypatch, engine)
+    received: list[Any] = []
+    motia.runtime.Motia().add_step(
+        {"name": "Bill", "triggers": [queue("bill", input=Order)]},
+        "steps/bill_step.py",
+        lambda data, ctx: received.append(data),
+    )
+    call = {"function_id": "steps::Bill::trigger::queue(bill)", "payload": {"amount": 3}}
+    await engine.trigger_async(call)
+    assert received == [Order(amount=3)]
+    with caplog.at_level(logging.ERROR, logger="motia.runtime"), pytest.raises(ValidationError):
+        await engine.trigger_async({**call, "payload": {"amount": "lots"}})
+    assert "queue:Bill" in caplog.text
+
+
+async def test_a_runs_ctx_enqueues_through_the_client_in_a_step_span(
+    monkeypatch: pytest.MonkeyPatch, exporter: InMemorySpanExporter
+) -> None:
+    engine, client = LocalEngine(), Recorder()
+    use_client(monkeypatch, engine)
+
+    async def handler(data: Any, ctx: Any) -> None:
+        await ctx.enqueue({"topic": "next", "data": data})
+
+    motia.runtime.Motia().add_step(
+        {"name": "Relay", "triggers": [queue("in")]}, "steps/relay_step.py", handler
+    )
+    use_client(monkeypatch, client)
+    await engine.trigger_async({"function_id": "steps::Relay::trigger::queue(in)", "payload": 5})
+    assert client.requests == [{"function_id": "enqueue", "payload": {"topic": "next", "data": 5}}]
+    run = next(span for span in exporter.get_finished_spans() if span.name == "step:Relay")
+    assert (run.attributes or {})["motia.trigger.type"] == "queue"
+    assert run.status.status_code is StatusCode.OK
+
+
+async def test_initialize_registers_the_stream_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = LocalEngine()
+    use_client(monkeypatch, engine)
+    joined: list[Any] = []
+    runtime = motia.runtime.Motia()
+    runtime.add_stream(
+        StreamConfig(
+            name="chat", on_join=lambda sub, ctx, auth: joined.append((sub, auth)) or True
+        ),
+        "steps/chat.stream.py",
+    )
+    runtime.set_authenticate(lambda request, ctx: request.headers.get("authorization") == "ok")
+    runtime.initialize()
+    assert engine.functions == ["motia::stream::authenticate", "motia::stream::join"]
+    assert engine.triggers == [
+        {"type": "stream:join", "function_id": "motia::stream::join", "config": {}}
+    ]
+    call = {"function_id": "motia::stream::authenticate", "payload": {"headers": {}}}
+    assert await engine.trigger_async(call) == {"authorized": False}
+    join = {"stream_name": "chat", "group_id": "room", "id": None, "context": {"user": "u"}}
+    assert await engine.trigger_async({"function_id": "motia::stream::join", "payload": join})
+    assert [(sub.group_id, auth) for sub, auth in joined] == [("room", {"user": "u"})]
+
+
+def test_a_step_needs_a_handler() -> None:
+    with pytest.raises(ValueError, match="handler is required"):
+        motia.runtime.Motia().add_step({"name": "X", "triggers": [queue("x")]}, "steps/x_step.py")
 
 
 # -- trace context through an engine client --------------------------------------------

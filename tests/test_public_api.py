@@ -76,6 +76,12 @@ PUBLIC_NAMES: dict[str, list[str]] = {
     "motia.iii": [
         "get_instance", "init_iii",
     ],
+    "motia.bridge": [
+        "bridge",
+    ],
+    "motia.runtime": [
+        "Motia", "current_trace_id",
+    ],
     "motia.loader": [
         "generate_step_id",
     ],
