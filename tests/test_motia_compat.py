@@ -277,16 +277,6 @@ def test_the_cli_loads_the_projects_env_file_without_overriding(
         os.environ.pop("MOTIA_DOTENV_PROBE", None)
 
 
-@pytest.mark.parametrize("command", ["build", "typegen"])
-def test_engine_commands_say_exactly_what_to_type_instead(
-    command: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main([command, "--dir", "steps"]) == 2
-    said = capsys.readouterr().err
-    assert said.startswith(f"motia {command}: ")
-    assert "`motia " in said
-
-
 def test_motias_run_command_and_short_flags_parse_as_start() -> None:
     from motia.cli import _parser
 
