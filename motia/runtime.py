@@ -39,6 +39,7 @@ from motia._runtime.context import FlowContext
 from motia._runtime.engine_calls import call_engine
 from motia.iii import get_instance
 from motia.schema_utils import schema_to_json_schema
+from motia.setup_step_endpoint import setup_step_endpoint
 from motia.streams import Stream
 from motia.tracing import (
     get_trace_id_from_span,
@@ -157,10 +158,12 @@ class Motia:
         log.info("step %s registered", config.name)
 
     def initialize(self) -> None:
-        """Register the stream auth hook and the streams' ``on_join``/``on_leave`` hooks."""
+        """Register the stream auth hook, the step content endpoint (``setup_step_endpoint``)
+        and the streams' ``on_join``/``on_leave`` hooks."""
         engine = get_instance()
         if self._authenticate is not None:
             engine.register_function({"id": "motia::stream::authenticate"}, self._authenticate_call)
+        setup_step_endpoint(engine)
         for hook in ("join", "leave"):
             if any(getattr(c, f"on_{hook}") for c in self._stream_configs.values()):
                 function_id = f"motia::stream::{hook}"

@@ -10,6 +10,7 @@ import importlib
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -26,6 +27,8 @@ from motia import Motia, Stream, enqueue, http, queue, stateManager, step, traci
 from motia._runtime.local_engine import LocalEngine
 from motia.bridge import bridge
 from motia.iii import get_instance, init_iii
+from motia.loader import generate_step_id
+from motia.setup_step_endpoint import setup_step_endpoint
 from motia.types import QueueConfig, StepConfig, StreamConfig
 
 pytestmark = pytest.mark.anyio
@@ -317,6 +320,7 @@ async def test_a_runs_ctx_enqueues_through_the_client_in_a_step_span(
     use_client(monkeypatch, engine)
 
     async def handler(data: Any, ctx: Any) -> None:
+        assert ctx.state is None
         await ctx.enqueue({"topic": "next", "data": data})
 
     motia.runtime.Motia().add_step(
@@ -330,7 +334,10 @@ async def test_a_runs_ctx_enqueues_through_the_client_in_a_step_span(
     assert run.status.status_code is StatusCode.OK
 
 
-async def test_initialize_registers_the_stream_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_initialize_registers_the_stream_hooks(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
     engine = LocalEngine()
     use_client(monkeypatch, engine)
     joined: list[Any] = []
@@ -343,8 +350,12 @@ async def test_initialize_registers_the_stream_hooks(monkeypatch: pytest.MonkeyP
     )
     runtime.set_authenticate(lambda request, ctx: request.headers.get("authorization") == "ok")
     runtime.initialize()
-    assert engine.functions == ["motia::stream::authenticate", "motia::stream::join"]
-    assert engine.triggers == [
+    assert engine.functions == [
+        "motia::stream::authenticate",
+        "motia_step_get",
+        "motia::stream::join",
+    ]
+    assert engine.triggers[1:] == [
         {"type": "stream:join", "function_id": "motia::stream::join", "config": {}}
     ]
     call = {"function_id": "motia::stream::authenticate", "payload": {"headers": {}}}
@@ -396,3 +407,62 @@ async def test_an_instrumented_client_carries_trace_context_both_ways(
     assert client.handled == [raw]
     assert format(run.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
     assert run.parent is not None and format(run.parent.span_id, "016x") == "b7ad6b7169203331"
+
+
+# -- the step content endpoint of Motia's tooling ----------------------------------------
+
+
+def step_endpoint(root: Path) -> Any:
+    engine = LocalEngine()
+    setup_step_endpoint(engine)
+    assert engine.triggers == [
+        {
+            "type": "http",
+            "function_id": "motia_step_get",
+            "config": {"api_path": "__motia/step/:stepId", "http_method": "GET"},
+        }
+    ]
+
+    def get(step_id: str | None) -> Any:
+        params = {} if step_id is None else {"stepId": step_id}
+        call = {"function_id": "motia_step_get", "payload": {"path_params": params}}
+        return engine.trigger(call)
+
+    return get
+
+
+def test_the_step_endpoint_answers_with_a_steps_source_and_features(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src" / "billing").mkdir(parents=True)
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "src" / "billing" / "charge_step.py").write_text("config = {}\n")
+    (tmp_path / "steps" / "refund.step.py").write_text("broken = (\n")
+    features = tmp_path / "tutorial" / "billing" / "charge_step.py-features.json"
+    features.parent.mkdir(parents=True)
+    features.write_text('[{"title": "Charge"}]')
+    (tmp_path / "steps" / "refund.step.py-features.json").write_text("{not json")
+    get = step_endpoint(tmp_path)
+
+    charge = generate_step_id("src/billing/charge_step.py")
+    assert get(charge) == {
+        "status_code": 200,
+        "body": {"id": charge, "content": "config = {}\n", "features": [{"title": "Charge"}]},
+    }
+    assert get(generate_step_id("steps/refund.step.py"))["body"]["features"] == []
+    assert get(None) == {"status_code": 400, "body": {"error": "stepId is required"}}
+    assert get("nope") == {"status_code": 404, "body": {"error": "Step not found"}}
+
+
+def test_a_step_file_that_cannot_be_read_is_a_500(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "steps" / "gone_step.py").write_text("")
+    get = step_endpoint(tmp_path)
+    (tmp_path / "steps" / "gone_step.py").unlink()
+    answer = get(generate_step_id("steps/gone_step.py"))
+    assert answer["status_code"] == 500
+    assert answer["body"]["error"].startswith("Failed to read step: ")

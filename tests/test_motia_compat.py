@@ -372,8 +372,6 @@ def test_motias_tracing_helpers_make_spans_of_your_own(monkeypatch: pytest.Monke
 
 def test_motias_other_top_level_names_exist() -> None:
     import motia
-    from motia import ChannelReader, ChannelWriter, setup_step_endpoint
+    from motia import ChannelReader, ChannelWriter
 
     assert ChannelReader is motia.RequestBody and ChannelWriter is motia.MotiaHttpResponse
-    with pytest.raises(RuntimeError, match="no Motia engine"):
-        setup_step_endpoint(None)
