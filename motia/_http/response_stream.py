@@ -253,7 +253,7 @@ class BodyStream(Sender[bytes]):
         if self.completed and not self._writing:
             self._mark_closed()
 
-    def _hand_over(self, waiting: PendingSend) -> None:
+    def _hand_over(self, waiting: PendingSend[None]) -> None:
         super()._hand_over(waiting)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write_behind())
