@@ -240,6 +240,8 @@ class BodyStream(Sender[bytes]):
         return {"trace_id": self.trace_id}
 
     def _send_queued(self) -> None:
+        if not self._queue:
+            return  # the send batch's turn, after the write went out at once
         cycle = self._cycle
         if cycle is not None and self.started and not (self._writing or self.ending):
             chunk = b"".join(self._queue)
