@@ -37,7 +37,37 @@ OP_TYPES = ("set", "merge", "increment", "decrement", "remove")
 
 def ensure_json(value: Any) -> JSON:
     """Return a JSON-safe deep copy of ``value`` or raise ``UnstorableValue``."""
-    return _to_json(value, "$")
+    try:
+        return _plain_copy(value)
+    except _NotPlain:
+        return _to_json(value, "$")  # the walk that knows where it is, and says so
+
+
+class _NotPlain(Exception):
+    """A value ``_plain_copy`` leaves to ``_to_json``."""
+
+
+_ATOMS = frozenset((str, int, bool, type(None)))
+
+
+def _plain_copy(value: Any) -> JSON:
+    """The deep copy of a value built of exactly dict, list, str, int, bool, None and
+    finite floats, the common case, without keeping track of paths."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        copy = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            copy[key] = _plain_copy(item)
+        return copy
+    if kind is list:
+        return [_plain_copy(item) for item in value]
+    if kind is float and math.isfinite(value):
+        return value
+    raise _NotPlain
 
 
 def _to_json(value: Any, path: str) -> JSON:
