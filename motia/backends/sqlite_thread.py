@@ -176,14 +176,28 @@ class SQLiteThread:
         finally:
             self._conn.close()
             self._conn = None
+            self._refuse_late_jobs()
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         stopping = False
         while not stopping:
             jobs, stopping = self._take()
-            if jobs:
+            try:
                 _run_batch(conn, jobs)
-                self._answer(jobs)
+            except Exception as exc:  # the connection itself failed, e.g. on ROLLBACK
+                _fail_all(jobs, exc)
+            self._answer(jobs)
+
+    def _refuse_late_jobs(self) -> None:
+        """Jobs handed over while the thread was stopping (from another loop) fail, not hang."""
+        late: list[_Job] = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = self._inbox.get_nowait()
+                if item is not _STOP:
+                    late.append(item)
+        _fail_all(late, RuntimeError(f"{self.owner} was closed"))
+        self._answer(late)
 
     def _take(self) -> tuple[list[_Job], bool]:
         """Every pending job (blocking for the first), and whether the thread must stop."""
@@ -200,8 +214,10 @@ class SQLiteThread:
         return jobs, True
 
     def _answer(self, jobs: list[_Job]) -> None:
+        """One callback per loop: ``on_commit`` calls on the opening loop, then the answers."""
         home = self.loop
-        assert home is not None
+        if not jobs or home is None:
+            return
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {home: []}
         for job in jobs:
             by_loop.setdefault(job.loop, []).append(job)
