@@ -3,9 +3,9 @@
 Deliveries live in their own table. Every write runs in the ``SQLiteThread``
 the queue shares with the store of the same file, committed together with the
 writes of concurrent callers, so a message whose ``push`` returned survives a
-killed process; several processes may share the file. ``MemoryQueue`` is the
-same queue in a private in-memory database. The ``sql_*`` functions take a
-connection, so tools can work on the file without an event loop (see ``motia.queues.admin``).
+killed process; several processes may share the file. The ``sql_*`` functions
+take a connection, so tools can work on the file without an event loop (see
+``motia.queues.admin``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from motia.backends.sqlite_thread import SQLiteBackend, transaction
 from motia.backends.sqlite_thread import connect as connect_file
 
 __all__ = [
-    "MemoryQueue",
     "SQLiteQueue",
     "connect",
     "sql_dead_letters",
@@ -123,13 +122,6 @@ class SQLiteQueue(SQLiteBackend, QueueBackend):
 
     async def stats(self) -> dict[str, dict[str, int]]:
         return await self.thread.run(sql_stats)
-
-
-class MemoryQueue(SQLiteQueue):
-    """The same queue in a private in-memory database: nothing survives the process."""
-
-    def __init__(self) -> None:
-        super().__init__(":memory:")
 
 
 def _insert(deliveries: list[Delivery], cursor: sqlite3.Cursor) -> None:
