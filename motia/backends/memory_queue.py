@@ -154,6 +154,8 @@ class _Lane:
 class MemoryQueue(QueueBackend):
     """Deliveries in dicts and heaps, per subscriber; dead letters in arrival order."""
 
+    never_suspends = True
+
     def __init__(self) -> None:
         self._lanes: dict[Subscriber, _Lane] = {}
         self._dead: dict[str, _Entry] = {}
