@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -31,11 +31,13 @@ from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 from motia._core.hosts import is_loopback
 from motia._http.server_protocol import LimitedHttpProtocol
 from motia._project.layout import missing_steps, no_step_files
+from motia._project.loader import LoadResult, load_project_config
+from motia._project.step import Step
 from motia._runtime.lifespan import shutdown_all
 from motia._runtime.logs import configure_logging
 from motia.app import Motia
 from motia.backends.selection import URL_ENV, store_name
-from motia.exceptions import ServeError
+from motia.exceptions import BuildError, ServeError
 from motia.settings import Settings
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "print_routes",
     "route_lines",
     "serve",
+    "serve_loaded",
     "share_metrics_between_workers",
 ]
 
@@ -83,14 +86,25 @@ class ServeOptions:
     announce: bool = True
     """Log the route table and the console address when the app is built."""
 
-    def build(self) -> Motia:
+    def build(
+        self,
+        steps: Iterable[Step] = (),
+        streams: Iterable[Any] = (),
+        *,
+        from_folder: bool = True,
+        stream_auth: Any = None,
+    ) -> Motia:
+        """The app of the steps folder (``from_folder``) and of the steps and streams given."""
         return Motia(
-            self.steps_dir,
+            self.steps_dir if from_folder else None,
+            steps=steps,
+            streams=streams,
             project_dir=self.project_dir,
             settings=Settings(dev=self.dev, **self.settings),
             store=self.store,
             redis_url=self.redis_url,
             redis_prefix=self.redis_prefix,
+            stream_auth=stream_auth,
         )
 
 
@@ -179,7 +193,31 @@ def serve(options: ServeOptions) -> None:
     if options.workers > 1:
         _serve_workers(options)
         return
-    motia = options.build()
+    _serve_app(options.build(), options)
+
+
+def serve_loaded(loaded: LoadResult, options: ServeOptions) -> None:
+    """Serve the steps and streams of files loaded already (``dist/index.py``), in one process."""
+    check_console(options)
+    configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
+    if options.workers > 1:
+        raise ServeError(
+            f"dist/index.py serves in one process; for --workers {options.workers} serve the "
+            f"folder: motia start --dir {options.steps_dir} --workers {options.workers}"
+        )
+    project_config = load_project_config(Path(options.project_dir), loaded)
+    if loaded.errors:
+        raise BuildError(loaded.errors)
+    motia = options.build(
+        steps=loaded.steps,
+        streams=[config for config, _ in loaded.streams],
+        from_folder=False,
+        stream_auth=getattr(project_config, "stream_auth", None),
+    )
+    _serve_app(motia, options)
+
+
+def _serve_app(motia: Motia, options: ServeOptions) -> None:
     announce(motia, options)
     MotiaServer(_uvicorn_config(motia.asgi(), options)).run()
 
