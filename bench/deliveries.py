@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bench.load.arrivals import Arrival
+from bench.load.arrivals import Chunk
 from bench.stats import percentile
+
+Arrival = tuple[float, list[bytes]]
 
 
 @dataclass
@@ -51,3 +54,20 @@ def check(sent: Mapping[bytes, float], subscribers: Sequence[Sequence[Arrival]])
             last[order_id] = max(last[order_id], first[order_id])
     result.latencies_ms = sorted((last[i] - sent[i]) * 1000 for i in everywhere)
     return result
+
+
+def ids_by_arrival(chunks: Sequence[Chunk], pattern: re.Pattern[bytes]) -> list[Arrival]:
+    """The order ids of each frame, stamped with the time of the chunk that completed it."""
+    arrivals = []
+    pending = b""
+    for at, data in chunks:
+        body = pending + data
+        cut = body.rfind(b"\n\n")
+        if cut < 0:
+            pending = body
+            continue
+        pending = body[cut + 2 :]
+        ids = pattern.findall(body, 0, cut)
+        if ids:
+            arrivals.append((at, ids))
+    return arrivals

@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not installed
 
-from bench.deliveries import Deliveries, check
+from bench.deliveries import Deliveries, check, ids_by_arrival
 from bench.ladder import Step, climb, sustained
 from bench.load.arrivals import OrderStream, Tally
 from bench.load.orders import split_answers
-from bench.scenarios.chain import PATTERNS
+from bench.scenarios.chain import MARKERS, PATTERNS
 
 MOTIA_FRAME = (
     b'event: create\nid: 05220a6c.2.0\ndata: {"timestamp":1,"streamName":"orders",'
@@ -39,21 +39,30 @@ def test_split_answers_returns_complete_responses_and_keeps_the_rest() -> None:
 
 
 @pytest.mark.parametrize(("side", "frame"), [("motia", MOTIA_FRAME), ("fastapi-arq", PEER_FRAME)])
-def test_each_event_counts_its_order_once(side: str, frame: bytes) -> None:
+def test_each_event_has_its_order_once(side: str, frame: bytes) -> None:
     assert PATTERNS[side].findall(frame) == [b"o7"]
+    assert frame.count(MARKERS[side]) == 1
 
 
-def test_a_frame_split_across_reads_is_counted_once_when_complete() -> None:
+def test_a_frame_split_across_reads_has_the_time_of_the_read_that_completed_it() -> None:
+    second = PEER_FRAME.replace(b"o7", b"o8")
+    chunks = [(1.0, PEER_FRAME + second[:20]), (2.0, second[20:-1]), (3.0, second[-1:])]
+    assert ids_by_arrival(chunks, PATTERNS["fastapi-arq"]) == [(1.0, [b"o7"]), (3.0, [b"o8"])]
+
+
+def test_a_marker_split_across_reads_is_counted_once() -> None:
     async def read() -> OrderStream:
-        stream = OrderStream(b"", PATTERNS["fastapi-arq"], Tally())
-        second = PEER_FRAME.replace(b"o7", b"o8")
-        stream.data_received(b"HTTP/1.1 200 OK\r\n\r\n" + PEER_FRAME + second[:20])
-        stream.data_received(second[20:])
+        stream = OrderStream(b"", MARKERS["motia"], Tally())
+        second = MOTIA_FRAME.replace(b"o7", b"o8")
+        at = second.index(b'"id":"o8"') + 2
+        stream.data_received(b"HTTP/1.1 200 OK\r\n\r\n" + MOTIA_FRAME + second[:at])
+        stream.data_received(second[at:])
         return stream
 
     stream = asyncio.run(read())
-    assert [ids for _, ids in stream.arrivals] == [[b"o7"], [b"o8"]]
     assert stream.tally.count == 2
+    assert len(stream.chunks) == 2
+    assert stream.ready.result() is True
 
 
 def test_latency_is_the_last_subscribers_first_arrival() -> None:

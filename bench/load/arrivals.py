@@ -1,81 +1,67 @@
-"""SSE subscribers that note when each order id arrived, without decoding JSON per event.
+"""SSE subscribers that keep every chunk with its arrival time and count orders cheaply.
 
-A chunk is cut at its last complete frame (``\\n\\n``); the ids in the complete part are
-found by one regular-expression scan and stored with the chunk's arrival time, the rest
-waits for the next chunk. Checking them (missing, duplicates, latency) is done afterwards,
-outside the measured window, by ``bench.deliveries``.
+On each read a subscriber only stamps and keeps the chunk and counts a marker that occurs
+once per order event (``bytes.count`` on the chunk plus the tail of the previous one, so a
+marker split across reads counts once). Finding the ids, and checking them, is done after
+each step, outside the measured window, by ``bench.deliveries``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 
 from bench.load.sse import get
 from bench.server import HOST
 
-Arrival = tuple[float, list[bytes]]
+Chunk = tuple[float, bytes]
 
 
 class Tally:
-    """Ids received by every subscriber together; ``reach(total)`` waits for that many."""
+    """Order events received by every subscriber together."""
 
     def __init__(self) -> None:
         self.count = 0
-        self._target = 0
-        self._reached: asyncio.Future[None] | None = None
 
-    def add(self, found: int) -> None:
-        self.count += found
-        if self._reached and self.count >= self._target and not self._reached.done():
-            self._reached.set_result(None)
-
-    async def reach(self, total: int, timeout: float) -> bool:
-        """True once ``total`` ids arrived, False if ``timeout`` passed first."""
-        if self.count >= total:
-            return True
-        self._target = total
-        self._reached = asyncio.get_running_loop().create_future()
-        try:
-            await asyncio.wait_for(self._reached, timeout)
-        except TimeoutError:
-            return False
+    async def reach(self, total: int, timeout: float, poll: float = 0.002) -> bool:
+        """True once ``total`` arrived, False if ``timeout`` passed first."""
+        deadline = time.monotonic() + timeout
+        while self.count < total:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(poll)
         return True
 
 
 class OrderStream(asyncio.Protocol):
     """One ``text/event-stream`` response; ``ready`` resolves on its first complete frame."""
 
-    def __init__(self, request: bytes, pattern: re.Pattern[bytes], tally: Tally) -> None:
-        loop = asyncio.get_running_loop()
+    def __init__(self, request: bytes, marker: bytes, tally: Tally) -> None:
         self.request = request
-        self.pattern = pattern
+        self.marker = marker
         self.tally = tally
+        self.transport: asyncio.Transport | None = None
         self.status = 0
-        self.arrivals: list[Arrival] = []
-        self.ready = loop.create_future()
+        self.chunks: list[Chunk] = []
+        self.ready = asyncio.get_running_loop().create_future()
         self._head = b""
-        self._pending = b""
+        self._tail = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.write(self.request)  # type: ignore[attr-defined]  # a stream transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        transport.write(self.request)  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
         if not self.status:
             data = self._read_head(data)
-        body = self._pending + data
-        cut = body.rfind(b"\n\n")
-        if cut < 0:
-            self._pending = body
-            return
-        self._pending = body[cut + 2 :]
-        if not self.ready.done():
+        self.chunks.append((time.monotonic(), data))
+        window = self._tail + data
+        found = window.count(self.marker)
+        if found:
+            self.tally.count += found
+        self._tail = window[1 - len(self.marker) :]
+        if not self.ready.done() and b"\n\n" in b"".join(c for _, c in self.chunks):
             self.ready.set_result(True)
-        ids = self.pattern.findall(body, 0, cut)
-        if ids:
-            self.arrivals.append((time.monotonic(), ids))
-            self.tally.add(len(ids))
 
     def _read_head(self, data: bytes) -> bytes:
         self._head += data
@@ -89,9 +75,13 @@ class OrderStream(asyncio.Protocol):
         if not self.ready.done():
             self.ready.set_result(False)
 
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
 
 async def subscribe(
-    port: int, path: str, count: int, pattern: re.Pattern[bytes], tally: Tally, *, batch: int = 250
+    port: int, path: str, count: int, marker: bytes, tally: Tally, *, batch: int = 250
 ) -> list[OrderStream]:
     """``count`` subscribers, opened ``batch`` at a time, each past its first frame."""
     loop = asyncio.get_running_loop()
@@ -99,7 +89,7 @@ async def subscribe(
     for start in range(0, count, batch):
         opened = await asyncio.gather(
             *(
-                loop.create_connection(lambda: OrderStream(get(path), pattern, tally), HOST, port)
+                loop.create_connection(lambda: OrderStream(get(path), marker, tally), HOST, port)
                 for _ in range(min(batch, count - start))
             )
         )

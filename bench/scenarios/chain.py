@@ -27,7 +27,7 @@ import psutil
 from bench import aio
 from bench.apps.chain_peer import QUEUE, REDIS_DB
 from bench.config import Config
-from bench.deliveries import check
+from bench.deliveries import check, ids_by_arrival
 from bench.ladder import Step, climb, sustained
 from bench.load.arrivals import OrderStream, Tally, subscribe
 from bench.load.orders import OrderSender, offer, order_request
@@ -50,6 +50,9 @@ PATTERNS = {
     "motia": re.compile(rb'"groupId":"all","id":"(o\d+)"'),
     PEER: re.compile(rb'data: \{"id":"(o\d+)"'),
 }
+"""Finds the order id of each event, once per event (the item's own ``id`` is not matched)."""
+MARKERS = {"motia": b'"groupId":"all","id":"o', PEER: b'data: {"id":"o'}
+"""Occurs once per order event: counted as chunks arrive, to know when all are in."""
 CONNECTIONS = 64
 GRACE = 2.0
 """Seconds after the last send for the answers and deliveries of a step."""
@@ -107,8 +110,8 @@ def _redis_missing() -> str | None:
 def _sample(side: str, subscribers: int, config: Config) -> Sample:
     budget = 60 + len(config.chain_rates) * (config.chain_step_seconds + GRACE + 15)
     with _serving(side) as (server, cpu):
-        pattern = PATTERNS["motia" if side in STORES else PEER]
-        steps = aio.run(_climb(server.port, subscribers, pattern, cpu, config), timeout=budget)
+        wire = "motia" if side in STORES else PEER
+        steps = aio.run(_climb(server.port, subscribers, wire, cpu, config), timeout=budget)
     return _summary(steps)
 
 
@@ -179,10 +182,10 @@ def _cpu(process: psutil.Process) -> float:
 
 
 async def _climb(
-    port: int, subscribers: int, pattern: re.Pattern[bytes], cpu: CpuClock, config: Config
+    port: int, subscribers: int, wire: str, cpu: CpuClock, config: Config
 ) -> list[Step]:
     tally = Tally()
-    streams = await subscribe(port, PATH, subscribers, pattern, tally)
+    streams = await subscribe(port, PATH, subscribers, MARKERS[wire], tally)
     sender = OrderSender(port, CONNECTIONS)
     await sender.open()
     serial = itertools.count()
@@ -190,12 +193,14 @@ async def _climb(
 
     async def attempt(rate: float) -> Step:
         ids = [f"o{next(serial)}" for _ in range(round(rate * config.chain_step_seconds))]
-        return await _step(rate, ids, sender, streams, tally, cpu)
+        return await _step(rate, ids, sender, streams, tally, cpu, PATTERNS[wire])
 
     try:
         return await climb(config.chain_rates, attempt, P99_LIMIT_MS)
     finally:
         sender.close()
+        for stream in streams:
+            stream.close()
 
 
 async def _warm_up(sender: OrderSender, rate: float, seconds: float = 0.5) -> None:
@@ -218,10 +223,11 @@ async def _step(
     streams: list[OrderStream],
     tally: Tally,
     cpu: CpuClock,
+    pattern: re.Pattern[bytes],
 ) -> Step:
     requests = [order_request(i) for i in ids]
     for stream in streams:
-        stream.arrivals.clear()
+        stream.chunks.clear()
     expected = tally.count + len(ids) * len(streams)
     answered = sender.answers() + len(ids)
     ok_before = _ok(sender)
@@ -233,7 +239,7 @@ async def _step(
     server_cpu, client_cpu = cpu() - server_start, self_cpu() - client_start
     deliveries = check(
         dict(zip((i.encode() for i in ids), due, strict=True)),
-        [stream.arrivals for stream in streams],
+        [ids_by_arrival(stream.chunks, pattern) for stream in streams],
     )
     return Step(rate, len(ids), _ok(sender) - ok_before, deliveries, server_cpu,
                 client_cpu / seconds, seconds)  # fmt: skip
