@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not installed
+# bench/ is not installed; appended last, so the installed distribution still wins metadata look-ups
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 from bench.deliveries import Deliveries, check, ids_by_arrival
 from bench.ladder import Step, climb, sustained

@@ -33,7 +33,7 @@ from bench.load.arrivals import OrderStream, Tally, subscribe
 from bench.load.orders import OrderSender, offer, order_request
 from bench.sampling import APPS, Sample, interleave, report, self_cpu
 from bench.server import ROOT, SERVER_CORE, Server, pinned, serve, stop
-from bench.stats import bar, ratios
+from bench.stats import bar, ratios, summary
 
 SIDES = ("motia", "motia-sqlite", "motia-redis", "fastapi-arq")
 PEER = "fastapi-arq"
@@ -89,7 +89,7 @@ def _bars(samples: dict[str, list[Sample]]) -> list[dict[str, Any]]:
     rates = {side: [s.value for s in runs] for side, runs in samples.items()}
     found = []
     for side, target in RATE_BARS.items():
-        median = sorted(rates[side])[len(rates[side]) // 2]
+        median = summary(rates[side])["median"]
         found.append(bar(f"{side} orders/s >= {target:,}", median, target))
     for side in RATE_BARS:
         times = ratios(rates[side], rates[PEER])["median"]
