@@ -19,5 +19,4 @@ __all__ = ["enqueue"]
 
 def enqueue(event: dict[str, Any]) -> None:
     """Send ``{"topic", "data", "messageGroupId"?}``."""
-    attributes = {"motia.step.name": ""}
-    return call_engine(get_instance(), "enqueue", event, attributes, awaited=awaited(1))  # type: ignore[no-any-return]
+    return call_engine(get_instance(), "enqueue", event, awaited=awaited(1))  # type: ignore[no-any-return]

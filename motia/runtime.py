@@ -400,7 +400,7 @@ def _context(
 
 
 async def _enqueue(event: Any) -> None:
-    sending = call_engine(get_instance(), "enqueue", event, {"motia.step.name": ""}, awaited=True)
+    sending = call_engine(get_instance(), "enqueue", event, awaited=True)
     await _settled(sending)
 
 

@@ -48,11 +48,7 @@ class StateManager:
         return self._call("state::clear", {"scope": scope})  # type: ignore[no-any-return]
 
     def _call(self, function_id: str, payload: dict[str, Any]) -> Any:
-        attributes = {
-            "motia.state.scope": payload.get("scope"),
-            "motia.state.key": payload.get("key"),
-        }
-        return call_engine(get_instance(), function_id, payload, attributes, awaited=awaited(2))
+        return call_engine(get_instance(), function_id, payload, awaited=awaited(2))
 
 
 stateManager = StateManager()

@@ -33,27 +33,27 @@ class Stream(Generic[T]):
         return f"Stream({self.stream_name!r})"
 
     def get(self, group_id: str, item_id: str) -> T | None:
-        return self._call("stream::get", group_id, item_id)  # type: ignore[no-any-return]
+        return self._call("stream::get", self._item(group_id, item_id))  # type: ignore[no-any-return]
 
     def set(self, group_id: str, item_id: str, data: Any) -> Any:
         """Returns ``{"old_value": ..., "new_value": ...}``, as Motia's engine does."""
-        return self._call("stream::set", group_id, item_id, data=data)
+        return self._call("stream::set", {**self._item(group_id, item_id), "data": data})
 
     def update(self, group_id: str, item_id: str, ops: builtins.list[dict[str, Any]]) -> Any:
         """Returns ``{"old_value": ..., "new_value": ...}``."""
-        return self._call("stream::update", group_id, item_id, ops=ops)
+        return self._call("stream::update", {**self._item(group_id, item_id), "ops": ops})
 
     def delete(self, group_id: str, item_id: str) -> None:
-        return self._call("stream::delete", group_id, item_id)  # type: ignore[no-any-return]
+        return self._call("stream::delete", self._item(group_id, item_id))  # type: ignore[no-any-return]
 
     def get_group(self, group_id: str) -> builtins.list[T]:
-        return self._call("stream::list", group_id)  # type: ignore[no-any-return]
+        return self._call("stream::list", self._group(group_id))  # type: ignore[no-any-return]
 
     def list(self, group_id: str) -> builtins.list[T]:
-        return self._call("stream::list", group_id)  # type: ignore[no-any-return]
+        return self._call("stream::list", self._group(group_id))  # type: ignore[no-any-return]
 
     def list_groups(self) -> builtins.list[str]:
-        return self._call("stream::list_groups")  # type: ignore[no-any-return]
+        return self._call("stream::list_groups", {"stream_name": self.stream_name})  # type: ignore[no-any-return]
 
     def send(self, channel: dict[str, Any], event: dict[str, Any]) -> None:
         """An ephemeral event to the channel's subscribers (not stored)."""
@@ -63,16 +63,11 @@ class Stream(Generic[T]):
             return work  # type: ignore[return-value]
         start_in_place(work, f"send on stream {self.stream_name!r}")
 
-    def _call(
-        self, function_id: str, group_id: str | None = None, item_id: str | None = None, **rest: Any
-    ) -> Any:
-        where = {"group_id": group_id, "item_id": item_id}
-        payload = {"stream_name": self.stream_name, **_present(where), **rest}
-        attributes = {"motia.stream.name": self.stream_name} | {
-            f"motia.stream.{name}": value for name, value in where.items()
-        }
-        return call_engine(get_instance(), function_id, payload, attributes, awaited=awaited(2))
+    def _call(self, function_id: str, payload: dict[str, Any]) -> Any:
+        return call_engine(get_instance(), function_id, payload, awaited=awaited(2))
 
+    def _group(self, group_id: str) -> dict[str, Any]:
+        return {"stream_name": self.stream_name, "group_id": group_id}
 
-def _present(fields: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in fields.items() if value is not None}
+    def _item(self, group_id: str, item_id: str) -> dict[str, Any]:
+        return {"stream_name": self.stream_name, "group_id": group_id, "item_id": item_id}

@@ -139,6 +139,7 @@ def test_state_stream_and_enqueue_calls_are_motias_trigger_requests(
     use_client(monkeypatch, client)
     assert stateManager.list("users") == ["a"]
     stateManager.set("users", "u1", {"n": 1})
+    stateManager.clear("users")
     Stream("todo").get_group("inbox")
     Stream("todo").delete("inbox", "t1")
     Stream("todo").list_groups()
@@ -149,6 +150,7 @@ def test_state_stream_and_enqueue_calls_are_motias_trigger_requests(
             "function_id": "state::set",
             "payload": {"scope": "users", "key": "u1", "value": {"n": 1}},
         },
+        {"function_id": "state::clear", "payload": {"scope": "users"}},
         {"function_id": "stream::list", "payload": {"stream_name": "todo", "group_id": "inbox"}},
         {
             "function_id": "stream::delete",

@@ -15,6 +15,7 @@ import pytest
 from support import ServerProcess, free_port, wait_until_serving, write_step
 
 from motia import cli
+from motia.iii import get_instance
 
 HELLO = """
 from motia import http
@@ -156,6 +157,29 @@ def test_a_loaded_file_is_kept_under_motias_module_name(project: Path) -> None:
     assert module is not None
     assert sys.modules["step_module:steps/hello_step.py"] is module
     assert module.config["name"] == "Hello"
+
+
+def test_a_step_file_registers_on_motias_engine_registry(tmp_path: Path) -> None:
+    path = write_step(
+        tmp_path,
+        "paid_step.py",
+        "from motia import queue\n"
+        "config = {'name': 'CliRegistered', 'triggers': [queue('order.paid')]}\n"
+        "async def handler(data, ctx):\n    return None\n",
+    )
+    cli.load_and_register_step(str(path))
+    registered = [t for t in get_instance().triggers if t["function_id"].startswith("steps::CliR")]
+    assert [(t["type"], t["function_id"]) for t in registered] == [
+        ("queue", "steps::CliRegistered::trigger::queue(order.paid)")
+    ]
+    assert registered[0]["config"]["metadata"]["filePath"] == str(path)
+
+
+def test_a_file_without_a_handler_registers_nothing(tmp_path: Path) -> None:
+    path = write_step(tmp_path, "idle_step.py", "config = {'name': 'CliIdle', 'triggers': []}\n")
+    before = get_instance().triggers
+    cli.load_and_register_step(str(path))
+    assert get_instance().triggers == before
 
 
 def test_the_env_file_loads_before_the_command_line_is_parsed(

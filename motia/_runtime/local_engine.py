@@ -168,9 +168,7 @@ def _state(ctx: Any, payload: Payload) -> Any:
 
 
 def _stream(ctx: Any, payload: Payload) -> Any:
-    name = payload["stream_name"]
-    named = getattr(ctx.streams, "named", None)
-    return named(name) if named else ctx.streams[name]
+    return ctx.streams.named(payload["stream_name"])
 
 
 async def _nothing(work: Awaitable[Any]) -> None:
