@@ -117,7 +117,7 @@ class MotiaHttpResponse:
         """Write one SSE frame; waits while the client is behind."""
         body = self._body or self._stream()
         body.write_body(encode_event(data, event=event, id=id, retry=retry))
-        if body.buffered > HIGH_WATER and not body.closed:
+        if body.queued > HIGH_WATER and not body.closed:
             await body.wait_drained()
 
     async def drain(self) -> None:

@@ -136,7 +136,24 @@ class BodyStream(Sender[bytes]):
         if not self.body_written:
             self._first_body_byte()
         self._last_write = time.monotonic()
+        if not (self._queue or self._writing or self._scheduled) and self._write_at_once(chunk):
+            return
         self.put(chunk)
+
+    def _write_at_once(self, chunk: bytes) -> bool:
+        """An idle stream's write, straight to the server's transport (``chunk_writer``);
+        the send batch joins whatever else this loop turn writes, as after ``put``."""
+        cycle = self._cycle
+        if (
+            cycle is None
+            or not self.started
+            or len(chunk) > self._policy.max_buffer  # ``put`` ends the stream as too slow
+            or not write_chunk(cycle, chunk)
+        ):
+            return False
+        self.sent += 1
+        self._schedule()
+        return True
 
     def is_event_stream(self) -> bool:
         return self.headers.get("content-type", "").startswith("text/event-stream")
