@@ -104,6 +104,7 @@ class Runtime:
             run_queued,
             tracing=tracing,
             metrics=metrics,
+            count_refusal=self.stats.hit,
         )
         self.started = False
 
@@ -142,7 +143,7 @@ class Runtime:
         """A scrape's body and content type: the live values read now, then every metric."""
         if self.metrics is None:
             raise RuntimeError("this app serves no metrics (Settings.metrics is off)")
-        await read_live(self.metrics, self.stats, self.hub, self.queues)
+        read_live(self.metrics, self.stats, self.hub, self.queues)
         return self.metrics.render(accept)
 
     def _publish_metrics(self) -> asyncio.Task[None] | None:

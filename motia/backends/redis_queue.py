@@ -143,6 +143,10 @@ class RedisQueue(QueueBackend):
         reply = await self._call("NEXT_DUE", _sub(subscriber))
         return None if reply is None else float(reply)
 
+    async def oldest_waiting(self, subscriber: Subscriber) -> float | None:
+        reply = await self._call("OLDEST", _sub(subscriber))
+        return None if reply is None else float(reply)
+
     async def ack(self, delivery: Delivery) -> None:
         await self._call("ACK", delivery.id, str(delivery.attempts))
 

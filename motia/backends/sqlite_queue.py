@@ -98,6 +98,9 @@ class SQLiteQueue(SQLiteBackend, QueueBackend):
     async def next_due(self, subscriber: Subscriber, *, fifo: bool) -> float | None:
         return await self._run(partial(sql_next_due, subscriber, fifo))
 
+    async def oldest_waiting(self, subscriber: Subscriber) -> float | None:
+        return await self._run(partial(sql_oldest_waiting, subscriber))
+
     async def ack(self, delivery: Delivery) -> None:
         await self._run(partial(_write, "DELETE FROM queue_deliveries", (), delivery))
 
@@ -180,6 +183,17 @@ def sql_next_due(subscriber: Subscriber, fifo: bool, conn: sqlite3.Connection) -
         (subscriber.step, subscriber.index),
     ).fetchone()
     return None if row[0] is None else float(row[0])
+
+
+def sql_oldest_waiting(subscriber: Subscriber, conn: sqlite3.Connection) -> float | None:
+    # The due-time index yields rows oldest first: only the leased ones are stepped over.
+    now = time.time()
+    row = conn.execute(
+        f"SELECT available_at FROM queue_deliveries WHERE {_MINE} AND available_at <= ? "
+        "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY available_at LIMIT 1",
+        (subscriber.step, subscriber.index, now, now),
+    ).fetchone()
+    return None if row is None else float(row[0])
 
 
 def sql_dead_letters(conn: sqlite3.Connection, topic: str | None = None) -> list[DeadLetter]:
