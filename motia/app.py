@@ -38,10 +38,11 @@ from motia._realtime.routes import stream_routes
 from motia._runtime.lifespan import Runtime
 from motia._runtime.stats import GAUGES, Stats
 from motia.backends.base import Store
+from motia.backends.memory_queue import MemoryQueue
 from motia.backends.queue import QueueBackend
 from motia.backends.selection import build_store, database_path
 from motia.backends.sqlite import SQLiteStore
-from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
+from motia.backends.sqlite_queue import SQLiteQueue
 from motia.exceptions import BuildError, ConfigError, StepError
 from motia.settings import Settings
 
@@ -185,6 +186,7 @@ class Motia:
             self._app = MotiaStarlette(
                 routes=self._routes(streams),
                 stream_socket=_stream_socket(streams),
+                stream_events=_stream_events(streams),
                 http_host=self.runtime,
                 access_log=self._access_log(),
                 lifespan=self._lifespan,
@@ -241,6 +243,11 @@ def _console(motia: Motia) -> Console:
 def _stream_socket(streams: list[BaseRoute]) -> ASGIApp:
     """The WebSocket endpoint the stream routes share (``/`` and ``/streams``)."""
     return next(route.app for route in streams if isinstance(route, WebSocketRoute))
+
+
+def _stream_events(streams: list[BaseRoute]) -> ASGIApp:
+    """The endpoint of the stream event subscriptions (``/streams/<name>/<group>[/<id>]``)."""
+    return next(route.app for route in streams if isinstance(route, Route))
 
 
 def _roots(project_dir: Path, steps_dir: str | Path | None) -> list[Path]:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import glob
+import importlib
+import importlib.util
+import json
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from dotenv import load_dotenv
 
 from motia import __version__
+from motia._project.stream_config import StreamConfig
 from motia.exceptions import BuildError, ProjectExistsError, ServeError
+from motia.schema_utils import schema_to_json_schema
 from motia.server import CONSOLE_TOKEN_ENV, ServeOptions, check_project, route_lines, serve
 from motia.settings import Settings
 
@@ -21,19 +30,47 @@ _DEFAULTS = Settings()
 if TYPE_CHECKING:
     from motia.app import Motia
 
-__all__ = ["main", "non_negative_float", "non_negative_int", "port_number", "positive_int"]
+__all__ = [
+    "configure_logging",
+    "discover_steps",
+    "discover_streams",
+    "generate_index",
+    "generate_schema_manifest",
+    "load_and_register_step",
+    "load_module_from_path",
+    "main",
+    "non_negative_float",
+    "non_negative_int",
+    "port_number",
+    "positive_int",
+    "start_options",
+]
+
+log = logging.getLogger("motia.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before parsing, as Motia's CLI does; variables already set win over the file's.
+    load_dotenv(_project_folder(argv) / ".env")
     args = _parser().parse_args(argv)
-    if hasattr(args, "project"):
-        # As Motia's CLI does: variables already set win over the file's.
-        load_dotenv(Path(args.project) / ".env")
     try:
         return int(args.run(args))
     except (BuildError, ServeError, ConnectionError) as exc:
         print(exc, file=sys.stderr)
         return 1
+
+
+def _project_folder(argv: Sequence[str] | None) -> Path:
+    """The ``--project`` folder of the command line, before it is parsed whole."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--project", default=".")
+    known, _ = parser.parse_known_args(argv)
+    return Path(known.project)
+
+
+def start_options(argv: Sequence[str]) -> ServeOptions:
+    """``motia start``'s options from a command line (``dist/index.py`` takes them too)."""
+    return _options(_parser().parse_args(["start", *argv]), dev=False)
 
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -63,12 +100,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     for name in ("start", "run"):
         _start_command(commands, name)
-    for name, instead in _ENGINE_COMMANDS.items():
-        engine_only = commands.add_parser(name, help=f"Motia's engine command: {instead}")
-        _project_options(engine_only)
-        engine_only.add_argument("--output", "-o", help=argparse.SUPPRESS)
-        engine_only.add_argument("--verbose", "-v", action="store_true", help=argparse.SUPPRESS)
-        engine_only.set_defaults(run=_say_instead, instead=instead, command_name=name)
+    build = commands.add_parser(
+        "build", help="write dist/index.py, which serves the step and stream files found"
+    )
+    build.set_defaults(run=_build)
+    typegen = commands.add_parser(
+        "typegen", help="write the step and stream configs, by file, as JSON"
+    )
+    typegen.add_argument(
+        "--output", "-o", default="types.json", help="file to write (default: types.json)"
+    )
+    typegen.set_defaults(run=_typegen)
+    for motia_command in (build, typegen):
+        motia_command.add_argument(
+            "--dir", "-d", default="steps", help="steps folder (default: steps)"
+        )
+        motia_command.add_argument(
+            "--verbose", "-v", action="store_true", help="log each file found"
+        )
     routes = commands.add_parser("routes", help="print the HTTP routes and exit")
     _project_options(routes)
     routes.set_defaults(run=_routes)
@@ -111,19 +160,6 @@ def _start_command(commands: Any, name: str) -> None:
         help="log each request: method, path, status, duration, trace id",
     )
     start.set_defaults(run=_start)
-
-
-_ENGINE_COMMANDS = {
-    "build": "there is nothing to build here; serve the steps folder as it is with "
-    "`motia start --dir steps` (or Motia(steps_dir=...).asgi() under any ASGI server)",
-    "typegen": "there are no generated types here; `motia openapi > openapi.json` writes "
-    "the routes' schemas and `motia flows` lists steps and topics",
-}
-
-
-def _say_instead(args: argparse.Namespace) -> int:
-    print(f"motia {args.command_name}: {args.instead}", file=sys.stderr)
-    return 2
 
 
 def _queue_commands(parser: argparse.ArgumentParser) -> None:
@@ -503,6 +539,170 @@ def _create(args: argparse.Namespace) -> int:
     for command in next_steps(args.folder):
         print(f"  {command}")
     return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    configure_logging(args.verbose)
+    steps, streams = _project_files(args.dir)
+    Path("dist").mkdir(exist_ok=True)
+    (Path("dist") / "index.py").write_text(generate_index(steps, streams))
+    print(
+        f"wrote dist/index.py: {len(steps)} step file(s), {len(streams)} stream file(s); "
+        "serve them from this folder with `python dist/index.py` (it takes motia start's options)"
+    )
+    return 0
+
+
+def _typegen(args: argparse.Namespace) -> int:
+    configure_logging(args.verbose)
+    steps, streams = _project_files(args.dir)
+    manifest = generate_schema_manifest(steps, streams)
+    Path(args.output).write_text(json.dumps(manifest, indent=2, default=_json_name))
+    print(f"wrote {args.output}: the configs of {len(manifest['steps'])} step file(s)")
+    return 0
+
+
+def _project_files(folder: str) -> tuple[list[str], list[str]]:
+    """The step files and the stream files under ``folder`` and ``src``, each logged."""
+    steps = discover_steps(folder, include_src=True)
+    streams = discover_streams(folder, include_src=True)
+    for path in streams + steps:
+        log.debug("found %s", path)
+    return steps, streams
+
+
+def _json_name(value: Any) -> Any:
+    """What JSON cannot hold in a config: models and dataclasses as dicts, a schema class as
+    its JSON Schema, anything else by name."""
+    if hasattr(value, "model_dump") and not isinstance(value, type):
+        return value.model_dump(by_alias=True, exclude_none=True)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, StreamConfig):
+        return {"name": value.name, "schema": value.schema, "baseConfig": value.base_config}
+    schema = schema_to_json_schema(value)
+    return schema if schema is not None else getattr(value, "__qualname__", repr(value))
+
+
+# -- Motia's CLI functions, by its names: `motia build`'s entrypoint and typegen use them ----
+
+
+def load_module_from_path(path: str) -> ModuleType | None:
+    """Import the Python file at ``path``; it stays in ``sys.modules`` as ``step_module:<path>``."""
+    spec = importlib.util.spec_from_file_location("step_module", path)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[f"step_module:{path}"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_and_register_step(path: str) -> None:
+    """Import a step file and add its step to ``motia.runtime.Motia``, Motia's step registry."""
+    registry = importlib.import_module("motia.runtime").Motia()
+    module = load_module_from_path(path)
+    if module is None:
+        return
+    config = getattr(module, "config", None)
+    handler = getattr(module, "handler", None)
+    if callable(handler) and (isinstance(config, Mapping) or hasattr(config, "model_dump")):
+        registry.add_step(config, path, handler)
+
+
+def _discover_files(directories: list[str], pattern: str) -> list[str]:
+    found: list[str] = []
+    for directory in directories:
+        if os.path.exists(directory):
+            found += glob.glob(os.path.join(directory, "**", pattern), recursive=True)
+    return found
+
+
+def _folders(directory: str, include_src: bool) -> list[str]:
+    return [directory, "src"] if include_src and directory != "src" else [directory]
+
+
+def discover_steps(directory: str, *, include_src: bool = False) -> list[str]:
+    """Step files (``*_step.py``, ``*.step.py``) under ``directory`` (and ``src``)."""
+    folders = _folders(directory, include_src)
+    return _discover_files(folders, "*_step.py") + _discover_files(folders, "*.step.py")
+
+
+def discover_streams(directory: str, *, include_src: bool = False) -> list[str]:
+    """Stream files (``*_stream.py``, ``*.stream.py``) under ``directory`` (and ``src``)."""
+    folders = _folders(directory, include_src)
+    return _discover_files(folders, "*_stream.py") + _discover_files(folders, "*.stream.py")
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Log records of INFO and above (DEBUG with ``verbose``) to stderr."""
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
+
+
+_INDEX = """\
+# Generated by `motia build`. Run `python dist/index.py` from the project folder: it loads
+# these stream and step files and serves them with motia's runtime. It takes the options of
+# `motia start` (--port, --store, ...).
+from dotenv import load_dotenv
+
+from motia.entrypoint import Entrypoint
+
+load_dotenv()
+
+entrypoint = Entrypoint()
+load_module_from_path = entrypoint.add_stream_file
+load_and_register_step = entrypoint.add_step_file
+
+
+def main() -> int:
+{calls}
+    return entrypoint.serve()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+"""
+
+
+def generate_index(step_files: list[str], stream_files: list[str]) -> str:
+    """The source of ``dist/index.py``: streams load first, then steps, then it serves."""
+    calls = [f"    load_module_from_path({_path_literal(path)})" for path in stream_files]
+    calls += [f"    load_and_register_step({_path_literal(path)})" for path in step_files]
+    return _INDEX.format(calls="\n".join(calls))
+
+
+def _path_literal(path: str) -> str:
+    if "'" in path or path.endswith("\\"):
+        return repr(path)
+    return f"r'{path}'"
+
+
+def generate_schema_manifest(step_files: list[str], stream_files: list[str]) -> dict[str, Any]:
+    """Each step's and stream's config by file: ``{"steps": [...], "streams": [...]}``."""
+    for path in stream_files + step_files:
+        load_module_from_path(path)
+    return {
+        "steps": _configs_by_file(step_files),
+        "streams": _configs_by_file(stream_files),
+    }
+
+
+def _configs_by_file(paths: list[str]) -> list[dict[str, Any]]:
+    entries = []
+    for path in paths:
+        module = sys.modules.get(f"step_module:{path}")
+        if module is not None and hasattr(module, "config"):
+            entries.append({"filePath": path, "config": _dumped(module.config)})
+    return entries
+
+
+def _dumped(config: Any) -> Any:
+    """A config model as a dict with Motia's camelCase keys; anything else as it is."""
+    try:
+        return config.model_dump(by_alias=True) if hasattr(config, "model_dump") else config
+    except Exception:
+        return config
 
 
 def positive_int(text: str) -> int:

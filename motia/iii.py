@@ -1,20 +1,31 @@
-"""Motia's ``motia.iii`` import path. ``get_instance``/``init_iii`` hand out Motia's
-engine client; this runtime has no engine, so they say what to use instead."""
+"""Motia's ``motia.iii``: ``get_instance``/``init_iii`` hand out the engine client.
 
-from typing import Any, NoReturn
+In Motia the client talks to an iii engine process; here it is this process's
+``LocalEngine``: the engine's own calls (``state::*``, ``stream::*``, ``enqueue``) act
+on the app running the current handler, and registered functions are called by id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from motia._runtime.local_engine import LocalEngine
 
 __all__ = ["get_instance", "init_iii"]
 
-_INSTEAD = (
-    "this runtime has no Motia engine to connect to: state, streams and queues are "
-    "in-process. Use ctx.state / ctx.streams / ctx.enqueue in a handler (or the "
-    "module-level stateManager, Stream(name), enqueue), and Motia(...).asgi() to serve"
-)
+log = logging.getLogger("motia.iii")
+_instance = LocalEngine()
 
 
-def get_instance() -> NoReturn:
-    raise RuntimeError(f"get_instance(): {_INSTEAD}")
+def get_instance() -> LocalEngine:
+    """The engine client of this process (one, made at import)."""
+    return _instance
 
 
-def init_iii(otel_config: dict[str, Any] | None = None) -> NoReturn:
-    raise RuntimeError(f"init_iii(): {_INSTEAD}; OpenTelemetry is configured as usual")
+def init_iii(otel_config: dict[str, Any] | None = None) -> LocalEngine:
+    """The same client: there is no engine to connect to. OpenTelemetry is configured
+    by the app (``OTEL_*`` variables or a tracer provider), not by ``otel_config``."""
+    if otel_config:
+        log.info("init_iii(): otel_config is not used here; the app configures OpenTelemetry")
+    return _instance

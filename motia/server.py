@@ -2,8 +2,9 @@
 
 ``MotiaServer`` ends every open stream as soon as a shutdown signal arrives,
 so that neither Ctrl+C, SIGTERM nor a dev reload waits on an open SSE or
-WebSocket connection. The reloading supervisor re-imports the app in a fresh
-process through ``app_from_env``; the options travel in environment variables.
+WebSocket connection. The reloading supervisor builds the app anew in a fresh
+process through ``app_from_env``, forked from a process that has imported motia
+and uvicorn once; the options travel in environment variables.
 ``--workers N`` runs N such processes on one port under uvicorn's multiprocess
 supervisor, and is refused unless they share a Redis backend; each of them ends
 its open streams when its server begins to shut down (see ``host_shutdown``).
@@ -15,27 +16,33 @@ import contextlib
 import importlib.util
 import json
 import logging
+import multiprocessing
 import os
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from socket import socket
 from types import FrameType
 from typing import Any
 
 import uvicorn
+from uvicorn._subprocess import subprocess_started
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
 
 from motia._core.hosts import is_loopback
 from motia._http.server_protocol import LimitedHttpProtocol
 from motia._project.layout import missing_steps, no_step_files
+from motia._project.loader import LoadResult, load_project_config
+from motia._project.step import Step
 from motia._runtime.lifespan import shutdown_all
 from motia._runtime.logs import configure_logging
 from motia.app import Motia
 from motia.backends.selection import URL_ENV, store_name
-from motia.exceptions import ServeError
+from motia.exceptions import BuildError, ServeError
 from motia.settings import Settings
 
 __all__ = [
@@ -54,6 +61,7 @@ __all__ = [
     "print_routes",
     "route_lines",
     "serve",
+    "serve_loaded",
     "share_metrics_between_workers",
 ]
 
@@ -63,6 +71,9 @@ _ENV = "MOTIA_SERVE_OPTIONS"
 _METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 """Read by the metrics client when it loads (``motia._core.metrics``)."""
 _NEVER_WATCHED = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
+_PRELOADED = ["motia.server", "motia.console", "uvicorn.lifespan.on", "uvicorn.loops.auto",
+              "uvicorn.protocols.websockets.auto"]  # fmt: skip
+"""What every reloaded server process imports anyway: its forkserver imports it once."""
 
 
 @dataclass
@@ -83,14 +94,25 @@ class ServeOptions:
     announce: bool = True
     """Log the route table and the console address when the app is built."""
 
-    def build(self) -> Motia:
+    def build(
+        self,
+        steps: Iterable[Step] = (),
+        streams: Iterable[Any] = (),
+        *,
+        from_folder: bool = True,
+        stream_auth: Any = None,
+    ) -> Motia:
+        """The app of the steps folder (``from_folder``) and of the steps and streams given."""
         return Motia(
-            self.steps_dir,
+            self.steps_dir if from_folder else None,
+            steps=steps,
+            streams=streams,
             project_dir=self.project_dir,
             settings=Settings(dev=self.dev, **self.settings),
             store=self.store,
             redis_url=self.redis_url,
             redis_prefix=self.redis_prefix,
+            stream_auth=stream_auth,
         )
 
 
@@ -179,7 +201,31 @@ def serve(options: ServeOptions) -> None:
     if options.workers > 1:
         _serve_workers(options)
         return
-    motia = options.build()
+    _serve_app(options.build(), options)
+
+
+def serve_loaded(loaded: LoadResult, options: ServeOptions) -> None:
+    """Serve the steps and streams of files loaded already (``dist/index.py``), in one process."""
+    check_console(options)
+    configure_logging(options.log_format, options.log_level)  # type: ignore[arg-type]
+    if options.workers > 1:
+        raise ServeError(
+            f"dist/index.py serves in one process; for --workers {options.workers} serve the "
+            f"folder: motia start --dir {options.steps_dir} --workers {options.workers}"
+        )
+    project_config = load_project_config(Path(options.project_dir), loaded)
+    if loaded.errors:
+        raise BuildError(loaded.errors)
+    motia = options.build(
+        steps=loaded.steps,
+        streams=[config for config, _ in loaded.streams],
+        from_folder=False,
+        stream_auth=getattr(project_config, "stream_auth", None),
+    )
+    _serve_app(motia, options)
+
+
+def _serve_app(motia: Motia, options: ServeOptions) -> None:
     announce(motia, options)
     MotiaServer(_uvicorn_config(motia.asgi(), options)).run()
 
@@ -267,12 +313,40 @@ def share_metrics_between_workers() -> Path:
 
 
 class SourceReload(WatchFilesReload):
-    """Restart on changes to Python sources, never on virtualenvs, caches or node_modules."""
+    """Restart on changes to Python sources, never on virtualenvs, caches or node_modules.
+
+    Each server process is forked from a forkserver that has imported motia and uvicorn
+    once, so a reload only loads the project's own files.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         roots = [Path(d) for d in self.reload_dirs]
         self.watch_filter = lambda path: is_project_source(path, roots)  # type: ignore[assignment]
+
+    def startup(self) -> None:
+        logging.getLogger("uvicorn.error").info("Started reloader process [%d]", self.pid)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self.signal_handler)
+        self.process = self._server_process()  # type: ignore[assignment]  # uvicorn's spawns
+
+    def restart(self) -> None:
+        self.process.terminate()
+        self.process.join()
+        self.process = self._server_process()  # type: ignore[assignment]  # uvicorn's spawns
+
+    def _server_process(self) -> BaseProcess:
+        process = _forked_server(self.config, self.target, self.sockets)
+        process.start()
+        return process
+
+
+def _forked_server(config: uvicorn.Config, target: Any, sockets: list[socket]) -> BaseProcess:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOADED)
+    # stdin is not handed on: the forkserver has closed its own
+    kwargs = {"config": config, "target": target, "sockets": sockets, "stdin_fileno": None}
+    return context.Process(target=subprocess_started, kwargs=kwargs)
 
 
 def is_project_source(path: Path, roots: list[Path]) -> bool:

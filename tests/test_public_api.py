@@ -42,8 +42,9 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "TriggerInfo", "TriggerInput", "cron", "http", "queue", "state", "stream",
     ],
     "motia.tracing": [
-        "HAS_OTEL", "get_trace_id_from_span", "get_tracer", "inject_context", "instrument_bridge",
-        "operation_span", "record_exception", "set_span_ok", "step_span",
+        "HAS_OTEL", "extract_parent_context", "get_trace_id_from_span", "get_tracer",
+        "inject_context", "instrument_bridge", "operation_span", "record_exception",
+        "set_span_ok", "step_span",
     ],
     "motia.triggers": [
         "ApiTrigger", "CronTrigger", "HttpTrigger", "QueueTrigger", "StateTrigger",
@@ -74,6 +75,12 @@ PUBLIC_NAMES: dict[str, list[str]] = {
     ],
     "motia.iii": [
         "get_instance", "init_iii",
+    ],
+    "motia.bridge": [
+        "bridge",
+    ],
+    "motia.runtime": [
+        "Motia", "current_trace_id",
     ],
     "motia.loader": [
         "generate_step_id",

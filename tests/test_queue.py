@@ -16,7 +16,8 @@ import pytest
 from pydantic import BaseModel
 
 from motia import Motia, QueueConfig, Settings, enqueue, http, queue, step
-from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
+from motia.backends.memory_queue import MemoryQueue
+from motia.backends.sqlite_queue import SQLiteQueue
 from motia.exceptions import EnqueueError, NonRetryableError
 
 pytestmark = pytest.mark.anyio

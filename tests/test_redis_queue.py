@@ -287,6 +287,19 @@ async def test_stats_count_waiting_in_flight_and_retried_per_topic(prefix: str) 
         assert 59 < (await one.next_due(mails, fifo=False) or 0) - time.time() <= 60
 
 
+async def test_a_claim_that_finds_nothing_answers_the_next_due_time_too(prefix: str) -> None:
+    sub = Subscriber("Work", 0)
+    async with queues(prefix, count=1) as (one,):
+        await one.push([delivery(sub, 1, delay=60)])
+        assert await one.claim(sub, limit=5, lease=30, fifo=False) == []
+        pipelines = one.batch.pipelines
+        assert 59 < (await one.next_due(sub, fifo=False) or 0) - time.time() <= 60
+        assert one.batch.pipelines == pipelines  # no round trip of its own
+        assert await one.claim(sub, limit=5, lease=30, fifo=False) == []
+        await one.push([delivery(sub, 2)])  # pushed after the claim: asked anew
+        assert (await one.next_due(sub, fifo=False) or 0) <= time.time()
+
+
 async def test_a_released_delivery_is_claimable_at_once_without_counting(prefix: str) -> None:
     sub = Subscriber("Work", 0)
     async with queues(prefix) as (one, two):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,10 @@ import httpx
 import pytest
 from stream_server import HOOK_CALLS, ServerThread, build_app, wait_for
 
+from motia import Motia, http, step
 from motia._runtime.hub import parse_event_id
+from motia._sending.chunk_writer import chunk_cycle
+from motia._sending.event_stream import EventSender
 from motia.settings import Settings
 from motia.sse import ServerSentEvent, SSEParser
 
@@ -249,3 +253,42 @@ async def test_a_ping_only_after_a_silent_interval() -> None:
                 await anyio.sleep(0.01)
     finally:
         sink.stop_heartbeat()
+
+
+async def test_a_turns_frames_reach_a_subscription_in_one_write(server: ServerThread) -> None:
+    todo = server.streams.todo
+
+    async def three_changes() -> list[int]:
+        (sender,) = [s for s in server.motia.runtime.hub.sinks if isinstance(s, EventSender)]
+        before = sender.sent
+        for name in ("a", "b", "c"):
+            await todo.set("inbox", name, {})
+        await asyncio.sleep(0)  # the send batch's turn
+        return [before, sender.sent, chunk_cycle(sender._send) is not None]
+
+    async with (
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("GET", events_url(server, "todo/inbox")) as response,
+    ):
+        reader = EventReader(response)
+        await reader.take(1)
+        before, after, direct = server.call(three_changes)
+        events = await reader.take(3)
+    assert [e.json()["id"] for e in events] == ["a", "b", "c"]
+    assert after == before + 1
+    assert direct  # the endpoint got the server's own send: chunks skip the ASGI send
+
+
+def test_the_event_route_skips_the_router_only_where_the_router_would_pick_it() -> None:
+    def scope(path: str) -> dict[str, Any]:
+        return {"type": "http", "method": "GET", "path": path, "root_path": ""}
+
+    custom = step(
+        {"name": "Custom", "triggers": [http("GET", "/streams/custom/{group}")]}, lambda a, c: {}
+    )
+    app = Motia(steps_dir=None, steps=[custom], store="memory").asgi()
+    subscription = scope("/streams/todo/inbox")
+    assert app._routed_events(subscription) is app._events is not None
+    assert subscription["path_params"] == {"stream_name": "todo", "group_id": "inbox"}
+    assert app._routed_events(scope("/streams/custom/inbox")) is None
+    assert app._routed_events(scope("/streams/nowhere")) is None

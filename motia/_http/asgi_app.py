@@ -1,11 +1,12 @@
 """``MotiaStarlette``: the Starlette app ``Motia.asgi()`` returns.
 
-A request for a step on a fixed path (no path parameters), and a stream
-WebSocket, goes straight to its endpoint, skipping Starlette's error middleware
-and route scan: the endpoint answers every error itself, and the stream socket
-gets the server's own ``send`` (see ``frame_writer``). With an ``AccessLog``,
+A request for a step on a fixed path (no path parameters), a stream WebSocket and
+a stream event subscription go straight to their endpoint, skipping Starlette's
+error middleware (and, but for the subscription, its route scan): the endpoint
+answers every error itself, and the stream endpoints get the server's own ``send``
+(see ``frame_writer`` and ``chunk_writer``). With an ``AccessLog``,
 each HTTP request is logged once its response has ended. The composer hands over
-the stream socket as a plain ASGI app, so HTTP needs nothing of real time. Any
+the stream endpoints as plain ASGI apps, so HTTP needs nothing of real time. Any
 route listed earlier keeps its precedence, and once a user adds middleware
 every request takes the usual path, so the middleware sees all of them. The app
 carries its host (settings, counters) for the server protocol that enforces the
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from motia._core.asgi import Receive, Scope, Send
@@ -35,6 +36,7 @@ class MotiaStarlette(Starlette):
         *,
         routes: Sequence[BaseRoute],
         stream_socket: ASGIApp | None = None,
+        stream_events: ASGIApp | None = None,
         http_host: HttpHost | None = None,
         access_log: AccessLog | None = None,
         **options: Any,
@@ -42,6 +44,7 @@ class MotiaStarlette(Starlette):
         super().__init__(routes=routes, **options)
         self.http_host = http_host
         self._direct = direct_routes(routes, stream_socket)
+        self._events = stream_events
         self._access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,11 +58,25 @@ class MotiaStarlette(Starlette):
         if kind != "lifespan" and not self.user_middleware and not scope.get("root_path"):
             method = scope["method"] if kind == "http" else "WEBSOCKET"
             endpoint = self._direct.get((method, scope["path"]))
+            if endpoint is None and kind == "http" and scope["path"].startswith("/streams/"):
+                endpoint = self._routed_events(scope)
             if endpoint is not None:
                 scope["app"] = self
                 await endpoint(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+    def _routed_events(self, scope: Scope) -> ASGIApp | None:
+        """The stream event endpoint, its path parameters set in ``scope``, when it is
+        the route the router would pick."""
+        for route in self.router.routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                if self._events is None or getattr(route, "app", None) is not self._events:
+                    return None
+                scope.update(child_scope)
+                return self._events
+        return None
 
 
 def direct_routes(

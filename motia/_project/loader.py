@@ -32,6 +32,7 @@ __all__ = [
     "load_project",
     "load_project_config",
     "load_step_file",
+    "load_stream_file",
 ]
 
 STEP_SUFFIXES = (".step.py", "_step.py")
@@ -67,7 +68,7 @@ def load_project(roots: list[Path]) -> LoadResult:
         for path in discover(root, STEP_SUFFIXES):
             load_step_file(path, result)
         for path in discover(root, STREAM_SUFFIXES):
-            _load_stream_file(path, result)
+            load_stream_file(path, result)
     return result
 
 
@@ -98,7 +99,7 @@ def load_step_file(path: Path, result: LoadResult) -> None:
     result.steps.append(Step(config, definition.handler, str(path)))
 
 
-def _load_stream_file(path: Path, result: LoadResult) -> None:
+def load_stream_file(path: Path, result: LoadResult) -> None:
     module = _import(path, result)
     if module is None:
         return

@@ -60,12 +60,17 @@ def reset_frame(stream_name: str, group_id: str, item_id: str | None) -> bytes:
 
 
 class SubscriptionSender(EventSender):
-    """The hub's sink for one SSE subscription: each message as its SSE frame."""
+    """The hub's sink for one SSE subscription: each message as its SSE frame.
+
+    A broadcast reaches many subscriptions in one loop turn, often several messages
+    each: every subscription's frames of the turn go out together, in one write.
+    """
 
     __slots__ = ()
 
     describes = "a stream event response"
     transport = "sse"
+    sends_at_once = False
 
     def push(self, message: Message) -> None:
         self.put(message.encoded(sse_frame))

@@ -37,8 +37,8 @@ from motia._runtime.streams import Streams
 from motia._runtime.sync_calls import release_twin
 from motia.backends.base import Store
 from motia.backends.cron_lock import tick_claim
+from motia.backends.memory_queue import MemoryQueue
 from motia.backends.queue import QueueBackend
-from motia.backends.sqlite_queue import MemoryQueue
 from motia.queues.service import QueueService
 from motia.settings import Settings
 

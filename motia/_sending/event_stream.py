@@ -18,6 +18,7 @@ import anyio
 
 from motia._core.asgi import Message, Receive, Send
 from motia._runtime.hub import Hub
+from motia._sending.chunk_writer import chunk_cycle, write_chunk
 from motia._sending.sender import DISCONNECTED, SLOW_CONSUMER, Sender, SendPolicy
 from motia.sse import PING, encode_event
 
@@ -34,11 +35,12 @@ _END_TIMEOUT = 1.0
 class EventSender(Sender[bytes]):
     """One SSE response's outgoing frames; ``put`` never blocks.
 
-    Frames queued together go out joined in one body chunk. ``heartbeat`` sends a
-    ``: ping`` once nothing went out for an interval.
+    Frames queued together go out joined in one body chunk, written straight to the
+    server's transport when it takes them (see ``chunk_writer``). ``heartbeat`` sends
+    a ``: ping`` once nothing went out for an interval.
     """
 
-    __slots__ = ("_beat", "_last_out")
+    __slots__ = ("_beat", "_cycle", "_last_out")
 
     describes = "an event stream"
 
@@ -46,6 +48,7 @@ class EventSender(Sender[bytes]):
         super().__init__(policy, stop, send)
         self._beat: asyncio.TimerHandle | None = None
         self._last_out = 0.0
+        self._cycle = chunk_cycle(send)
 
     def shutdown(self) -> None:
         self.end()
@@ -69,6 +72,18 @@ class EventSender(Sender[bytes]):
             self.put(PING)
             silent = 0.0
         self._beat = loop.call_later(interval - silent, self._on_beat, interval)
+
+    def _send_queued(self) -> None:
+        cycle = self._cycle
+        joined = cycle is not None and self._queue and not self._writing
+        if joined and write_chunk(cycle, b"".join(self._queue)):
+            self._last_out = asyncio.get_running_loop().time()
+            self._queue.clear()
+            self.queued = 0
+            self.sent += 1
+            self._wake_drained()
+            return
+        super()._send_queued()
 
     def _next_message(self) -> Message:
         self._last_out = asyncio.get_running_loop().time()

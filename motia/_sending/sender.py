@@ -157,6 +157,9 @@ class Sender(Generic[Item]):
     """How the metrics count the connection (``websocket``, ``sse``)."""
     log = log
     """Where the slow-client warning goes."""
+    sends_at_once = True
+    """Whether the first item on an idle connection goes out from ``put`` itself; when
+    False it waits for the send batch, with whatever else this loop turn adds."""
 
     def __init__(self, policy: SendPolicy, stop: Callable[[], None], send: Send) -> None:
         self.closed = False
@@ -196,7 +199,8 @@ class Sender(Generic[Item]):
             self._slow()
         elif not (self._writing or self._scheduled):
             self._schedule()
-            self._send_queued()  # the batch sends what the rest of this loop turn adds
+            if self.sends_at_once:
+                self._send_queued()  # the batch sends what the rest of this loop turn adds
 
     def _schedule(self) -> None:
         """Have the send batch send the queue on the next loop turn."""

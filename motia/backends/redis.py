@@ -3,8 +3,10 @@
 Each write is one Lua script (``redis_scripts``): it changes the item, bumps the
 store-wide version and publishes the change, atomically. ``update`` applies its
 ops in Python, then writes with a compare-and-set script that refuses when the
-item changed since it was read, and retries; updates of one item from one
-process wait for each other first, so retries only happen between processes.
+item changed since it was read, and retries; the updates of one item waiting in
+one process are written together (``redis_updates``), so retries only happen
+between processes. The commands of one turn of the event loop go to Redis in one
+pipeline (``redis_batch``).
 
 Changes reach ``feed`` only through Redis pub/sub (``redis_feed``), this
 process's own writes included, so every process delivers every change once, in
@@ -26,14 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import contextlib
-import random
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any, cast
 from urllib.parse import quote
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from motia.backends import redis_scripts
@@ -45,10 +44,10 @@ from motia.backends.base import (
     UpdateCheck,
     dump_json,
     load_json,
-    updated,
 )
 from motia.backends.cron_lock import claim_tick
 from motia.backends.ops import JSON, ensure_json
+from motia.backends.redis_batch import CommandBatcher
 from motia.backends.redis_client import (
     MAX_CONNECTIONS,
     connect,
@@ -56,16 +55,14 @@ from motia.backends.redis_client import (
     delete_under,
     open_client,
     redacted,
-    register_scripts,
     unreachable,
 )
 from motia.backends.redis_feed import FeedListener, ephemeral_fields
+from motia.backends.redis_updates import Item, Stale, UpdateBatcher
 from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL
-from motia.exceptions import StoreUnavailable, UpdateConflict
+from motia.exceptions import StoreUnavailable
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "MAX_CONNECTIONS", "RedisStore", "connect"]
-
-_MAX_ATTEMPTS = 1000
 
 
 class RedisStore(Store):
@@ -88,8 +85,8 @@ class RedisStore(Store):
         self.tick_ttl = tick_ttl
         self._client: Redis | None = None
         self._listener: FeedListener | None = None
-        self._scripts: dict[str, AsyncScript] = {}
-        self._item_locks: dict[tuple[str, str, str], tuple[asyncio.Lock, int]] = {}
+        self._batch: CommandBatcher | None = None
+        self._updates = UpdateBatcher(self._read_item, self._write_updates)
 
     def __repr__(self) -> str:
         return f"RedisStore({redacted(self.url)!r}, prefix={self.prefix!r})"
@@ -102,7 +99,7 @@ class RedisStore(Store):
         client = await open_client(self.url, self.ping_interval, self.client_name, self)
         if not self.listen:
             self._client = client
-            self._scripts = register_scripts(client, redis_scripts.SCRIPTS)
+            self._batch = CommandBatcher(client, redis_scripts.SCRIPTS)
             return
         listener = FeedListener(
             client,
@@ -120,7 +117,7 @@ class RedisStore(Store):
             await client.aclose()
             raise unreachable(self, exc) from exc
         self._client, self._listener = client, listener
-        self._scripts = register_scripts(client, redis_scripts.SCRIPTS)
+        self._batch = CommandBatcher(client, redis_scripts.SCRIPTS)
 
     def twin(self) -> RedisStore:
         """A client of its own (the change feed still reaches this store through Redis)."""
@@ -135,8 +132,12 @@ class RedisStore(Store):
     async def close(self) -> None:
         client, self._client = self._client, None
         listener, self._listener = self._listener, None
+        batch, self._batch = self._batch, None
+        await self._updates.aclose()
         if listener is not None:
             await listener.stop()
+        if batch is not None:
+            await batch.aclose()
         if client is not None:
             await client.aclose()
 
@@ -145,6 +146,12 @@ class RedisStore(Store):
         if self._client is None:
             raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
         return self._client
+
+    @property
+    def batch(self) -> CommandBatcher:
+        if self._batch is None:
+            raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
+        return self._batch
 
     @property
     def listening(self) -> bool:
@@ -179,7 +186,7 @@ class RedisStore(Store):
     # --- reads -------------------------------------------------------------------------------
 
     async def get(self, namespace: str, group_id: str, item_id: str) -> JSON | None:
-        text = await _hget(self.client, self._items(namespace, group_id), item_id)
+        text = await self._hget(self._items(namespace, group_id), item_id)
         return None if text is None else load_json(text)
 
     async def list(self, namespace: str, group_id: str) -> builtins.list[tuple[str, JSON]]:
@@ -190,7 +197,7 @@ class RedisStore(Store):
         self, namespace: str, group_id: str
     ) -> tuple[builtins.list[tuple[str, JSON]], int]:
         try:
-            reply = await self._scripts["SNAPSHOT"](keys=self._keys(namespace, group_id))
+            reply = await self.batch.script("SNAPSHOT", self._keys(namespace, group_id), [])
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"{self!r}: cannot reach Redis: {exc}") from exc
         version, *flat = reply
@@ -204,10 +211,7 @@ class RedisStore(Store):
     # --- writes ------------------------------------------------------------------------------
 
     async def set(self, namespace: str, group_id: str, item_id: str, value: Any) -> Change:
-        stored = ensure_json(value)
-        change = await self._write(namespace, group_id, item_id, stored, None)
-        assert change is not None
-        return change
+        return await self._write(namespace, group_id, item_id, ensure_json(value))
 
     async def update(
         self,
@@ -218,20 +222,13 @@ class RedisStore(Store):
         *,
         check: UpdateCheck | None = None,
     ) -> Change:
-        async with self._item_lock((namespace, group_id, item_id)):
-            for _ in range(_MAX_ATTEMPTS):
-                text = await _hget(self.client, self._items(namespace, group_id), item_id)
-                value = updated(None if text is None else load_json(text), ops, check)
-                expected = "" if text is None else "v" + text
-                change = await self._write(namespace, group_id, item_id, value, expected)
-                if change is not None:
-                    return change
-                await asyncio.sleep(random.uniform(0, 0.002))
-        raise UpdateConflict(f"update of {namespace}/{group_id}/{item_id} kept conflicting")
+        change = await self._updates.update((namespace, group_id, item_id), ops, check)
+        await self._delivered(change.version)
+        return change
 
     async def delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
         args = [item_id, group_id, self.key("feed"), _header(namespace, group_id, item_id)]
-        reply = await self._scripts["DELETE"](keys=self._keys(namespace, group_id), args=args)
+        reply = await self.batch.script("DELETE", self._keys(namespace, group_id), args)
         if reply is None:
             return None
         version, old_text = reply
@@ -242,7 +239,7 @@ class RedisStore(Store):
     async def clear(self, namespace: str, group_id: str) -> builtins.list[Change]:
         prefix = dump_json([namespace, group_id])[:-1] + ","
         args = [group_id, self.key("feed"), prefix]
-        reply = await self._scripts["CLEAR"](keys=self._keys(namespace, group_id), args=args)
+        reply = await self.batch.script("CLEAR", self._keys(namespace, group_id), args)
         if not reply:
             return []
         last, *flat = reply
@@ -256,29 +253,39 @@ class RedisStore(Store):
 
     async def publish(self, message: Ephemeral) -> None:
         keys = [self.key("version"), self.key("events")]
-        await self._scripts["PUBLISH"](
-            keys=keys, args=[self.key("feed"), ephemeral_fields(message)]
-        )
+        await self.batch.script("PUBLISH", keys, [self.key("feed"), ephemeral_fields(message)])
 
-    async def _write(
-        self, namespace: str, group_id: str, item_id: str, value: JSON, expected: str | None
-    ) -> Change | None:
-        """Store ``value``; with ``expected`` only if the item is still that text, else None."""
+    async def _write(self, namespace: str, group_id: str, item_id: str, value: JSON) -> Change:
         header = _header(namespace, group_id, item_id)
         args = [item_id, group_id, self.key("feed"), header, dump_json(value)]
-        args += ["set", ""] if expected is None else ["cas", expected]
-        reply = await self._scripts["WRITE"](keys=self._keys(namespace, group_id), args=args)
+        reply = await self.batch.script("WRITE", self._keys(namespace, group_id), args)
         version, old_text = [*reply, None][:2]
-        if version == -1:
-            return None
         await self._delivered(int(version))
         kind: ChangeKind = "create" if old_text is None else "update"
         old_value = None if old_text is None else load_json(old_text)
         return Change(namespace, group_id, item_id, kind, old_value, value, int(version))
 
+    async def _read_item(self, item: Item) -> str | None:
+        namespace, group_id, item_id = item
+        return await self._hget(self._items(namespace, group_id), item_id)
+
+    async def _write_updates(
+        self, item: Item, expected: str | None, texts: builtins.list[str]
+    ) -> int | Stale:
+        namespace, group_id, item_id = item
+        expect = "" if expected is None else "v" + expected
+        args = [item_id, group_id, self.key("feed"), _header(*item), expect, *texts]
+        reply = await self.batch.script("UPDATE", self._keys(namespace, group_id), args)
+        version, current = [*reply, None][:2]
+        return Stale(current) if version == -1 else int(version)
+
     async def _delivered(self, version: int) -> None:
         if self._listener is not None:
             await self._listener.delivered(version)
+
+    async def _hget(self, key: str, field: str) -> str | None:
+        text: str | None = await self.batch.command("HGET", key, field)
+        return text
 
     # --- keys and locks ----------------------------------------------------------------------
 
@@ -293,25 +300,6 @@ class RedisStore(Store):
             self.key("groups", group[0]),
             self.key("version"),
         ]
-
-    @contextlib.asynccontextmanager
-    async def _item_lock(self, item: tuple[str, str, str]) -> AsyncIterator[None]:
-        lock, users = self._item_locks.get(item) or (asyncio.Lock(), 0)
-        self._item_locks[item] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._item_locks[item]
-            if users == 1:
-                del self._item_locks[item]
-            else:
-                self._item_locks[item] = (lock, users - 1)
-
-
-async def _hget(client: Redis, key: str, field: str) -> str | None:
-    text: str | None = await cast("Awaitable[str | None]", client.hget(key, field))
-    return text
 
 
 def _header(namespace: str, group_id: str, item_id: str) -> str:

@@ -8,13 +8,12 @@ never retrying a command by itself), run their writes as Lua scripts kept in
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from importlib.resources import files
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import NoBackoff
-from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
@@ -26,7 +25,6 @@ __all__ = [
     "open_client",
     "read_scripts",
     "redacted",
-    "register_scripts",
     "unreachable",
 ]
 
@@ -92,10 +90,6 @@ def read_scripts(folder: str, names: Iterable[str], prelude: str | None = None) 
 
     head = "" if prelude is None else text(prelude) + "\n"
     return {name: head + text(name) for name in names}
-
-
-def register_scripts(client: Redis, scripts: Mapping[str, str]) -> dict[str, AsyncScript]:
-    return {name: client.register_script(text) for name, text in scripts.items()}
 
 
 async def delete_under(client: Redis, prefix: str) -> int:

@@ -4,7 +4,9 @@ Each subscriber (a step's queue trigger) has its own stream read through one
 consumer group; a delivery's entry sits in the stream while it is ready or
 leased. ``claim`` first takes back deliveries whose lease ran out (their
 holder died) with ``XCLAIM``, then reads new entries with ``XREADGROUP``;
-``ack`` acknowledges and deletes the entry. Delayed deliveries and retries
+``ack`` acknowledges and deletes the entry. A claim that finds nothing also
+answers when the next delivery is due, so the ``next_due`` that follows costs
+no round trip. Delayed deliveries and retries
 wait in a sorted set until ``claim`` moves the due ones into the stream. For
 FIFO subscribers only one delivery of each message group is in the stream (or
 waiting for its retry) at a time: the rest wait in a per-group list and the
@@ -24,18 +26,12 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from motia.backends import redis_queue_scripts
 from motia.backends.base import Store, dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
-from motia.backends.redis_client import (
-    connection_name,
-    delete_under,
-    open_client,
-    redacted,
-    register_scripts,
-)
+from motia.backends.redis_batch import CommandBatcher
+from motia.backends.redis_client import connection_name, delete_under, open_client, redacted
 from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL, redis_location
 
 __all__ = ["RedisQueue"]
@@ -57,7 +53,8 @@ class RedisQueue(QueueBackend):
         self.prefix = prefix
         self.connect_timeout = connect_timeout
         self._client: Redis | None = None
-        self._scripts: dict[str, AsyncScript] = {}
+        self._batch: CommandBatcher | None = None
+        self._due_after_claim: dict[str, float | None] = {}
 
     @classmethod
     def configured(cls, url: str | None = None, prefix: str | None = None) -> RedisQueue:
@@ -90,11 +87,13 @@ class RedisQueue(QueueBackend):
             return
         client = await open_client(self.url, self.connect_timeout, self.client_name, self)
         self._client = client
-        self._scripts = register_scripts(client, redis_queue_scripts.SCRIPTS)
+        self._batch = CommandBatcher(client, redis_queue_scripts.SCRIPTS)
 
     async def close(self) -> None:
         client, self._client = self._client, None
-        self._scripts = {}
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            await batch.aclose()
         if client is not None:
             await client.aclose()
 
@@ -103,6 +102,12 @@ class RedisQueue(QueueBackend):
         if self._client is None:
             raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
         return self._client
+
+    @property
+    def batch(self) -> CommandBatcher:
+        if self._batch is None:
+            raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
+        return self._batch
 
     @property
     def client_name(self) -> str:
@@ -121,6 +126,7 @@ class RedisQueue(QueueBackend):
     # --- the queue ---------------------------------------------------------------------------
 
     async def push(self, deliveries: list[Delivery]) -> None:
+        self._due_after_claim.clear()
         args: list[str] = []
         for d in deliveries:
             group = d.group_id or ""
@@ -133,15 +139,23 @@ class RedisQueue(QueueBackend):
         if limit <= 0:
             return []
         mode = "fifo" if fifo else "standard"
-        reply = await self._call("CLAIM", _sub(subscriber), str(limit), repr(lease), mode)
+        sub = _sub(subscriber)
+        self._due_after_claim.pop(sub, None)
+        due_next, *rows = await self._call("CLAIM", sub, str(limit), repr(lease), mode)
+        if not rows:
+            self._due_after_claim[sub] = _due(due_next)
         return [
             _delivery(body, int(attempts), float(due))
-            for body, attempts, due in zip(reply[0::3], reply[1::3], reply[2::3], strict=True)
+            for body, attempts, due in zip(rows[0::3], rows[1::3], rows[2::3], strict=True)
         ]
 
     async def next_due(self, subscriber: Subscriber, *, fifo: bool) -> float | None:
-        reply = await self._call("NEXT_DUE", _sub(subscriber))
-        return None if reply is None else float(reply)
+        sub = _sub(subscriber)
+        if sub in self._due_after_claim:
+            # Asked after a claim that found nothing, with nothing pushed or given back
+            # here since: that claim answered already.
+            return self._due_after_claim.pop(sub)
+        return _due(await self._call("NEXT_DUE", sub))
 
     async def oldest_waiting(self, subscriber: Subscriber) -> float | None:
         reply = await self._call("OLDEST", _sub(subscriber))
@@ -151,9 +165,11 @@ class RedisQueue(QueueBackend):
         await self._call("ACK", delivery.id, str(delivery.attempts))
 
     async def retry(self, delivery: Delivery, *, at: float, error: str) -> None:
+        self._due_after_claim.clear()
         await self._call("RETRY", delivery.id, str(delivery.attempts), repr(at), error)
 
     async def release(self, delivery: Delivery) -> None:
+        self._due_after_claim.clear()
         await self._call("RELEASE", delivery.id, str(delivery.attempts))
 
     async def bury(self, delivery: Delivery, *, error: str) -> None:
@@ -170,6 +186,7 @@ class RedisQueue(QueueBackend):
         return [letter for letter in letters if topic is None or letter.topic == topic]
 
     async def replay(self, ids: list[str] | None = None) -> list[str]:
+        self._due_after_claim.clear()
         which = ["all"] if ids is None else ["some", *ids]
         return cast("list[str]", await self._call("REPLAY", *which))
 
@@ -183,10 +200,7 @@ class RedisQueue(QueueBackend):
         return {topic: row for topic, row in totals.items() if any(row.values())}
 
     async def _call(self, script: str, *args: str) -> Any:
-        if not self._scripts:
-            raise RuntimeError(f"{self!r} is not open: call `await queue.open()` first")
-        run = self._scripts[script]
-        return await run(args=[self.namespace, repr(time.time()), *args])
+        return await self.batch.script(script, [], [self.namespace, repr(time.time()), *args])
 
 
 async def _stream_entries(client: Redis, key: str) -> list[tuple[str, dict[str, str]]]:
@@ -199,6 +213,10 @@ async def _stream_entries(client: Redis, key: str) -> list[tuple[str, dict[str, 
 
 def _sub(subscriber: Subscriber) -> str:
     return f"{quote(subscriber.step, safe='')}:{subscriber.index}"
+
+
+def _due(reply: str | None) -> float | None:
+    return None if reply is None else float(reply)
 
 
 def _body(d: Delivery) -> str:

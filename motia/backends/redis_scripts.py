@@ -2,7 +2,8 @@
 
 Every write script bumps the store-wide version (``INCR``) and publishes the
 change in the same script, so the order of versions and the order of messages
-on the feed channel agree. Keys, in this order, for every script::
+on the feed channel agree (``UPDATE`` writes several updates of one item in a row,
+each its own change with its own version). Keys, in this order, for every script::
 
     KEYS[1] items   hash   item_id -> JSON text
     KEYS[2] order   zset   item_id scored by the version that created it
@@ -22,4 +23,4 @@ from motia.backends.redis_client import read_scripts
 
 __all__ = ["SCRIPTS"]
 
-SCRIPTS = read_scripts("store", ("CLEAR", "DELETE", "PUBLISH", "SNAPSHOT", "WRITE"))
+SCRIPTS = read_scripts("store", ("CLEAR", "DELETE", "PUBLISH", "SNAPSHOT", "UPDATE", "WRITE"))

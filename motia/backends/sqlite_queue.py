@@ -3,7 +3,7 @@
 Deliveries live in their own table. Every write is one short ``BEGIN
 IMMEDIATE`` transaction run by the queue's worker thread, so a message whose
 ``push`` returned survives a killed process, and several processes may share
-the file. ``MemoryQueue`` is the same queue in a private in-memory database.
+the file.
 The ``sql_*`` functions take a connection, so tools can work on the file
 without an event loop (see ``motia.queues.admin``).
 """
@@ -23,7 +23,6 @@ from motia.backends.sqlite_thread import SQLiteBackend, transaction
 from motia.backends.sqlite_thread import connect as connect_file
 
 __all__ = [
-    "MemoryQueue",
     "SQLiteQueue",
     "connect",
     "sql_dead_letters",
@@ -124,13 +123,6 @@ class SQLiteQueue(SQLiteBackend, QueueBackend):
 
     async def stats(self) -> dict[str, dict[str, int]]:
         return await self._run(sql_stats)
-
-
-class MemoryQueue(SQLiteQueue):
-    """The same queue in a private in-memory database: nothing survives the process."""
-
-    def __init__(self) -> None:
-        super().__init__(":memory:")
 
 
 def sql_push(deliveries: list[Delivery], conn: sqlite3.Connection) -> None:

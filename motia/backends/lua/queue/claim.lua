@@ -1,5 +1,6 @@
 -- ARGV: sub, limit, lease seconds, "fifo" | "standard".
--- Returns {body, attempts, due, ...} for every delivery leased.
+-- Returns {next, body, attempts, due, ...}: a row for every delivery leased; ``next`` is
+-- what NEXT_DUE would answer when none was ('' when some were).
 local sub, limit, lease, mode = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 
 local function drain_groups()
@@ -33,7 +34,7 @@ local function promote_due()
   end
 end
 
-local out = {}
+local out = {''}
 local stream = skey(sub, 'stream')
 local leases = skey(sub, 'leases')
 
@@ -48,9 +49,14 @@ local function take(id)
   out[#out + 1] = f[2]
 end
 
+local function finish()
+  if #out == 1 then out[1] = next_due(sub) end
+  return out
+end
+
 record_mode()
 promote_due()
-if redis.call('EXISTS', stream) == 0 then return out end
+if redis.call('EXISTS', stream) == 0 then return finish() end
 
 -- Expired leases first: whoever held them died (or is too slow) and the delivery is due again.
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', ARGV[2], 'LIMIT', 0, limit)) do
@@ -64,7 +70,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', ARGV[2], 'LIMIT'
   end
 end
 
-local wanted = limit - #out / 3
+local wanted = limit - (#out - 1) / 3
 if wanted > 0 then
   local read = redis.call('XREADGROUP', 'GROUP', GROUP, 'motia', 'COUNT', wanted,
     'STREAMS', stream, '>')
@@ -80,4 +86,4 @@ if wanted > 0 then
     end
   end
 end
-return out
+return finish()

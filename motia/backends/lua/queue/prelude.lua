@@ -72,3 +72,18 @@ local function unlease(id, sub, entry)
   redis.call('XDEL', stream, entry)
   redis.call('ZREM', skey(sub, 'leases'), id)
 end
+
+-- The earliest due time or lease expiry of ``sub``, as a string (now when a delivery is
+-- ready); false when it has nothing.
+local function next_due(sub)
+  local leases = skey(sub, 'leases')
+  if redis.call('XLEN', skey(sub, 'stream')) > redis.call('ZCARD', leases) then
+    return ARGV[2]
+  end
+  local best = nil
+  for _, key in ipairs({skey(sub, 'delayed'), leases}) do
+    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if first[2] and (best == nil or tonumber(first[2]) < tonumber(best)) then best = first[2] end
+  end
+  return best or false
+end

@@ -1,10 +1,5 @@
--- ARGV: item_id, group_id, channel, header, new text, "set" | "cas", expected
--- expected is "" for an absent item, else "v" .. its current text.
+-- ARGV: item_id, group_id, channel, header, new text. Returns {version, old text or nil}.
 local old = redis.call('HGET', KEYS[1], ARGV[1])
-if ARGV[6] == 'cas' then
-  local current = old and ('v' .. old) or ''
-  if current ~= ARGV[7] then return {-1} end
-end
 local version = redis.call('INCR', KEYS[4])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
 local kind = 'update'
