@@ -21,9 +21,10 @@ from stream_server import ServerThread, build_app
 from test_metrics import samples, value
 
 from motia import http, queue, step
+from motia.backends.memory_queue import MemoryQueue
 from motia.backends.queue import Delivery, QueueBackend, Subscriber
 from motia.backends.redis_queue import RedisQueue
-from motia.backends.sqlite_queue import MemoryQueue, SQLiteQueue
+from motia.backends.sqlite_queue import SQLiteQueue
 from motia.cli import _options, _parser
 from motia.console.queue_view import queue_overview
 from motia.exceptions import QueueFull
