@@ -18,7 +18,18 @@ from typing import Any
 
 from bench import machine, report
 from bench.config import FULL, QUICK, Config
-from bench.scenarios import fanout, http, idle, opening, queue, resets, sse, startup, wake
+from bench.scenarios import (
+    chain,
+    fanout,
+    http,
+    idle,
+    opening,
+    queue,
+    resets,
+    sse,
+    startup,
+    wake,
+)
 from bench.server import pin_self, raise_fd_limit
 
 SCENARIOS: dict[str, Callable[[Config], list[dict[str, Any]]]] = {
@@ -31,6 +42,7 @@ SCENARIOS: dict[str, Callable[[Config], list[dict[str, Any]]]] = {
     "resets": resets.run,
     "startup": startup.run,
     "queue": queue.run,
+    "chain": chain.run,
 }
 
 

@@ -27,6 +27,13 @@ class Config:
     resets: int
     startup_steps: int
     queue_messages: int
+    chain_subscribers: tuple[int, ...]
+    """SSE subscribers of the order stream, one climb each."""
+    chain_rates: tuple[int, ...]
+    """The ladder of offered orders/s; the first one also warms the server up."""
+    chain_step_seconds: float
+    chain_rounds: int
+    """Rounds of the chain climbs (fewer than the others: a climb is long)."""
 
 
 QUICK = Config(
@@ -45,6 +52,10 @@ QUICK = Config(
     resets=200,
     startup_steps=200,
     queue_messages=2_000,
+    chain_subscribers=(1, 100),
+    chain_rates=(50, 100, 200, 300, 500, 750, 1_000, 1_500),
+    chain_step_seconds=1.5,
+    chain_rounds=1,
 )
 
 FULL = Config(
@@ -63,4 +74,8 @@ FULL = Config(
     resets=200,
     startup_steps=200,
     queue_messages=20_000,
+    chain_subscribers=(1, 100, 1_000),
+    chain_rates=(50, 100, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000),
+    chain_step_seconds=3,
+    chain_rounds=2,
 )

@@ -102,8 +102,8 @@ def _row(peer: str, figures: dict[str, Any], section: dict[str, Any]) -> str:
 
 def _notes(figures: dict[str, Any]) -> str:
     extras = [e for e in figures.get("extra", []) if e]
-    keys = [k for k in ("p50_ms", "p99_ms", "max_ms", "tasks_left", "undetected", "wire_bytes")
-            if extras and k in extras[0]]  # fmt: skip
+    keys = [k for k in ("p50_ms", "p99_ms", "max_ms", "tasks_left", "undetected", "wire_bytes",
+                        "cpu_ms_per_order", "failed_at") if extras and k in extras[0]]  # fmt: skip
     return ", ".join(f"{k} {_num(sorted(e[k] for e in extras)[len(extras) // 2])}" for k in keys)
 
 
@@ -117,7 +117,9 @@ def _pct(value: float) -> str:
     return "" if math.isnan(value) else f"{value * 100:.0f}%"
 
 
-def _num(value: float) -> str:
+def _num(value: float | str) -> str:
+    if isinstance(value, str):
+        return value
     if isinstance(value, float) and math.isnan(value):
         return ""
     if abs(value) >= 100:

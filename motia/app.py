@@ -284,8 +284,9 @@ def _queue(
     if queue == "memory":
         return MemoryQueue()
     if queue == "sqlite":
-        path = store.path if isinstance(store, SQLiteStore) else database_path(project_dir)
-        return SQLiteQueue(path)
+        if isinstance(store, SQLiteStore):
+            return SQLiteQueue.beside(store)
+        return SQLiteQueue(database_path(project_dir))
     if queue == "redis":
         from motia.backends.redis_queue import RedisQueue
 

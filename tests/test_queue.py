@@ -75,6 +75,21 @@ async def drained(motia: Motia) -> None:
             await asyncio.sleep(0.01)
 
 
+async def test_a_sender_enqueueing_in_a_loop_does_not_hold_back_the_workers() -> None:
+    sent: list[int] = []
+    sent_when_run: list[int] = []
+
+    async def handler(data: Any) -> None:
+        sent_when_run.append(len(sent))
+
+    async with running(queue_step("Job", "work", handler)) as motia:
+        for n in range(50):
+            await motia.runtime.enqueue({"topic": "work", "data": {"n": n}})
+            sent.append(n)
+        await wait_until(lambda: len(sent_when_run) == 50)
+    assert sent_when_run[0] < 50
+
+
 async def test_a_failing_handler_is_retried_until_it_succeeds() -> None:
     runs: list[int] = []
     effects: list[Any] = []

@@ -13,7 +13,7 @@ from redis.exceptions import ResponseError
 from redis_support import DisposableRedisStore, free_port, redis_url, require_redis
 
 from motia.backends.base import Change
-from motia.backends.redis_batch import CommandBatcher
+from motia.backends.redis_batch import MAX_BATCH, CommandBatcher
 from motia.backends.redis_client import connect
 from motia.backends.redis_updates import Item, Stale, UpdateBatcher
 from motia.exceptions import InvalidUpdateOp
@@ -40,6 +40,15 @@ async def test_the_commands_of_one_turn_go_in_one_pipeline_each_caller_gets_its_
         replies = await asyncio.gather(*(batcher.command("ECHO", f"m{i}") for i in range(50)))
     assert replies == [f"m{i}" for i in range(50)]
     assert batcher.pipelines == 1
+
+
+async def test_a_turn_with_more_than_a_pipeline_holds_goes_in_several(client) -> None:
+    batcher = CommandBatcher(client, {})
+    count = 2 * MAX_BATCH + 1
+    with anyio.fail_after(10):
+        replies = await asyncio.gather(*(batcher.command("ECHO", f"m{i}") for i in range(count)))
+    assert replies == [f"m{i}" for i in range(count)]
+    assert batcher.pipelines == 3
 
 
 async def test_an_error_reply_fails_only_its_own_caller(client) -> None:

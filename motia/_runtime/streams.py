@@ -11,7 +11,7 @@ import builtins
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, cast
 
 from motia._core.spans import NO_SPAN, Tracing
 from motia._project.stream_config import StreamConfig
@@ -158,7 +158,10 @@ class Stream:
         schema = self.config.compiled_schema
         if schema is None:
             return item
-        checked = ensure_json(schema.validate(item))
+        validated = schema.validate(item)
+        if validated is item:  # a JSON Schema checks the item as it is: nothing new to copy
+            return cast(dict[str, JSON], validated)
+        checked = ensure_json(validated)
         if not isinstance(checked, dict):
             raise TypeError(f"stream {self.name!r}: the schema must describe an object")
         return {**checked, "id": item_id}

@@ -19,7 +19,6 @@ import heapq
 import itertools
 import time
 from collections import deque
-from dataclasses import replace
 
 from motia.backends.base import dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
@@ -59,7 +58,11 @@ class _Entry:
         self.attempts += 1
         self.lease_until = now + lease
         self.version += 1
-        return replace(self.delivery, data=load_json(self.text), attempts=self.attempts)
+        d = self.delivery
+        return Delivery(
+            d.id, d.message_id, d.topic, d.subscriber, load_json(self.text), d.trace_id,
+            d.group_id, self.attempts, d.available_at, d.traceparent,
+        )  # fmt: skip
 
     def dead_letter(self) -> DeadLetter:
         d = self.delivery
@@ -150,6 +153,8 @@ class _Lane:
 
 class MemoryQueue(QueueBackend):
     """Deliveries in dicts and heaps, per subscriber; dead letters in arrival order."""
+
+    never_suspends = True
 
     def __init__(self) -> None:
         self._lanes: dict[Subscriber, _Lane] = {}

@@ -37,7 +37,33 @@ OP_TYPES = ("set", "merge", "increment", "decrement", "remove")
 
 def ensure_json(value: Any) -> JSON:
     """Return a JSON-safe deep copy of ``value`` or raise ``UnstorableValue``."""
-    return _to_json(value, "$")
+    try:
+        return _plain_copy(value)
+    except TypeError:  # not plain: the walk that knows where it is converts it, or says where
+        return _to_json(value, "$")
+
+
+_ATOMS = frozenset((str, int, bool, type(None)))
+
+
+def _plain_copy(value: Any) -> JSON:
+    """The deep copy of a value built of exactly dict, list, str, int, bool, None and
+    finite floats, the common case, without keeping track of paths; TypeError otherwise."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        copy = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError
+            copy[key] = _plain_copy(item)
+        return copy
+    if kind is list:
+        return [_plain_copy(item) for item in value]
+    if kind is float and math.isfinite(value):
+        return value
+    raise TypeError
 
 
 def _to_json(value: Any, path: str) -> JSON:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from motia.backends.ops import JSON
 
@@ -76,6 +76,9 @@ class DeadLetter:
 
 
 class QueueBackend(abc.ABC):
+    never_suspends: ClassVar[bool] = False
+    """True when no method ever waits (on I/O or a thread): a call completes in one step."""
+
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Connect; called once before any other method."""
 

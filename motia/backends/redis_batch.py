@@ -79,6 +79,9 @@ class CommandBatcher:
 
     async def _send_waiting(self) -> None:
         batch, self._waiting = self._waiting, []
+        if len(batch) <= MAX_BATCH:
+            await self._send(batch)  # the usual case, without a task per part
+            return
         await asyncio.gather(
             *(self._send(batch[at : at + MAX_BATCH]) for at in range(0, len(batch), MAX_BATCH))
         )

@@ -1,11 +1,12 @@
 """A ``Store`` in one SQLite file (by default under ``.motia/``), shared by local processes.
 
-Every store instance owns one connection used by one worker thread, so blocking
-calls never run on the event loop. Writes run in ``BEGIN IMMEDIATE``
-transactions that also bump the store-wide version in the ``meta`` table, so
-concurrent writers (threads or processes) are serialised by SQLite itself and
-held only for the duration of one small write. The change feed is in-process:
-other processes' writes are visible to reads, not published here.
+Every store runs its statements in a ``SQLiteThread`` (shared with the SQLite queue
+on the same file), so blocking calls never run on the event loop. Writes of
+concurrent callers commit together in one ``BEGIN IMMEDIATE`` transaction, each
+in its own savepoint, and every write bumps the store-wide version in the
+``meta`` table; writers in other processes are serialised by SQLite itself. The
+change feed is in-process: other processes' writes are visible to reads, not
+published here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import builtins
 import sqlite3
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -27,7 +27,7 @@ from motia.backends.base import (
     updated,
 )
 from motia.backends.ops import JSON, ensure_json
-from motia.backends.sqlite_thread import SQLiteBackend, transaction
+from motia.backends.sqlite_thread import SQLiteBackend
 
 __all__ = ["SQLiteStore"]
 
@@ -61,75 +61,43 @@ class SQLiteStore(SQLiteBackend, Store):
     async def open(self) -> None:
         await super().open()
         # Ephemeral events are placed after the last change, which may come from an earlier run.
-        self.feed.version = await self._run(lambda: _current_version(self._conn.cursor()))
+        self.feed.version = await self.thread.run(_current_version)
 
     # --- the worker thread -------------------------------------------------------------------
 
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        return self._thread.connection
+    async def _write(self, work: Callable[[sqlite3.Cursor], T]) -> T:
+        # Published from the commit's callback, so a write whose caller was cancelled
+        # while waiting is still published, exactly once.
+        return await self.thread.run(work, write=True, on_commit=self._publish)
 
-    async def _run(self, work: Callable[[], T]) -> T:
-        return await self._thread.run(lambda conn: work())
-
-    def _transaction(self, mode: str = "IMMEDIATE") -> AbstractContextManager[sqlite3.Cursor]:
-        return transaction(self._conn, mode)
-
-    def _publish_soon(self, changes: builtins.list[Change]) -> None:
-        # Scheduled from the worker thread after COMMIT, so a write whose caller was
-        # cancelled while waiting is still published, exactly once.
-        loop = self._thread.loop
-        assert loop is not None
-        for change in changes:
-            loop.call_soon_threadsafe(self.feed.publish, change)
+    def _publish(self, written: object) -> None:
+        """Publish what a write returned: a change, a list of them, or None."""
+        for change in written if isinstance(written, builtins.list) else [written]:
+            if isinstance(change, Change):
+                self.feed.publish(change)
 
     # --- reads -------------------------------------------------------------------------------
 
     async def get(self, namespace: str, group_id: str, item_id: str) -> JSON | None:
-        return await self._run(partial(self._read_one, namespace, group_id, item_id))
+        return await self.thread.run(partial(_read_one, namespace, group_id, item_id))
 
     async def list(self, namespace: str, group_id: str) -> builtins.list[tuple[str, JSON]]:
-        return await self._run(partial(self._read_group, namespace, group_id))
+        return await self.thread.run(partial(_read_group, namespace, group_id))
 
     async def snapshot(
         self, namespace: str, group_id: str
     ) -> tuple[builtins.list[tuple[str, JSON]], int]:
-        return await self._run(partial(self._snapshot, namespace, group_id))
+        # Both reads run in one transaction, so the items and the version agree.
+        return await self.thread.run(partial(_snapshot, namespace, group_id))
 
     async def list_groups(self, namespace: str) -> builtins.list[str]:
-        return await self._run(partial(self._group_ids, namespace))
-
-    def _read_one(self, namespace: str, group_id: str, item_id: str) -> JSON | None:
-        return _load_row(self._conn.execute(*_select_one(namespace, group_id, item_id)).fetchone())
-
-    def _read_group(self, namespace: str, group_id: str) -> builtins.list[tuple[str, JSON]]:
-        rows = self._conn.execute(
-            "SELECT item_id, value FROM items WHERE namespace = ? AND group_id = ? ORDER BY seq",
-            (namespace, group_id),
-        )
-        return [(item_id, load_json(text)) for item_id, text in rows]
-
-    def _snapshot(
-        self, namespace: str, group_id: str
-    ) -> tuple[builtins.list[tuple[str, JSON]], int]:
-        # One read transaction: WAL gives both queries the same view of the file.
-        with self._transaction("DEFERRED") as cursor:
-            items = self._read_group(namespace, group_id)
-            version = _current_version(cursor)
-        return items, version
-
-    def _group_ids(self, namespace: str) -> builtins.list[str]:
-        rows = self._conn.execute(
-            "SELECT DISTINCT group_id FROM items WHERE namespace = ? ORDER BY group_id",
-            (namespace,),
-        )
-        return [group_id for (group_id,) in rows]
+        return await self.thread.run(partial(_group_ids, namespace))
 
     # --- writes ------------------------------------------------------------------------------
 
     async def set(self, namespace: str, group_id: str, item_id: str, value: Any) -> Change:
         stored = ensure_json(value)
-        return await self._run(partial(self._write, namespace, group_id, item_id, lambda _: stored))
+        return await self._write(partial(_put, namespace, group_id, item_id, lambda _: stored))
 
     async def update(
         self,
@@ -141,57 +109,81 @@ class SQLiteStore(SQLiteBackend, Store):
         check: UpdateCheck | None = None,
     ) -> Change:
         compute = partial(updated, ops=ops, check=check)
-        return await self._run(partial(self._write, namespace, group_id, item_id, compute))
+        return await self._write(partial(_put, namespace, group_id, item_id, compute))
 
     async def delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
-        return await self._run(partial(self._delete, namespace, group_id, item_id))
+        return await self._write(partial(_delete, namespace, group_id, item_id))
 
     async def clear(self, namespace: str, group_id: str) -> builtins.list[Change]:
-        return await self._run(partial(self._clear, namespace, group_id))
+        return await self._write(partial(_clear, namespace, group_id))
 
-    def _write(
-        self, namespace: str, group_id: str, item_id: str, compute: Callable[[JSON | None], JSON]
-    ) -> Change:
-        with self._transaction() as cursor:
-            row = cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
-            old_value = _load_row(row)
-            new_value = compute(old_value)
-            version = _bump_version(cursor, 1)
-            cursor.execute(_UPSERT, (namespace, group_id, item_id, dump_json(new_value), version))
-        # The row, not its value: a stored null is an item too.
-        kind: ChangeKind = "create" if row is None else "update"
-        change = Change(namespace, group_id, item_id, kind, old_value, new_value, version)
-        self._publish_soon([change])
-        return change
 
-    def _delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
-        with self._transaction() as cursor:
-            row = cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
-            if row is None:
-                return None
-            version = _bump_version(cursor, 1)
-            cursor.execute(
-                "DELETE FROM items WHERE namespace = ? AND group_id = ? AND item_id = ?",
-                (namespace, group_id, item_id),
-            )
-        change = Change(namespace, group_id, item_id, "delete", _load_row(row), None, version)
-        self._publish_soon([change])
-        return change
+def _read_one(namespace: str, group_id: str, item_id: str, cursor: sqlite3.Cursor) -> JSON | None:
+    return _load_row(cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone())
 
-    def _clear(self, namespace: str, group_id: str) -> builtins.list[Change]:
-        with self._transaction() as cursor:
-            items = self._read_group(namespace, group_id)
-            last = _bump_version(cursor, len(items))
-            cursor.execute(
-                "DELETE FROM items WHERE namespace = ? AND group_id = ?", (namespace, group_id)
-            )
-        first = last - len(items) + 1
-        changes = [
-            Change(namespace, group_id, item_id, "delete", value, None, first + index)
-            for index, (item_id, value) in enumerate(items)
-        ]
-        self._publish_soon(changes)
-        return changes
+
+def _read_group(
+    namespace: str, group_id: str, cursor: sqlite3.Cursor
+) -> builtins.list[tuple[str, JSON]]:
+    rows = cursor.execute(
+        "SELECT item_id, value FROM items WHERE namespace = ? AND group_id = ? ORDER BY seq",
+        (namespace, group_id),
+    )
+    return [(item_id, load_json(text)) for item_id, text in rows]
+
+
+def _snapshot(
+    namespace: str, group_id: str, cursor: sqlite3.Cursor
+) -> tuple[builtins.list[tuple[str, JSON]], int]:
+    return _read_group(namespace, group_id, cursor), _current_version(cursor)
+
+
+def _group_ids(namespace: str, cursor: sqlite3.Cursor) -> builtins.list[str]:
+    rows = cursor.execute(
+        "SELECT DISTINCT group_id FROM items WHERE namespace = ? ORDER BY group_id",
+        (namespace,),
+    )
+    return [group_id for (group_id,) in rows]
+
+
+def _put(
+    namespace: str,
+    group_id: str,
+    item_id: str,
+    compute: Callable[[JSON | None], JSON],
+    cursor: sqlite3.Cursor,
+) -> Change:
+    row = cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
+    old_value = _load_row(row)
+    new_value = compute(old_value)
+    version = _bump_version(cursor, 1)
+    cursor.execute(_UPSERT, (namespace, group_id, item_id, dump_json(new_value), version))
+    # The row, not its value: a stored null is an item too.
+    kind: ChangeKind = "create" if row is None else "update"
+    return Change(namespace, group_id, item_id, kind, old_value, new_value, version)
+
+
+def _delete(namespace: str, group_id: str, item_id: str, cursor: sqlite3.Cursor) -> Change | None:
+    row = cursor.execute(*_select_one(namespace, group_id, item_id)).fetchone()
+    if row is None:
+        return None
+    version = _bump_version(cursor, 1)
+    cursor.execute(
+        "DELETE FROM items WHERE namespace = ? AND group_id = ? AND item_id = ?",
+        (namespace, group_id, item_id),
+    )
+    return Change(namespace, group_id, item_id, "delete", _load_row(row), None, version)
+
+
+def _clear(namespace: str, group_id: str, cursor: sqlite3.Cursor) -> builtins.list[Change]:
+    items = _read_group(namespace, group_id, cursor)
+    last = _bump_version(cursor, len(items))
+    cursor.execute("DELETE FROM items WHERE namespace = ? AND group_id = ?", (namespace, group_id))
+    first = last - len(items) + 1
+    return [
+        Change(namespace, group_id, item_id, "delete", value, None, first + index)
+        for index, (item_id, value) in enumerate(items)
+    ]
 
 
 def _select_one(namespace: str, group_id: str, item_id: str) -> tuple[str, tuple[str, ...]]:

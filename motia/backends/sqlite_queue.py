@@ -1,11 +1,11 @@
 """``SQLiteQueue``: the embedded, durable queue, in the same SQLite file as the state.
 
-Deliveries live in their own table. Every write is one short ``BEGIN
-IMMEDIATE`` transaction run by the queue's worker thread, so a message whose
-``push`` returned survives a killed process, and several processes may share
-the file.
-The ``sql_*`` functions take a connection, so tools can work on the file
-without an event loop (see ``motia.queues.admin``).
+Deliveries live in their own table. Every write runs in the ``SQLiteThread``
+the queue shares with the store of the same file, committed together with the
+writes of concurrent callers, so a message whose ``push`` returned survives a
+killed process; several processes may share the file. The ``sql_*`` functions
+take a connection, so tools can work on the file without an event loop (see
+``motia.queues.admin``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from motia.backends.base import dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
+from motia.backends.sqlite import SQLiteStore
 from motia.backends.sqlite_thread import SQLiteBackend, transaction
 from motia.backends.sqlite_thread import connect as connect_file
 
@@ -29,8 +29,6 @@ __all__ = [
     "sql_replay",
     "sql_stats",
 ]
-
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue_deliveries (
@@ -75,57 +73,61 @@ def connect(path: str | os.PathLike[str], busy_timeout: float = 30.0) -> sqlite3
 
 
 class SQLiteQueue(SQLiteBackend, QueueBackend):
-    """Deliveries in ``path``; one connection driven by one worker thread."""
+    """Deliveries in ``path``; its writes commit together with those of the thread's users."""
 
     schema = _SCHEMA
 
+    @classmethod
+    def beside(cls, store: SQLiteStore) -> SQLiteQueue:
+        """The queue in ``store``'s file, on its connection: their writes commit together."""
+        return cls(store.path, busy_timeout=store.busy_timeout, thread=store.thread)
+
     async def open(self) -> None:
         await super().open()
-        await self._run(_add_traceparent_column)
-
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._thread.run(work)
+        await self.thread.run(_add_traceparent_column, write=True)
 
     async def push(self, deliveries: list[Delivery]) -> None:
-        await self._run(partial(sql_push, deliveries))
+        await self.thread.run(partial(_insert, deliveries), write=True)
 
     async def claim(
         self, subscriber: Subscriber, *, limit: int, lease: float, fifo: bool
     ) -> list[Delivery]:
-        return await self._run(partial(sql_claim, subscriber, limit, lease, fifo))
+        return await self.thread.run(partial(_lease, subscriber, limit, lease, fifo), write=True)
 
     async def next_due(self, subscriber: Subscriber, *, fifo: bool) -> float | None:
-        return await self._run(partial(sql_next_due, subscriber, fifo))
+        return await self.thread.run(partial(_next_due, subscriber, fifo))
 
     async def oldest_waiting(self, subscriber: Subscriber) -> float | None:
-        return await self._run(partial(sql_oldest_waiting, subscriber))
+        return await self.thread.run(partial(_oldest_waiting, subscriber))
 
     async def ack(self, delivery: Delivery) -> None:
-        await self._run(partial(_write, "DELETE FROM queue_deliveries", (), delivery))
+        await self.thread.run(
+            partial(_write, "DELETE FROM queue_deliveries", (), delivery), write=True
+        )
 
     async def retry(self, delivery: Delivery, *, at: float, error: str) -> None:
         change = "SET lease_until = NULL, available_at = ?, error = ?"
-        await self._run(partial(_update, change, (at, error), delivery))
+        await self.thread.run(partial(_update, change, (at, error), delivery), write=True)
 
     async def release(self, delivery: Delivery) -> None:
         change = "SET lease_until = NULL, attempts = attempts - 1"
-        await self._run(partial(_update, change, (), delivery))
+        await self.thread.run(partial(_update, change, (), delivery), write=True)
 
     async def bury(self, delivery: Delivery, *, error: str) -> None:
         change = "SET dead = 1, lease_until = NULL, error = ?, failed_at = ?"
-        await self._run(partial(_update, change, (error, time.time()), delivery))
+        await self.thread.run(partial(_update, change, (error, time.time()), delivery), write=True)
 
     async def dead_letters(self, topic: str | None = None) -> list[DeadLetter]:
-        return await self._run(partial(_dead_letters_of, topic))
+        return await self.thread.run(partial(_dead_letters_of, topic))
 
     async def replay(self, ids: list[str] | None = None) -> list[str]:
-        return await self._run(partial(_replay_of, ids))
+        return await self.thread.run(partial(_replayed, ids), write=True)
 
     async def stats(self) -> dict[str, dict[str, int]]:
-        return await self._run(sql_stats)
+        return await self.thread.run(sql_stats)
 
 
-def sql_push(deliveries: list[Delivery], conn: sqlite3.Connection) -> None:
+def _insert(deliveries: list[Delivery], cursor: sqlite3.Cursor) -> None:
     rows = [
         (
             d.id,
@@ -141,46 +143,44 @@ def sql_push(deliveries: list[Delivery], conn: sqlite3.Connection) -> None:
         )
         for d in deliveries
     ]
-    with transaction(conn) as cursor:
-        cursor.executemany(
-            "INSERT INTO queue_deliveries (id, message_id, topic, step, trigger_index, data, "
-            "trace_id, group_id, available_at, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    cursor.executemany(
+        "INSERT INTO queue_deliveries (id, message_id, topic, step, trigger_index, data, "
+        "trace_id, group_id, available_at, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
-def sql_claim(
-    subscriber: Subscriber, limit: int, lease: float, fifo: bool, conn: sqlite3.Connection
+def _lease(
+    subscriber: Subscriber, limit: int, lease: float, fifo: bool, cursor: sqlite3.Cursor
 ) -> list[Delivery]:
     now = time.time()
     where = f"{_MINE} AND {_CLAIMABLE}" + (f" AND {_GROUP_HEAD}" if fifo else "")
     order = "seq" if fifo else "available_at, seq"
-    with transaction(conn) as cursor:
-        rows = cursor.execute(
-            f"SELECT {_COLUMNS} FROM queue_deliveries AS m WHERE {where} ORDER BY {order} LIMIT ?",
-            (subscriber.step, subscriber.index, now, now, limit),
-        ).fetchall()
-        cursor.executemany(
-            "UPDATE queue_deliveries SET attempts = attempts + 1, lease_until = ? WHERE id = ?",
-            [(now + lease, row[0]) for row in rows],
-        )
+    rows = cursor.execute(
+        f"SELECT {_COLUMNS} FROM queue_deliveries AS m WHERE {where} ORDER BY {order} LIMIT ?",
+        (subscriber.step, subscriber.index, now, now, limit),
+    ).fetchall()
+    cursor.executemany(
+        "UPDATE queue_deliveries SET attempts = attempts + 1, lease_until = ? WHERE id = ?",
+        [(now + lease, row[0]) for row in rows],
+    )
     return [_delivery(row, attempts=row[8] + 1) for row in rows]
 
 
-def sql_next_due(subscriber: Subscriber, fifo: bool, conn: sqlite3.Connection) -> float | None:
+def _next_due(subscriber: Subscriber, fifo: bool, cursor: sqlite3.Cursor) -> float | None:
     # In FIFO order only each group's oldest delivery can become claimable.
     where = _MINE + (f" AND {_GROUP_HEAD}" if fifo else "")
-    row = conn.execute(
+    row = cursor.execute(
         f"SELECT MIN({_DUE}) FROM queue_deliveries AS m WHERE {where}",
         (subscriber.step, subscriber.index),
     ).fetchone()
     return None if row[0] is None else float(row[0])
 
 
-def sql_oldest_waiting(subscriber: Subscriber, conn: sqlite3.Connection) -> float | None:
+def _oldest_waiting(subscriber: Subscriber, cursor: sqlite3.Cursor) -> float | None:
     # The due-time index yields rows oldest first: only the leased ones are stepped over.
     now = time.time()
-    row = conn.execute(
+    row = cursor.execute(
         f"SELECT available_at FROM queue_deliveries WHERE {_MINE} AND available_at <= ? "
         "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY available_at LIMIT 1",
         (subscriber.step, subscriber.index, now, now),
@@ -188,7 +188,9 @@ def sql_oldest_waiting(subscriber: Subscriber, conn: sqlite3.Connection) -> floa
     return None if row is None else float(row[0])
 
 
-def sql_dead_letters(conn: sqlite3.Connection, topic: str | None = None) -> list[DeadLetter]:
+def sql_dead_letters(
+    conn: sqlite3.Connection | sqlite3.Cursor, topic: str | None = None
+) -> list[DeadLetter]:
     query = (
         "SELECT id, message_id, topic, step, data, trace_id, group_id, attempts, error, "
         "failed_at FROM queue_deliveries WHERE dead = 1"
@@ -205,6 +207,11 @@ def sql_dead_letters(conn: sqlite3.Connection, topic: str | None = None) -> list
 
 def sql_replay(conn: sqlite3.Connection, ids: list[str] | None = None) -> list[str]:
     """Make dead letters ready now with a fresh attempt count; return the ids replayed."""
+    with transaction(conn) as cursor:
+        return _replayed(ids, cursor)
+
+
+def _replayed(ids: list[str] | None, cursor: sqlite3.Cursor) -> list[str]:
     query = (
         "UPDATE queue_deliveries SET dead = 0, attempts = 0, available_at = ?, "
         "lease_until = NULL, failed_at = NULL WHERE dead = 1"
@@ -213,12 +220,10 @@ def sql_replay(conn: sqlite3.Connection, ids: list[str] | None = None) -> list[s
     if ids is not None:
         query += f" AND id IN ({', '.join('?' * len(ids))})"
         params.extend(ids)
-    with transaction(conn) as cursor:
-        replayed = [row[0] for row in cursor.execute(query + " RETURNING id", params)]
-    return replayed
+    return [row[0] for row in cursor.execute(query + " RETURNING id", params)]
 
 
-def sql_stats(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+def sql_stats(conn: sqlite3.Connection | sqlite3.Cursor) -> dict[str, dict[str, int]]:
     leased = "lease_until IS NOT NULL AND lease_until > ?"
     query = f"""SELECT topic,
         COALESCE(SUM(NOT ({leased})), 0),
@@ -233,29 +238,24 @@ def sql_stats(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     }
 
 
-def _dead_letters_of(topic: str | None, conn: sqlite3.Connection) -> list[DeadLetter]:
-    return sql_dead_letters(conn, topic)
-
-
-def _replay_of(ids: list[str] | None, conn: sqlite3.Connection) -> list[str]:
-    return sql_replay(conn, ids)
+def _dead_letters_of(topic: str | None, cursor: sqlite3.Cursor) -> list[DeadLetter]:
+    return sql_dead_letters(cursor, topic)
 
 
 def _update(
-    change: str, params: tuple[Any, ...], delivery: Delivery, conn: sqlite3.Connection
+    change: str, params: tuple[Any, ...], delivery: Delivery, cursor: sqlite3.Cursor
 ) -> None:
-    _write(f"UPDATE queue_deliveries {change}", params, delivery, conn)
+    _write(f"UPDATE queue_deliveries {change}", params, delivery, cursor)
 
 
 def _write(
-    statement: str, params: tuple[Any, ...], delivery: Delivery, conn: sqlite3.Connection
+    statement: str, params: tuple[Any, ...], delivery: Delivery, cursor: sqlite3.Cursor
 ) -> None:
     # Matching the attempt leaves alone a delivery that was claimed again after its lease ran out.
-    with transaction(conn) as cursor:
-        cursor.execute(
-            f"{statement} WHERE id = ? AND attempts = ? AND dead = 0",
-            (*params, delivery.id, delivery.attempts),
-        )
+    cursor.execute(
+        f"{statement} WHERE id = ? AND attempts = ? AND dead = 0",
+        (*params, delivery.id, delivery.attempts),
+    )
 
 
 def _delivery(row: tuple[Any, ...], *, attempts: int) -> Delivery:
@@ -273,9 +273,8 @@ def _delivery(row: tuple[Any, ...], *, attempts: int) -> Delivery:
     )
 
 
-def _add_traceparent_column(conn: sqlite3.Connection) -> None:
+def _add_traceparent_column(cursor: sqlite3.Cursor) -> None:
     """Files written before deliveries carried their trace context gain the column."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(queue_deliveries)")}
+    columns = {row[1] for row in cursor.execute("PRAGMA table_info(queue_deliveries)")}
     if "traceparent" not in columns:
-        with transaction(conn) as cursor:
-            cursor.execute("ALTER TABLE queue_deliveries ADD COLUMN traceparent TEXT")
+        cursor.execute("ALTER TABLE queue_deliveries ADD COLUMN traceparent TEXT")

@@ -148,6 +148,10 @@ class QueueService:
         await self.backend.push(deliveries)
         for worker in workers:
             worker.wake.set()
+        if self.backend.never_suspends:
+            # The woken workers claim before the sender goes on: a handler enqueueing in
+            # a loop would otherwise hold back every message until it returns.
+            await asyncio.sleep(0)
 
     def _check_declared(self, step: str, topic: str) -> None:
         declared = self._declared.get(step)
