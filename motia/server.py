@@ -32,6 +32,7 @@ import uvicorn
 from uvicorn._subprocess import subprocess_started
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.watchfilesreload import WatchFilesReload
+from watchfiles import watch
 
 from motia._core.hosts import is_loopback
 from motia._http.server_protocol import LimitedHttpProtocol
@@ -74,6 +75,8 @@ _NEVER_WATCHED = frozenset({"node_modules", "__pycache__", "venv", "site-package
 _PRELOADED = ["motia.server", "motia.console", "uvicorn.lifespan.on", "uvicorn.loops.auto",
               "uvicorn.protocols.websockets.auto"]  # fmt: skip
 """What every reloaded server process imports anyway: its forkserver imports it once."""
+_WATCH_TIMEOUT_MS = 100
+"""How long one look for changes waits before the reloader checks for its own exit."""
 
 
 @dataclass
@@ -323,11 +326,22 @@ class SourceReload(WatchFilesReload):
         super().__init__(*args, **kwargs)
         roots = [Path(d) for d in self.reload_dirs]
         self.watch_filter = lambda path: is_project_source(path, roots)  # type: ignore[assignment]
+        self.watcher = watch(
+            *self.reload_dirs,
+            watch_filter=None,
+            stop_event=self.should_exit,
+            yield_on_timeout=True,
+            ignore_permission_denied=True,
+            rust_timeout=_WATCH_TIMEOUT_MS,
+        )
 
     def startup(self) -> None:
         logging.getLogger("uvicorn.error").info("Started reloader process [%d]", self.pid)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self.signal_handler)
+        # Watch before the first server answers: a forked server is up within a fraction of
+        # a second, and a change made before the watcher starts would never be seen.
+        next(self.watcher)
         self.process = self._server_process()  # type: ignore[assignment]  # uvicorn's spawns
 
     def restart(self) -> None:

@@ -50,6 +50,22 @@ async def test_two_prefixes_share_nothing(store) -> None:
         assert await other.list_groups("state") == []
 
 
+async def test_one_prefix_on_two_databases_shares_no_change() -> None:
+    with private_redis() as server:
+        first_url, second_url = server.url, server.url.rsplit("/", 1)[0] + "/1"
+        async with (
+            RedisStore(first_url, prefix="app:") as first,
+            RedisStore(second_url, prefix="app:") as second,
+        ):
+            heard: list[object] = []
+            second.feed.subscribe(heard.append)
+            with anyio.fail_after(10):
+                await first.set("state", "g", "k", 1)
+                await second.set("state", "g", "other", 2)
+            assert [getattr(m, "item_id", None) for m in heard] == ["other"]
+            assert await second.get("state", "g", "k") is None
+
+
 async def test_a_deleted_group_leaves_no_keys(store) -> None:
     await store.set("state", "g", "a", 1)
     await store.set("state", "g", "b", 1)

@@ -94,6 +94,23 @@ async def test_jobs_taken_together_commit_together(thread, db_path):
     assert keys_in(db_path) == {f"k{i}" for i in range(20)}
 
 
+async def test_writes_started_in_one_turn_of_the_loop_commit_together(thread, db_path):
+    def insert_and_look(key: str):
+        def work(cursor: sqlite3.Cursor) -> tuple[bool, int]:
+            cursor.execute("INSERT INTO t (k) VALUES (?)", (key,))
+            return key in keys_in(db_path), len(cursor.execute("SELECT k FROM t").fetchall())
+
+        return work
+
+    with anyio.fail_after(10):
+        results = await asyncio.gather(
+            *(thread.run(insert_and_look(f"k{i}"), write=True) for i in range(20))
+        )
+    # Each saw the ones before it in its own transaction, none of them committed yet.
+    assert results == [(False, i + 1) for i in range(20)]
+    assert keys_in(db_path) == {f"k{i}" for i in range(20)}
+
+
 async def test_a_failing_write_fails_only_its_caller(thread, db_path):
     def insert_then_fail(cursor: sqlite3.Cursor) -> None:
         cursor.execute("INSERT INTO t (k) VALUES ('doomed')")

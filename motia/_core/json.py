@@ -13,7 +13,6 @@ and no number past a float's range (``1e999`` would be read as infinity).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import pydantic_core
@@ -21,10 +20,12 @@ from pydantic import BaseModel
 
 __all__ = ["dumps", "dumps_bytes", "dumps_lenient", "jsonable", "loads", "may_not_be_finite"]
 
-# A float overflows to infinity only with a 3-digit exponent or 309 digits before the point
-# (two patterns: the second is slow, and needs a long text anyway).
-_HUGE_EXPONENT = re.compile(rb"\d[eE]\+?\d{3}")
-_LONG_NUMBER = re.compile(rb"(?<!\d)\d{309}")
+# A float overflows to infinity only with a 3-digit exponent or 309 digits before the point.
+# Both are found as plain substrings once every digit reads 0, "E" reads "e" and "+" is gone
+# (a translation and a find cost a tenth of a regular expression's search).
+_SQUASH = bytes.maketrans(b"123456789E", b"000000000e")
+_HUGE_EXPONENT = b"0e000"
+_LONG_NUMBER = b"0" * 309
 
 
 def jsonable(value: Any) -> Any:
@@ -65,8 +66,9 @@ def may_not_be_finite(raw: bytes) -> bool:
 
 
 def _may_overflow(raw: bytes) -> bool:
-    return _HUGE_EXPONENT.search(raw) is not None or (
-        len(raw) > 308 and _LONG_NUMBER.search(raw) is not None
+    squashed = raw.translate(_SQUASH, b"+")
+    return squashed.find(_HUGE_EXPONENT) >= 0 or (
+        len(raw) > 308 and squashed.find(_LONG_NUMBER) >= 0
     )
 
 

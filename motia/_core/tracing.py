@@ -13,7 +13,7 @@ _TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}"
 
 def new_trace_id() -> str:
     # Trace ids need to be unique, not secret: the fast PRNG serves (W3C trace-context).
-    return f"{random.getrandbits(128):032x}"
+    return random.getrandbits(128).to_bytes(16).hex()
 
 
 def trace_id_from(headers: dict[str, str]) -> str:

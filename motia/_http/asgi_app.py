@@ -15,7 +15,7 @@ limits an app cannot (``server_protocol``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -53,7 +53,9 @@ class MotiaStarlette(Starlette):
         else:
             await self._dispatch(scope, receive, send)
 
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # The app that answers is awaited here, not in a coroutine of its own: a streaming
+    # handler's every wake-up passes through each coroutine level of the chain.
+    def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         kind = scope["type"]
         if kind != "lifespan" and not self.user_middleware and not scope.get("root_path"):
             method = scope["method"] if kind == "http" else "WEBSOCKET"
@@ -62,9 +64,8 @@ class MotiaStarlette(Starlette):
                 endpoint = self._routed_events(scope)
             if endpoint is not None:
                 scope["app"] = self
-                await endpoint(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
+                return endpoint(scope, receive, send)
+        return super().__call__(scope, receive, send)
 
     def _routed_events(self, scope: Scope) -> ASGIApp | None:
         """The stream event endpoint, its path parameters set in ``scope``, when it is

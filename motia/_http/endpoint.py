@@ -94,16 +94,16 @@ class StepEndpoint:
             open_responses=runtime.responses,
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # The coroutine that serves, not one of ours around it: a streaming handler's every
+        # wake-up passes through each level of the chain.
         try:
             headers = decode_headers(scope["headers"], self.settings)
         except RequestRefused as refusal:
-            await self._refuse(refusal, send, trace_id_from({}), scope)
-            return
+            return self._refuse(refusal, send, trace_id_from({}), scope)
         if self.observed:
-            await self._observe(scope, receive, send, headers)
-            return
-        await self._serve(scope, receive, send, headers, trace_id_from(headers))
+            return self._observe(scope, receive, send, headers)
+        return self._serve(scope, receive, send, headers, trace_id_from(headers))
 
     async def _observe(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
@@ -180,9 +180,17 @@ class StepEndpoint:
     async def _run(self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse) -> None:
         cancellation = HandlerCancellation(asyncio.current_task())
         response.bind(cancellation.cancel)
+        # ctx is the current context while the handler runs, and reset before anything is
+        # sent back: a timer the server starts then (keep-alive) copies the context and
+        # would keep the whole request alive with it. Set here rather than in a coroutine
+        # of its own, which a streaming handler's every wake-up would pass through.
+        token = current_context.set(ctx)
         try:
             try:
-                result = await self._invoke_as_current(args, ctx)
+                try:
+                    result = await self._invoke(args, ctx)
+                finally:
+                    current_context.reset(token)
             except asyncio.CancelledError:
                 if not cancellation.settle(cancelled=True):
                     raise
@@ -199,18 +207,6 @@ class StepEndpoint:
                 await self._failed(exc, args, response, ctx)
         finally:
             response.release()
-
-    async def _invoke_as_current(self, args: MotiaHttpArgs[Any], ctx: Any) -> Any:
-        """The handler, with ``ctx`` as the current context until it returns.
-
-        Reset before anything is sent back: a timer the server starts then (keep-alive)
-        copies the context and would keep the whole request alive with it.
-        """
-        token = current_context.set(ctx)
-        try:
-            return await self._invoke(args, ctx)
-        finally:
-            current_context.reset(token)
 
     def _invoke(self, args: MotiaHttpArgs[Any], ctx: Any) -> Awaitable[Any]:
         if self.condition is None and not self.middleware:

@@ -13,8 +13,9 @@ A request the runtime cannot hand over is refused with a JSON error
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from itertools import chain
+from types import CoroutineType
 from typing import Any, Generic, TypeVar
 
 from motia._core.asgi import Receive, Scope
@@ -24,6 +25,7 @@ from motia._http.response import MotiaHttpResponse
 from motia._http.urlencoded import PendingForm, parse_query
 from motia._project.schema import Schema
 from motia._runtime.body_budget import BodyBudget
+from motia._sending.sender import PendingSend
 from motia.exceptions import ClientGone, MalformedJSON, RequestRefused, SchemaValidationError
 from motia.settings import Settings
 
@@ -258,11 +260,27 @@ async def read_body(
 
 async def _next_message(receive: Receive, deadlines: ReadDeadlines) -> Any:
     """The next body message, refused (408) if none comes before the deadline."""
+    receiving = receive()
+    if type(receiving) is CoroutineType:
+        try:
+            waiting_on = receiving.send(None)
+        except StopIteration as done:
+            message = done.value  # the server had it (a body that came whole): no deadline
+        else:
+            message = await _within_deadline(PendingSend(receiving, waiting_on), deadlines)
+    else:
+        message = await _within_deadline(receiving, deadlines)
+    if message["type"] != "http.request":
+        raise ClientGone()
+    return message
+
+
+async def _within_deadline(receiving: Awaitable[Any], deadlines: ReadDeadlines) -> Any:
     task = asyncio.current_task()
     assert task is not None
     deadlines.begin(task)
     try:
-        message = await receive()
+        message = await receiving
     except asyncio.CancelledError:
         if not deadlines.end(task):
             raise  # cancelled for another reason
@@ -270,8 +288,6 @@ async def _next_message(receive: Receive, deadlines: ReadDeadlines) -> Any:
         error = {"error": "Request body timed out", "limit": deadlines.timeout}
         raise RequestRefused(408, error, close=True, limit="body_timeout") from None
     deadlines.end(task)
-    if message["type"] != "http.request":
-        raise ClientGone()
     return message
 
 

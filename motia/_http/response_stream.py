@@ -240,6 +240,8 @@ class BodyStream(Sender[bytes]):
         return {"trace_id": self.trace_id}
 
     def _send_queued(self) -> None:
+        if not self._queue:
+            return  # the send batch's turn, after the write went out at once
         cycle = self._cycle
         if cycle is not None and self.started and not (self._writing or self.ending):
             chunk = b"".join(self._queue)
@@ -253,7 +255,7 @@ class BodyStream(Sender[bytes]):
         if self.completed and not self._writing:
             self._mark_closed()
 
-    def _hand_over(self, waiting: PendingSend) -> None:
+    def _hand_over(self, waiting: PendingSend[None]) -> None:
         super()._hand_over(waiting)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write_behind())

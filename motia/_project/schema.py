@@ -75,7 +75,7 @@ class Schema:
                     raise
                 raise MalformedJSON(str(exc)) from None
         try:
-            return self._adapter.validate_json(raw)
+            return self._adapter.validator.validate_json(raw)  # without the adapter's wrapper
         except PydanticValidationError as exc:
             invalid = [e for e in exc.errors() if e["type"] == "json_invalid"]
             if invalid:

@@ -61,6 +61,7 @@ the bytes before the close, before its connection is reset."""
 
 
 Item = TypeVar("Item", str, bytes)
+Result = TypeVar("Result")
 
 
 class SendBatch:
@@ -176,7 +177,7 @@ class Sender(Generic[Item]):
         self._send = send
         self._scheduled = False
         self._writing = False
-        self._waiting: PendingSend | None = None
+        self._waiting: PendingSend[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._drained: Waiters | None = None
         self._stall_check: asyncio.TimerHandle | None = None
@@ -329,7 +330,7 @@ class Sender(Generic[Item]):
             if waiting is not None:
                 self._hand_over(waiting)
 
-    def _hand_over(self, waiting: PendingSend) -> None:
+    def _hand_over(self, waiting: PendingSend[None]) -> None:
         self._writing = True
         self._waiting = waiting
         self._watch_stall()
@@ -366,7 +367,7 @@ class Sender(Generic[Item]):
         self._writing = False
 
 
-def send_now(send: Send, message: Message) -> PendingSend | None:
+def send_now(send: Send, message: Message) -> PendingSend[None] | None:
     """Run ``send(message)`` here; None once it is done, else what is left of it.
 
     A send that has to wait (the transport is paused) cannot wait inside a loop
@@ -381,14 +382,15 @@ def send_now(send: Send, message: Message) -> PendingSend | None:
     return PendingSend(sending, waiting_on)
 
 
-class PendingSend:
-    """A send stopped where it had to wait; awaiting this resumes it to the end."""
+class PendingSend(Generic[Result]):
+    """A send (or a receive) stopped where it had to wait; awaiting this resumes it to the
+    end and answers what it returns."""
 
-    def __init__(self, sending: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+    def __init__(self, sending: Coroutine[Any, Any, Result], waiting_on: Any) -> None:
         self._sending = sending
         self._waiting_on = waiting_on
 
-    def __await__(self) -> Generator[Any, Any, None]:
+    def __await__(self) -> Generator[Any, Any, Result]:
         sending, waiting_on = self._sending, self._waiting_on
         while True:
             try:
@@ -399,13 +401,13 @@ class PendingSend:
             except BaseException as exc:  # cancellation included: the send sees it
                 try:
                     waiting_on = sending.throw(exc)
-                except StopIteration:
-                    return
+                except StopIteration as done:
+                    return cast(Result, done.value)
             else:
                 try:
                     waiting_on = sending.send(value)
-                except StopIteration:
-                    return
+                except StopIteration as done:
+                    return cast(Result, done.value)
 
     def close(self) -> None:
         """Abandon the send (its connection is going away)."""

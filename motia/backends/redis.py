@@ -18,7 +18,8 @@ version order; a write returns once its change has been delivered here. Keys, al
     {prefix}items:{namespace}:{group}   hash of item id -> JSON text
     {prefix}order:{namespace}:{group}   zset of item ids by creating version
     {prefix}groups:{namespace}          set of non-empty group ids
-    {prefix}feed                        the pub/sub channel
+    {prefix}feed:{db}                   the pub/sub channel (channels are shared by every
+                                        database of a server: it names its own)
     {prefix}cron:{tick}                 one lock per cron tick (``motia.backends.cron_lock``)
 
 Namespaces and group ids are percent-encoded in key names.
@@ -86,6 +87,8 @@ class RedisStore(Store):
         self._client: Redis | None = None
         self._listener: FeedListener | None = None
         self._batch: CommandBatcher | None = None
+        self.channel = ""
+        """The pub/sub channel of the change feed (known once open)."""
         self._updates = UpdateBatcher(self._read_item, self._write_updates)
 
     def __repr__(self) -> str:
@@ -97,13 +100,14 @@ class RedisStore(Store):
         if self._client is not None:
             return
         client = await open_client(self.url, self.ping_interval, self.client_name, self)
+        self.channel = _feed_channel(self.prefix, client)
         if not self.listen:
             self._client = client
             self._batch = CommandBatcher(client, redis_scripts.SCRIPTS)
             return
         listener = FeedListener(
             client,
-            self.key("feed"),
+            self.channel,
             self.feed,
             version_key=self.key("version"),
             seq_key=self.key("events"),
@@ -227,7 +231,7 @@ class RedisStore(Store):
         return change
 
     async def delete(self, namespace: str, group_id: str, item_id: str) -> Change | None:
-        args = [item_id, group_id, self.key("feed"), _header(namespace, group_id, item_id)]
+        args = [item_id, group_id, self.channel, _header(namespace, group_id, item_id)]
         reply = await self.batch.script("DELETE", self._keys(namespace, group_id), args)
         if reply is None:
             return None
@@ -238,7 +242,7 @@ class RedisStore(Store):
 
     async def clear(self, namespace: str, group_id: str) -> builtins.list[Change]:
         prefix = dump_json([namespace, group_id])[:-1] + ","
-        args = [group_id, self.key("feed"), prefix]
+        args = [group_id, self.channel, prefix]
         reply = await self.batch.script("CLEAR", self._keys(namespace, group_id), args)
         if not reply:
             return []
@@ -253,11 +257,11 @@ class RedisStore(Store):
 
     async def publish(self, message: Ephemeral) -> None:
         keys = [self.key("version"), self.key("events")]
-        await self.batch.script("PUBLISH", keys, [self.key("feed"), ephemeral_fields(message)])
+        await self.batch.script("PUBLISH", keys, [self.channel, ephemeral_fields(message)])
 
     async def _write(self, namespace: str, group_id: str, item_id: str, value: JSON) -> Change:
         header = _header(namespace, group_id, item_id)
-        args = [item_id, group_id, self.key("feed"), header, dump_json(value)]
+        args = [item_id, group_id, self.channel, header, dump_json(value)]
         reply = await self.batch.script("WRITE", self._keys(namespace, group_id), args)
         version, old_text = [*reply, None][:2]
         await self._delivered(int(version))
@@ -274,7 +278,7 @@ class RedisStore(Store):
     ) -> int | Stale:
         namespace, group_id, item_id = item
         expect = "" if expected is None else "v" + expected
-        args = [item_id, group_id, self.key("feed"), _header(*item), expect, *texts]
+        args = [item_id, group_id, self.channel, _header(*item), expect, *texts]
         reply = await self.batch.script("UPDATE", self._keys(namespace, group_id), args)
         version, current = [*reply, None][:2]
         return Stale(current) if version == -1 else int(version)
@@ -300,6 +304,13 @@ class RedisStore(Store):
             self.key("groups", group[0]),
             self.key("version"),
         ]
+
+
+def _feed_channel(prefix: str, client: Redis) -> str:
+    """The change feed's channel: Redis delivers a publish to the subscribers of every
+    database, so two apps with one prefix on two databases must not share a name."""
+    database = client.connection_pool.connection_kwargs.get("db", 0)
+    return f"{prefix}feed:{database}"
 
 
 def _header(namespace: str, group_id: str, item_id: str) -> str:

@@ -2,13 +2,14 @@
 
 Shared by the SQLite state store and the SQLite queue (one thread for both when they
 use the same file): each is a ``SQLiteBackend`` and runs every statement through
-``run``. Callers hand their work to the thread through a queue; each time the thread
-wakes it takes every pending job and runs them in one transaction, each write in its
-own savepoint, so a write that raises is undone alone and fails only its caller. After
-COMMIT returns, one callback per event loop hands every caller its result: an awaited
-write is in the WAL, which survives a killed process (``synchronous=NORMAL``; only an
-OS crash may lose the last commits). A folder or a file made for them is readable by
-its owner only (0700, 0600; SQLite gives the WAL files the database's mode).
+``run``. The jobs callers start during one turn of the event loop are handed to the
+thread together; each time the thread wakes it takes every pending job and runs them
+(up to ``MAX_BATCH``) in one transaction, each write in its own savepoint, so a write
+that raises is undone alone and fails only its caller. After COMMIT returns, one
+callback per event loop hands every caller its result: an awaited write is in the WAL,
+which survives a killed process (``synchronous=NORMAL``; only an OS crash may lose the
+last commits). A folder or a file made for them is readable by its owner only (0700,
+0600; SQLite gives the WAL files the database's mode).
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class SQLiteThread:
         self.busy_timeout = busy_timeout
         self.loop: asyncio.AbstractEventLoop | None = None
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._outbox: list[_Job] = []
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
         self._users = 0
@@ -137,6 +139,7 @@ class SQLiteThread:
         if self._users > 0 or thread is None:
             return
         self._thread = None
+        self._hand_over()
         self._inbox.put(_STOP)
         await asyncio.to_thread(thread.join)
 
@@ -158,9 +161,21 @@ class SQLiteThread:
         # this from another thread's loop (see _runtime/sync_calls).
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._inbox.put(_Job(work, write, loop, future, on_commit))
+        job = _Job(work, write, loop, future, on_commit)
+        if loop is self.loop:
+            # Handed over once per loop iteration: one wake-up of the thread for all of them.
+            if not self._outbox:
+                loop.call_soon(self._hand_over)
+            self._outbox.append(job)
+        else:
+            self._inbox.put([job])
         result: T = await future
         return result
+
+    def _hand_over(self) -> None:
+        if self._outbox:
+            jobs, self._outbox = self._outbox, []
+            self._inbox.put(jobs)
 
     # --- the thread ----------------------------------------------------------------------
 
@@ -179,9 +194,14 @@ class SQLiteThread:
             self._refuse_late_jobs()
 
     def _serve(self, conn: sqlite3.Connection) -> None:
+        backlog: list[_Job] = []
         stopping = False
-        while not stopping:
-            jobs, stopping = self._take()
+        while True:
+            if not stopping:
+                stopping = self._collect(backlog, wait=not backlog)
+            if not backlog:
+                return
+            jobs, backlog = backlog[:MAX_BATCH], backlog[MAX_BATCH:]
             try:
                 _run_batch(conn, jobs)
             except Exception as exc:  # the connection itself failed, e.g. on ROLLBACK
@@ -195,23 +215,20 @@ class SQLiteThread:
             while True:
                 item = self._inbox.get_nowait()
                 if item is not _STOP:
-                    late.append(item)
+                    late.extend(item)
         _fail_all(late, RuntimeError(f"{self.owner} was closed"))
         self._answer(late)
 
-    def _take(self) -> tuple[list[_Job], bool]:
-        """Every pending job (blocking for the first), and whether the thread must stop."""
-        item = self._inbox.get()
-        jobs: list[_Job] = []
-        while item is not _STOP:
-            jobs.append(item)
-            if len(jobs) == MAX_BATCH:
-                return jobs, False
-            try:
+    def _collect(self, backlog: list[_Job], *, wait: bool) -> bool:
+        """Move every job handed over into ``backlog`` (``wait`` for the first); True on stop."""
+        try:
+            item = self._inbox.get() if wait else self._inbox.get_nowait()
+            while item is not _STOP:
+                backlog.extend(item)
                 item = self._inbox.get_nowait()
-            except queue.Empty:
-                return jobs, False
-        return jobs, True
+        except queue.Empty:
+            return False
+        return True
 
     def _answer(self, jobs: list[_Job]) -> None:
         """One callback per loop: ``on_commit`` calls on the opening loop, then the answers."""
