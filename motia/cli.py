@@ -350,7 +350,11 @@ _LIMIT_FLAGS: list[tuple[str, type, str]] = [
     ("body_timeout", float, "seconds a request body may pause (408)"),
     ("keep_alive_timeout", float, "seconds an idle keep-alive connection stays open"),
     ("max_connections", int, "open connections per process (503)"),
-]
+    ("max_queue_depth", int, "messages waiting in one topic's queue before enqueue is refused "
+     "(503 with Retry-After; 0: no limit)"),
+    ("max_queue_lag", float, "seconds the oldest due message of a topic may wait before "
+     "enqueue is refused (503 with Retry-After; 0: no limit)"),
+]  # fmt: skip
 
 
 def _limit_options(group: argparse._ArgumentGroup) -> None:

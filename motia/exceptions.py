@@ -29,6 +29,7 @@ The hierarchy, grouped by who meets each error::
     ├── StreamAuthError
     │   a client's bad input (answered with a 4xx or an error event) or departure
     ├── RequestRefused
+    │   └── QueueFull
     ├── MalformedJSON (ValueError)
     ├── ClientGone
     ├── FrameError (ValueError)
@@ -60,6 +61,7 @@ __all__ = [
     "MotiaError",
     "NonRetryableError",
     "ProjectExistsError",
+    "QueueFull",
     "RequestRefused",
     "ResponseStartedError",
     "SchemaValidationError",
@@ -219,6 +221,18 @@ class RequestRefused(MotiaError):
         self.limit = limit
         """The ``Settings`` field the request passed, if it passed one (logged, counted)."""
         super().__init__(error["error"])
+
+
+class QueueFull(RequestRefused):
+    """An enqueue refused because its topic's queue passed ``max_queue_depth`` or
+    ``max_queue_lag``: an HTTP step answers 503 with ``Retry-After``, a queue step retries."""
+
+    def __init__(self, topic: str, error: dict[str, Any], *, limit: str, retry_after: int) -> None:
+        super().__init__(503, error, limit=limit)
+        self.args = (f'{error["error"]} (topic "{topic}", {limit}={error["limit"]})',)
+        self.topic = topic
+        self.retry_after = retry_after
+        """Seconds after which the queue is expected to take messages again."""
 
 
 class MalformedJSON(MotiaError, ValueError):

@@ -33,6 +33,15 @@ class Settings:
     max_connections: int = 10_000
     """Open connections (HTTP and WebSocket) a server process keeps, and never more than its
     open-file limit allows (``ulimit -n`` less 64); past it, see ``server_protocol``."""
+    max_queue_depth: int = 100_000
+    """Deliveries waiting in one topic's queue past which ``enqueue`` to it is refused
+    (``QueueFull``: 503 for an HTTP step); 0: no limit. Read every ``queue_reading_interval``."""
+    max_queue_lag: float = 0.0
+    """Seconds the oldest due delivery of a topic may have waited before ``enqueue`` to it is
+    refused, as for ``max_queue_depth``; 0: no limit."""
+    queue_reading_interval: float = 1.0
+    """Seconds between readings of the queues' depth and lag (admission, metrics); a reading
+    that takes long (a large SQLite queue) spaces them out to spend at most 5% of the time."""
     max_stream_buffer: int = 4 * 1024 * 1024
     """Bytes a streaming response may hold for a slow client before it is closed."""
     send_timeout: float = 30.0

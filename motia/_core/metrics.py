@@ -1,9 +1,10 @@
 """``Metrics``: one app's Prometheus metrics, in the text format scrapers read.
 
 Events are counted where they happen (requests, step runs and their errors, queue
-retries and dead letters); what is live (open streams, subscribers, replay buffers,
-queue depths, the runtime's own counters) is read into gauges just before a scrape,
-and every few seconds besides when several workers share the numbers.
+retries, dead letters and waits); what is live (open streams, subscribers, replay
+buffers, the runtime's own counters, and the queues' depths and lags as last read in
+the background) is set into gauges just before a scrape, and every few seconds
+besides when several workers share the numbers.
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set (``motia start --workers N`` sets it), every
 worker writes its values to files there and a scrape answered by any worker adds
@@ -32,7 +33,12 @@ _QUEUE_GAUGES = {
     "in_flight": "Messages being handled (leased)",
     "retries": "Messages waiting for another attempt after failing",
     "dead": "Messages in the dead-letter queue",
+    "lag_seconds": "Seconds the oldest due message not yet handled has waited",
 }
+_WAIT_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    120.0, 300.0, float("inf"),
+)  # fmt: skip
 
 
 class Metrics:
@@ -76,6 +82,12 @@ class Metrics:
             for name, text in _QUEUE_GAUGES.items()
         }
         self._topics: set[str] = set()
+        self.queue_wait = Histogram(
+            "motia_queue_wait_seconds",
+            "Time from a message being due (enqueued, or its delay or backoff over) to a "
+            "handler taking it", ["topic"], buckets=_WAIT_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self._waits: dict[str, Any] = {}
         self.connections = _live_gauge(
             "motia_stream_connections", "Open stream connections", ["transport"], registry
         )
@@ -111,6 +123,13 @@ class Metrics:
     def dead_lettered(self, topic: str) -> None:
         self.queue_dead_lettered.labels(topic).inc()
 
+    def waited(self, topic: str, seconds: float) -> None:
+        """A handler took a message of ``topic`` that had been due for ``seconds``."""
+        histogram = self._waits.get(topic)
+        if histogram is None:
+            histogram = self._waits[topic] = self.queue_wait.labels(topic)
+        histogram.observe(seconds)
+
     # -- live values ----------------------------------------------------------------------
 
     def runtime_values(self, values: Mapping[str, int]) -> None:
@@ -134,8 +153,8 @@ class Metrics:
             self.subscribers.labels(transport).set(count)
         self.replay_bytes.set(replay_bytes)
 
-    def queues(self, by_topic: Mapping[str, Mapping[str, int]]) -> None:
-        """Per topic: ``depth``, ``in_flight``, ``retries`` and ``dead`` as read now."""
+    def queues(self, by_topic: Mapping[str, Mapping[str, float]]) -> None:
+        """Per topic: ``depth``, ``in_flight``, ``retries``, ``dead`` and ``lag_seconds``."""
         for topic in self._topics | set(by_topic):
             row = by_topic.get(topic, {})
             for name, gauge in self.queue.items():

@@ -45,7 +45,13 @@ from motia._project.triggers import TriggerInfo
 from motia._runtime.current import current_context
 from motia._runtime.invoke import condition_met, maybe_await
 from motia._sending.sender import SendPolicy
-from motia.exceptions import ClientGone, RequestRefused, SchemaValidationError, UnencodableBody
+from motia.exceptions import (
+    ClientGone,
+    QueueFull,
+    RequestRefused,
+    SchemaValidationError,
+    UnencodableBody,
+)
 
 __all__ = ["StepEndpoint"]
 
@@ -226,6 +232,10 @@ class StepEndpoint:
     async def _failed(
         self, exc: Exception, args: MotiaHttpArgs[Any], response: MotiaHttpResponse, ctx: Any
     ) -> None:
+        if isinstance(exc, QueueFull):  # counted and logged by the queue's admission
+            retry_after = (b"retry-after", str(exc.retry_after).encode())
+            await response.send_failure(exc.error, exc.status, [retry_after])
+            return
         if isinstance(exc, RequestRefused):  # a form body over its limit, read by the handler
             if exc.limit is not None:
                 self._limit_hit(exc, f"{args.request.method} {args.request.path}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -165,16 +165,19 @@ class MotiaHttpResponse:
         raw = _whole_headers(headers, content_type)
         await _send_whole(self._send, status, raw, payload, self.trace_id)
 
-    async def send_failure(self, error: dict[str, Any], status: int = 500) -> None:
+    async def send_failure(
+        self, error: dict[str, Any], status: int = 500, headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
         """The handler failed with ``error`` (``{"error": message, ...}``): an ``error``
-        event ends a streamed body, else it is sent as JSON with ``status``."""
+        event ends a streamed body, else it is sent as JSON with ``status`` and ``headers``."""
         if self._body_began:
             body = self._stream()
             event = {"message": error["error"], "trace_id": self.trace_id}
             body.write_body(encode_event(event, event="error"))
             await body.finish()
             return
-        await send_json(self._send, status, {**error, "trace_id": self.trace_id}, self.trace_id)
+        answer = {**error, "trace_id": self.trace_id}
+        await send_json(self._send, status, answer, self.trace_id, headers=headers)
 
     async def finish(self) -> None:
         """Deliver what is buffered and end the body."""
@@ -292,10 +295,16 @@ def _encode_body(body: Any) -> tuple[bytes, bytes | None]:
 
 
 async def send_json(
-    send: Send, status: int, body: Any, trace_id: str, *, close: bool = False
+    send: Send,
+    status: int,
+    body: Any,
+    trace_id: str,
+    *,
+    close: bool = False,
+    headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
     """One of the runtime's own JSON answers (errors, refusals)."""
-    raw = [(b"content-type", _JSON)]
+    raw = [(b"content-type", _JSON), *headers]
     if close:
         raw.append((b"connection", b"close"))
     await _send_whole(send, status, raw, dumps_bytes(body), trace_id)

@@ -31,6 +31,8 @@ class Stats:
         "hit_max_form_fields",
         "hit_max_header_size",
         "hit_max_headers",
+        "hit_max_queue_depth",
+        "hit_max_queue_lag",
         "invalid_messages",
         "open_streams",
         "oversized_messages",
@@ -80,9 +82,13 @@ class Stats:
         """Requests refused (408) for a body that stopped arriving."""
         self.hit_max_connections = 0
         """Connections refused (503) or closed to make room past ``max_connections``."""
+        self.hit_max_queue_depth = 0
+        """Enqueues refused (``QueueFull``, 503) to a topic with ``max_queue_depth`` waiting."""
+        self.hit_max_queue_lag = 0
+        """Enqueues refused to a topic whose oldest due message waited ``max_queue_lag``."""
 
     def hit(self, limit: str) -> None:
-        """Count a request or connection refused for passing ``Settings.<limit>``."""
+        """Count a request, connection or enqueue refused for passing ``Settings.<limit>``."""
         name = f"hit_{limit}"
         setattr(self, name, getattr(self, name) + 1)
 

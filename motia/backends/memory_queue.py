@@ -193,6 +193,14 @@ class MemoryQueue(QueueBackend):
         head = lane.head()
         return None if head is None else head.due
 
+    async def oldest_waiting(self, subscriber: Subscriber) -> float | None:
+        lane = self._lanes.get(subscriber)
+        head = None if lane is None else lane.head()
+        if head is None or head.due > time.time():
+            return None
+        # The heap orders by due time: a lease that ran out puts its delivery there late.
+        return head.available_at
+
     async def ack(self, delivery: Delivery) -> None:
         found = self._attempt(delivery)
         if found is not None:

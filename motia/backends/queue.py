@@ -100,6 +100,11 @@ class QueueBackend(abc.ABC):
         """The earliest time a delivery of ``subscriber`` may become claimable."""
 
     @abc.abstractmethod
+    async def oldest_waiting(self, subscriber: Subscriber) -> float | None:
+        """When the oldest delivery of ``subscriber`` that is due and not leased became due
+        (its ``available_at``), or None when there is none; it must not scan the queue."""
+
+    @abc.abstractmethod
     async def ack(self, delivery: Delivery) -> None:
         """The delivery is done: forget it."""
 

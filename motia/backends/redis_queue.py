@@ -157,6 +157,10 @@ class RedisQueue(QueueBackend):
             return self._due_after_claim.pop(sub)
         return _due(await self._call("NEXT_DUE", sub))
 
+    async def oldest_waiting(self, subscriber: Subscriber) -> float | None:
+        reply = await self._call("OLDEST", _sub(subscriber))
+        return None if reply is None else float(reply)
+
     async def ack(self, delivery: Delivery) -> None:
         await self._call("ACK", delivery.id, str(delivery.attempts))
 

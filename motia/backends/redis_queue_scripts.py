@@ -32,6 +32,6 @@ __all__ = ["SCRIPTS"]
 
 SCRIPTS = read_scripts(
     "queue",
-    ("ACK", "BURY", "CLAIM", "NEXT_DUE", "PUSH", "RELEASE", "REPLAY", "RETRY", "STATS"),
+    ("ACK", "BURY", "CLAIM", "NEXT_DUE", "OLDEST", "PUSH", "RELEASE", "REPLAY", "RETRY", "STATS"),
     prelude="prelude",
 )

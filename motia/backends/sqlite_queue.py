@@ -97,6 +97,9 @@ class SQLiteQueue(SQLiteBackend, QueueBackend):
     async def next_due(self, subscriber: Subscriber, *, fifo: bool) -> float | None:
         return await self.thread.run(partial(_next_due, subscriber, fifo))
 
+    async def oldest_waiting(self, subscriber: Subscriber) -> float | None:
+        return await self.thread.run(partial(_oldest_waiting, subscriber))
+
     async def ack(self, delivery: Delivery) -> None:
         await self.thread.run(
             partial(_write, "DELETE FROM queue_deliveries", (), delivery), write=True
@@ -172,6 +175,17 @@ def _next_due(subscriber: Subscriber, fifo: bool, cursor: sqlite3.Cursor) -> flo
         (subscriber.step, subscriber.index),
     ).fetchone()
     return None if row[0] is None else float(row[0])
+
+
+def _oldest_waiting(subscriber: Subscriber, cursor: sqlite3.Cursor) -> float | None:
+    # The due-time index yields rows oldest first: only the leased ones are stepped over.
+    now = time.time()
+    row = cursor.execute(
+        f"SELECT available_at FROM queue_deliveries WHERE {_MINE} AND available_at <= ? "
+        "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY available_at LIMIT 1",
+        (subscriber.step, subscriber.index, now, now),
+    ).fetchone()
+    return None if row is None else float(row[0])
 
 
 def sql_dead_letters(

@@ -1,4 +1,4 @@
-"""Queues as the console shows them: per topic depth, in flight, retries; dead letters.
+"""Queues as the console shows them: per topic depth, lag, in flight, retries; dead letters.
 
 Read through the runtime's queue service when it has one (``runtime.queues``:
 ``dead_letters()``, ``replay()`` and, when the backend reports it,
@@ -8,6 +8,7 @@ step runs (in flight, failed attempts) or left out, never guessed.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -15,6 +16,7 @@ from motia._project.step import Step
 from motia._project.triggers import QueueTrigger
 from motia._runtime.invoke import maybe_await
 from motia.console.runs import Run
+from motia.queues.backlog import Backlog
 
 __all__ = ["queue_overview", "replay_dead_letters"]
 
@@ -25,6 +27,7 @@ async def queue_overview(runtime: object, steps: list[Step], runs: list[Run]) ->
         return {"available": False, "topics": [], "dead_letters": []}
     letters = [_letter(letter) for letter in await _call(service.dead_letters)]
     stats = await _stats(service)
+    lags = await _lags(service)
     running, failed = _run_counts(runs)
     dead = Counter(letter["topic"] for letter in letters)
     topics = []
@@ -36,6 +39,7 @@ async def queue_overview(runtime: object, steps: list[Step], runs: list[Run]) ->
             "depth": reported.get("depth"),
             "in_flight": reported.get("in_flight", running[topic]),
             "retries": reported.get("retries", failed[topic]),
+            "lag": lags.get(topic),
             "dead_letters": dead[topic],
         })  # fmt: skip
     return {"available": True, "backend": _backend_name(service), "topics": topics,
@@ -83,6 +87,19 @@ async def _stats(service: Any) -> Any:
         return await _call(stats)
     except Exception:
         return {}
+
+
+async def _lags(service: Any) -> dict[str, float]:
+    """Seconds each topic's oldest due message has waited, read now."""
+    backlog = getattr(service, "backlog", None)
+    if not isinstance(backlog, Backlog):
+        return {}
+    try:
+        await backlog.read()
+    except Exception:
+        return {}
+    now = time.time()
+    return {topic: round(row.lag(now), 3) for topic, row in backlog.topics.items()}
 
 
 async def _call(function: Any, *args: Any) -> Any:

@@ -2,8 +2,11 @@
 
 The app's runtime owns one service. ``enqueue`` stores one delivery per
 subscribing queue trigger (each step gets its own copy) and wakes the
-workers of this process; ``start``/``stop`` run one ``QueueWorker`` per queue
-trigger. Dead letters can be listed and replayed while the app runs.
+workers of this process, unless the topic's queue is past a limit
+(``admission``); ``start``/``stop`` run one ``QueueWorker`` per queue trigger
+and, when metrics or a limit need it, the background reading of every queue's
+depth and lag (``backlog``). Dead letters can be listed and replayed while the
+app runs.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from motia._core.spans import Tracing
@@ -22,6 +25,8 @@ from motia._project.step import Step
 from motia.backends.ops import ensure_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend
 from motia.exceptions import EnqueueError, UnstorableValue
+from motia.queues.admission import Admission
+from motia.queues.backlog import Backlog
 from motia.queues.topics import Subscription, declared_topics, subscriptions, topic_warnings
 from motia.queues.worker import QueueWorker, StepRunner
 from motia.settings import Settings
@@ -46,21 +51,32 @@ class QueueService:
         idle_poll: float = 1.0,
         tracing: Tracing | None = None,
         metrics: Metrics | None = None,
+        count_refusal: Callable[[str], None] = lambda limit: None,
     ) -> None:
         steps = list(steps)
         self.backend = backend
         self.settings = settings
         self.tracing = tracing
+        subs = subscriptions(steps)
         self.workers = [
             QueueWorker(sub, backend, run_step, idle_poll=idle_poll, metrics=metrics)
-            for sub in subscriptions(steps)
+            for sub in subs
         ]
+        self.admission = Admission(settings, count_refusal) if Admission.wanted(settings) else None
+        self.backlog = Backlog(
+            backend,
+            subs,
+            interval=settings.queue_reading_interval,
+            on_reading=None if self.admission is None else self.admission.judge,
+        )
+        self._read_backlog = metrics is not None or self.admission is not None
         self._by_topic: dict[str, list[QueueWorker]] = defaultdict(list)
         for worker in self.workers:
             self._by_topic[worker.subscription.topic].append(worker)
         self._declared = {step.name: declared_topics(step.config) for step in steps}
         self._warned: set[tuple[str, str]] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._reading: asyncio.Task[None] | None = None
         for warning in topic_warnings(steps):
             log.warning("%s", warning)
 
@@ -69,10 +85,16 @@ class QueueService:
     async def start(self) -> None:
         await self.backend.open()
         self._tasks = [asyncio.create_task(worker.run()) for worker in self.workers]
+        if self._read_backlog:
+            self._reading = asyncio.create_task(self.backlog.run())
 
     async def stop(self) -> None:
         """Stop claiming, drain running handlers for ``graceful_timeout``, close the backend."""
         grace = self.settings.graceful_timeout
+        if self._reading is not None:
+            self._reading.cancel()
+            await asyncio.gather(self._reading, return_exceptions=True)
+            self._reading = None
         await asyncio.gather(*(worker.stop(grace) for worker in self.workers))
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
@@ -98,6 +120,8 @@ class QueueService:
         if not workers:
             log.debug('message %s to topic "%s" has no subscriber', message_id, topic)
             return message_id
+        if self.admission is not None:
+            self.admission.admit(topic)
         if self.tracing is None:
             await self._push(workers, message_id, data, trace_id, group_id, None)
             return message_id

@@ -115,6 +115,8 @@ class QueueWorker:
         claimed = await self.backend.claim(
             sub.subscriber, limit=limit, lease=self.lease, fifo=sub.fifo
         )
+        if self.metrics is not None and claimed:
+            _observe_waits(self.metrics, claimed)
         for delivery in claimed:
             if self._stopping:
                 await self.backend.release(delivery)
@@ -237,3 +239,10 @@ class QueueWorker:
     def _about(self, delivery: Delivery) -> dict[str, str | None]:
         """The step and trace a line about ``delivery`` belongs to (filters find it by step)."""
         return {"step": self.subscription.step.name, "trace_id": delivery.trace_id}
+
+
+def _observe_waits(metrics: Metrics, claimed: list[Delivery]) -> None:
+    """How long each delivery waited between being due and being claimed."""
+    now = time.time()
+    for delivery in claimed:
+        metrics.waited(delivery.topic, max(now - delivery.available_at, 0.0))
