@@ -11,6 +11,15 @@ from bench.stats import percentile
 
 Arrival = tuple[float, list[bytes]]
 
+PEER = "fastapi-arq"
+PATTERNS = {
+    "motia": re.compile(rb'"groupId":"all","id":"(o\d+)"'),
+    PEER: re.compile(rb'data: \{"id":"(o\d+)"'),
+}
+"""Finds the order id of each event, once per event (the item's own ``id`` is not matched)."""
+MARKERS = {"motia": b'"groupId":"all","id":"o', PEER: b'data: {"id":"o'}
+"""Occurs once per order event: counted as chunks arrive, to know when all are in."""
+
 
 @dataclass
 class Deliveries:

@@ -19,10 +19,11 @@ from typing import Any
 
 import psutil
 
+from bench.address import HOST
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE = 0
 CLIENT_CORE = 1
-HOST = "127.0.0.1"
 
 
 def free_port() -> int:

@@ -11,11 +11,10 @@ import pytest
 # bench/ is not installed; appended last, so the installed distribution still wins metadata look-ups
 sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-from bench.deliveries import Deliveries, check, ids_by_arrival
+from bench.deliveries import MARKERS, PATTERNS, Deliveries, check, ids_by_arrival
 from bench.ladder import Step, climb, sustained
 from bench.load.arrivals import OrderStream, Tally
 from bench.load.orders import split_answers
-from bench.scenarios.chain import MARKERS, PATTERNS
 
 MOTIA_FRAME = (
     b'event: create\nid: 05220a6c.2.0\ndata: {"timestamp":1,"streamName":"orders",'

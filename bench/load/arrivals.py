@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bench.address import HOST
 from bench.load.sse import get
-from bench.server import HOST
 
 Chunk = tuple[float, bytes]
 

@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Sequence
 
-from bench.server import HOST
+from bench.address import HOST
 
 
 def order_request(order_id: str, qty: int = 1) -> bytes:

@@ -13,7 +13,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from bench.server import HOST
+from bench.address import HOST
 
 ITEM = b"event: item\n"
 READY = b"ready\n"

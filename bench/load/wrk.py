@@ -9,7 +9,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.server import CLIENT_CORE, HOST, pinned
+from bench.address import HOST
+from bench.server import CLIENT_CORE, pinned
 
 _RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")

@@ -15,7 +15,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from bench.server import HOST
+from bench.address import HOST
 
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 CHANGE = re.compile(rb'"type":"(?:create|update)"')

@@ -27,7 +27,7 @@ import psutil
 from bench import aio
 from bench.apps.chain_peer import QUEUE, REDIS_DB
 from bench.config import Config
-from bench.deliveries import check, ids_by_arrival
+from bench.deliveries import MARKERS, PATTERNS, PEER, check, ids_by_arrival
 from bench.ladder import Step, climb, sustained
 from bench.load.arrivals import OrderStream, Tally, subscribe
 from bench.load.orders import OrderSender, offer, order_request
@@ -36,7 +36,6 @@ from bench.server import ROOT, SERVER_CORE, Server, pinned, serve, stop
 from bench.stats import bar, ratios, summary
 
 SIDES = ("motia", "motia-sqlite", "motia-redis", "fastapi-arq")
-PEER = "fastapi-arq"
 STORES = {"motia": "memory", "motia-sqlite": "sqlite", "motia-redis": "redis"}
 BARS_AT = 100
 """Subscribers at which the bars apply."""
@@ -46,13 +45,6 @@ P99_LIMIT_MS = 50.0
 FIXED_RATE = 100
 """The moderate rate whose p50 and p99 are reported for every side."""
 PATH = "/streams/orders/all"
-PATTERNS = {
-    "motia": re.compile(rb'"groupId":"all","id":"(o\d+)"'),
-    PEER: re.compile(rb'data: \{"id":"(o\d+)"'),
-}
-"""Finds the order id of each event, once per event (the item's own ``id`` is not matched)."""
-MARKERS = {"motia": b'"groupId":"all","id":"o', PEER: b'data: {"id":"o'}
-"""Occurs once per order event: counted as chunks arrive, to know when all are in."""
 CONNECTIONS = 64
 GRACE = 2.0
 """Seconds after the last send for the answers and deliveries of a step."""

@@ -1,0 +1,3 @@
+"""Where every bench server listens: loopback only."""
+
+HOST = "127.0.0.1"
