@@ -343,3 +343,32 @@ def test_the_limits_are_set_from_the_command_line() -> None:
     assert (settings.max_queue_depth, settings.max_queue_lag) == (50, 2.5)
     defaults = Settings(**_options(_parser().parse_args(["start"]), dev=False).settings)
     assert (defaults.max_queue_depth, defaults.max_queue_lag) == (100_000, 0.0)
+
+
+class SwallowsOneCancel(MemoryQueue):
+    """A backend whose reading swallows the cancellation that lands during it, as a Redis
+    client can while it reads a pipeline's replies."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = asyncio.Event()
+
+    async def stats(self) -> dict[str, dict[str, int]]:
+        self.reading.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass
+        return {}
+
+
+async def test_stopping_ends_the_reading_even_when_its_cancellation_is_swallowed() -> None:
+    backend = SwallowsOneCancel()
+    backlog = Backlog(backend, [], interval=60.0)
+    with anyio.fail_after(5):
+        reading = asyncio.create_task(backlog.run())
+        await backend.reading.wait()
+        backlog.stop()
+        reading.cancel()
+        await asyncio.gather(reading, return_exceptions=True)
+    assert reading.done()

@@ -10,6 +10,7 @@ it keeps growing between readings while nothing is claimed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -62,6 +63,7 @@ class Backlog:
         self.read_at: float | None = None
         """When the last reading was taken; None before the first."""
         self._failing = False
+        self._stopping = asyncio.Event()
 
     def total_depth(self) -> int:
         return sum(topic.depth for topic in self.topics.values())
@@ -70,11 +72,20 @@ class Backlog:
         return max((topic.lag(now) for topic in self.topics.values()), default=0.0)
 
     async def run(self) -> None:
-        """Read now, then every ``interval`` seconds (or less often, see ``_MAX_SHARE``)."""
-        while True:
+        """Read now, then every ``interval`` seconds (or less often, see ``_MAX_SHARE``),
+        until ``stop``."""
+        self._stopping.clear()
+        while not self._stopping.is_set():
             started = time.perf_counter()
             await self._read_logging_failures()
-            await asyncio.sleep(self.pause_after(time.perf_counter() - started))
+            pause = self.pause_after(time.perf_counter() - started)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
+
+    def stop(self) -> None:
+        """End ``run`` at once. Cancelling its task is not enough on its own: a Redis
+        client may swallow a cancellation that lands while a pipeline is being read."""
+        self._stopping.set()
 
     def pause_after(self, took: float) -> float:
         """Seconds to wait after a reading that took ``took`` seconds."""

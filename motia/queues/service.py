@@ -92,6 +92,7 @@ class QueueService:
         """Stop claiming, drain running handlers for ``graceful_timeout``, close the backend."""
         grace = self.settings.graceful_timeout
         if self._reading is not None:
+            self.backlog.stop()
             self._reading.cancel()
             await asyncio.gather(self._reading, return_exceptions=True)
             self._reading = None
