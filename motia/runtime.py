@@ -17,6 +17,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
@@ -284,19 +285,36 @@ def _json_value(value: Any) -> Any:
 def _runner(step_name: str, trigger: Trigger, index: int, handler: Handler) -> Handler:
     """The function the engine calls for ``trigger``: its payload in, the result out."""
     if isinstance(trigger, HttpTrigger):
-        return _http_runner(step_name, trigger, index, handler)
+        http_trigger = trigger
+
+        async def run_http(payload: dict[str, Any]) -> dict[str, Any] | None:
+            attributes = {"http.method": payload.get("method"), "http.route": http_trigger.path}
+            answer = partial(_answer_http, http_trigger, index, handler, payload)
+            return await _spanned(step_name, "http", attributes, answer)  # type: ignore[no-any-return]
+
+        return run_http
 
     async def run(payload: Any) -> Any:
-        with step_span(step_name, trigger.type) as span:
-            try:
-                result = await _settled(_call_step(step_name, trigger, index, handler, payload))
-            except Exception as exc:
-                record_exception(span, exc)
-                raise
-            set_span_ok(span)
-            return result
+        def call() -> Awaitable[Any]:
+            return _settled(_call_step(step_name, trigger, index, handler, payload))
+
+        return await _spanned(step_name, trigger.type, {}, call)
 
     return run
+
+
+async def _spanned(
+    step_name: str, kind: str, attributes: dict[str, Any], call: Callable[[], Awaitable[Any]]
+) -> Any:
+    """``call()``'s result, inside the step's span: marked ok, or failed with the exception."""
+    with step_span(step_name, kind, **attributes) as span:
+        try:
+            result = await call()
+        except Exception as exc:
+            record_exception(span, exc)
+            raise
+        set_span_ok(span)
+        return result
 
 
 def _call_step(step_name: str, trigger: Trigger, index: int, handler: Handler, payload: Any) -> Any:
@@ -305,21 +323,6 @@ def _call_step(step_name: str, trigger: Trigger, index: int, handler: Handler, p
     if isinstance(trigger, QueueTrigger) and trigger.input is not None:
         payload = _validate_input_schema(trigger.input, payload, f"queue:{step_name}")
     return handler(payload, _context(trigger.type, index, payload))
-
-
-def _http_runner(step_name: str, trigger: HttpTrigger, index: int, handler: Handler) -> Handler:
-    async def run(payload: dict[str, Any]) -> dict[str, Any] | None:
-        attributes = {"http.method": payload.get("method"), "http.route": trigger.path}
-        with step_span(step_name, "http", **attributes) as span:
-            try:
-                result = await _answer_http(trigger, index, handler, payload)
-            except Exception as exc:
-                record_exception(span, exc)
-                raise
-            set_span_ok(span)
-            return result
-
-    return run
 
 
 async def _answer_http(
