@@ -260,14 +260,9 @@ class BodyStream(Sender[bytes]):
         if not self._queue:
             return  # the send batch's turn, after the write went out at once
         cycle = self._cycle
-        if cycle is not None and self.started and not (self._writing or self.ending):
-            chunk = b"".join(self._queue)
-            if chunk and write_chunk(cycle, chunk):  # the server's own framing, without its send
-                self._queue.clear()
-                self.queued = 0
-                self.sent += 1
-                self._wake_drained()
-                return
+        ready = cycle is not None and self.started and not (self._writing or self.ending)
+        if ready and self._write_joined(cycle):
+            return
         super()._send_queued()
         if self.completed and not self._writing:
             self._mark_closed()

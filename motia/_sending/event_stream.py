@@ -18,7 +18,7 @@ import anyio
 
 from motia._core.asgi import Message, Receive, Send
 from motia._runtime.hub import Hub
-from motia._sending.chunk_writer import chunk_cycle, write_chunk
+from motia._sending.chunk_writer import chunk_cycle
 from motia._sending.sender import DISCONNECTED, SLOW_CONSUMER, Sender, SendPolicy
 from motia.sse import PING, encode_event
 
@@ -75,13 +75,8 @@ class EventSender(Sender[bytes]):
 
     def _send_queued(self) -> None:
         cycle = self._cycle
-        joined = cycle is not None and self._queue and not self._writing
-        if joined and write_chunk(cycle, b"".join(self._queue)):
+        if cycle is not None and self._queue and not self._writing and self._write_joined(cycle):
             self._last_out = asyncio.get_running_loop().time()
-            self._queue.clear()
-            self.queued = 0
-            self.sent += 1
-            self._wake_drained()
             return
         super()._send_queued()
 

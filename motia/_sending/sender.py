@@ -32,6 +32,7 @@ import anyio
 
 from motia._core.asgi import Message, Send
 from motia._runtime.stats import Stats
+from motia._sending.chunk_writer import write_chunk
 from motia._sending.connection import abort_connection, close_connection
 from motia.settings import Settings
 
@@ -329,6 +330,19 @@ class Sender(Generic[Item]):
             self.sent += 1
             if waiting is not None:
                 self._hand_over(waiting)
+
+    def _write_joined(self, cycle: Any) -> bool:
+        """Write the whole queue as one chunk straight to the server's transport, with the
+        server's own framing and without its ``send`` (``chunk_writer``); False when the
+        chunk cannot go that way and the queue is left as it was."""
+        chunk = b"".join(self._queue)  # type: ignore[arg-type]  # only byte senders call this
+        if not (chunk and write_chunk(cycle, chunk)):
+            return False
+        self._queue.clear()
+        self.queued = 0
+        self.sent += 1
+        self._wake_drained()
+        return True
 
     def _hand_over(self, waiting: PendingSend[None]) -> None:
         self._writing = True
