@@ -29,6 +29,10 @@ def encode_event(
     retry: int | None = None,
 ) -> bytes:
     """One SSE frame. Non-str data is JSON-encoded; multi-line data becomes several lines."""
+    if type(data) is str and type(event) is str and id is None and retry is None:
+        breaks = "\n" in data or "\r" in data or "\n" in event or "\r" in event
+        if not breaks:  # the usual frame, without the general path's steps
+            return f"event: {event}\ndata: {data}\n\n".encode()
     head = "" if event is None else f"event: {_single_line('event', event)}\n"
     if id is not None:
         head += f"id: {_single_line('id', str(id))}\n"

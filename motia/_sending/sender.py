@@ -79,6 +79,9 @@ class SendBatch:
     def _flush(self) -> None:
         ready, self._ready = self._ready, []
         for sender in ready:
+            if not sender._queue:  # its write went out at once: nothing joined it
+                sender._scheduled = False
+                continue
             try:
                 sender.flush()
             except Exception:  # one connection's failure must not hold up the others
