@@ -25,6 +25,7 @@ from motia._http.host import HttpHost
 from motia._http.read_deadlines import ReadDeadlines
 from motia._http.request import (
     MotiaHttpArgs,
+    MotiaHttpRequest,
     RequestBody,
     decode_headers,
     has_body,
@@ -103,7 +104,22 @@ class StepEndpoint:
             return self._refuse(refusal, send, trace_id_from({}), scope)
         if self.observed:
             return self._observe(scope, receive, send, headers)
-        return self._serve(scope, receive, send, headers, trace_id_from(headers))
+        if has_body(headers, scope):
+            return self._serve(scope, receive, send, headers, trace_id_from(headers))
+        return self._serve_bodiless(scope, receive, send, headers, trace_id_from(headers))
+
+    def _serve_bodiless(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], trace_id: str
+    ) -> Awaitable[None]:
+        """``_serve`` for a request without a body: nothing to read or give back, so the
+        handler runs without that coroutine around it."""
+        try:
+            request = parse_request(
+                scope, headers, _NO_BODY, self.body_schema, self.settings.max_form_fields
+            )
+        except RequestRefused as refusal:
+            return self._refuse(refusal, send, trace_id, scope)
+        return self._start(request, receive, send, trace_id)
 
     async def _observe(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]
@@ -149,15 +165,21 @@ class StepEndpoint:
             except RequestRefused as refusal:
                 await self._refuse(refusal, send, trace_id, scope)
                 return
-            response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
-            args = MotiaHttpArgs(request, response)
-            ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
-            if self.counts is not None:
-                self.counts.ran()
-            await self._run(args, ctx, response)
+            await self._start(request, receive, send, trace_id)
         finally:
             if body.size:
                 self.body_budget.give_back(body.size)
+
+    def _start(
+        self, request: MotiaHttpRequest[Any], receive: Receive, send: Send, trace_id: str
+    ) -> Awaitable[None]:
+        """The handler's run for ``request``, with its response, arguments and context."""
+        response = MotiaHttpResponse(send, receive, trace_id, self.streaming)
+        args = MotiaHttpArgs(request, response)
+        ctx = self.runtime.context(self.step_name, self.trigger_info, trace_id, args)
+        if self.counts is not None:
+            self.counts.ran()
+        return self._run(args, ctx, response)
 
     async def _refuse(
         self, refusal: RequestRefused, send: Send, trace_id: str, scope: Scope
