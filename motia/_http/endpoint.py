@@ -104,15 +104,14 @@ class StepEndpoint:
             return self._refuse(refusal, send, trace_id_from({}), scope)
         if self.observed:
             return self._observe(scope, receive, send, headers)
-        if has_body(headers, scope):
-            return self._serve(scope, receive, send, headers, trace_id_from(headers))
-        return self._serve_bodiless(scope, receive, send, headers, trace_id_from(headers))
+        return self._serve(scope, receive, send, headers, trace_id_from(headers))
 
-    def _serve_bodiless(
+    def _serve(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], trace_id: str
     ) -> Awaitable[None]:
-        """``_serve`` for a request without a body: nothing to read or give back, so the
-        handler runs without that coroutine around it."""
+        if has_body(headers, scope):
+            return self._serve_with_body(scope, receive, send, headers, trace_id)
+        # Nothing to read or give back: the handler runs without a coroutine of ours around it.
         try:
             request = parse_request(
                 scope, headers, _NO_BODY, self.body_schema, self.settings.max_form_fields
@@ -140,20 +139,19 @@ class StepEndpoint:
             if self.counts is not None and observed.status:
                 self.counts.answered(observed.status, time.perf_counter() - started)
 
-    async def _serve(
+    async def _serve_with_body(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], trace_id: str
     ) -> None:
         body = _NO_BODY
         try:
             try:
-                if has_body(headers, scope):
-                    body = await read_body(
-                        receive,
-                        headers,
-                        self.settings.max_body_size,
-                        self.body_budget,
-                        self.read_deadlines,
-                    )
+                body = await read_body(
+                    receive,
+                    headers,
+                    self.settings.max_body_size,
+                    self.body_budget,
+                    self.read_deadlines,
+                )
                 request = parse_request(
                     scope, headers, body, self.body_schema, self.settings.max_form_fields
                 )
