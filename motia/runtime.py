@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
@@ -55,6 +55,7 @@ __all__ = ["Motia", "current_trace_id"]
 
 log = logging.getLogger("motia.runtime")
 Handler = Callable[..., Any]
+Result = TypeVar("Result")
 
 current_trace_id = get_trace_id_from_span
 """The current OpenTelemetry trace id: a handler's ``ctx.trace_id`` when there is one."""
@@ -290,7 +291,7 @@ def _runner(step_name: str, trigger: Trigger, index: int, handler: Handler) -> H
         async def run_http(payload: dict[str, Any]) -> dict[str, Any] | None:
             attributes = {"http.method": payload.get("method"), "http.route": http_trigger.path}
             answer = partial(_answer_http, http_trigger, index, handler, payload)
-            return await _spanned(step_name, "http", attributes, answer)  # type: ignore[no-any-return]
+            return await _spanned(step_name, "http", attributes, answer)
 
         return run_http
 
@@ -304,8 +305,8 @@ def _runner(step_name: str, trigger: Trigger, index: int, handler: Handler) -> H
 
 
 async def _spanned(
-    step_name: str, kind: str, attributes: dict[str, Any], call: Callable[[], Awaitable[Any]]
-) -> Any:
+    step_name: str, kind: str, attributes: dict[str, Any], call: Callable[[], Awaitable[Result]]
+) -> Result:
     """``call()``'s result, inside the step's span: marked ok, or failed with the exception."""
     with step_span(step_name, kind, **attributes) as span:
         try:
