@@ -258,7 +258,7 @@ class BodyStream(Sender[bytes]):
 
     def _send_queued(self) -> None:
         if not self._queue:
-            return  # the send batch's turn, after the write went out at once
+            return  # nothing to send (a finish or release with nothing queued)
         cycle = self._cycle
         ready = cycle is not None and self.started and not (self._writing or self.ending)
         if ready and self._write_joined(cycle):
