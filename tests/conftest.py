@@ -1,11 +1,31 @@
 """Shared pytest configuration."""
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def motia_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """``caplog`` fed straight from the ``motia`` logger, which may not propagate, and
+    holding each record once: the logger does not propagate while it is fed.
+
+    pytest reuses one capture handler for every test, so it is removed again afterwards:
+    left on the logger, later tests would see each record twice.
+    """
+    logger = logging.getLogger("motia")
+    propagated, logger.propagate = logger.propagate, False
+    logger.addHandler(caplog.handler)
+    caplog.set_level(logging.DEBUG, logger="motia")
+    yield caplog
+    logger.removeHandler(caplog.handler)
+    logger.propagate = propagated
 
 
 import asyncio  # noqa: E402

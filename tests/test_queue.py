@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -457,20 +457,6 @@ def test_the_queue_lives_where_the_state_does(tmp_path: Any) -> None:
     backend = durable.runtime.queues.backend
     assert isinstance(backend, SQLiteQueue)
     assert backend.path == tmp_path / ".motia" / "motia.db"
-
-
-@pytest.fixture
-def motia_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """``caplog`` fed straight from the ``motia`` logger, which may not propagate.
-
-    pytest reuses one capture handler for every test, so it is removed again afterwards:
-    left on the logger, later tests would see each record twice.
-    """
-    logger = logging.getLogger("motia")
-    logger.addHandler(caplog.handler)
-    caplog.set_level(logging.DEBUG, logger="motia")
-    yield caplog
-    logger.removeHandler(caplog.handler)
 
 
 async def test_topics_without_sender_or_subscriber_are_warned_about_at_build(

@@ -61,7 +61,6 @@ from motia.backends.redis_client import (
 from motia.backends.redis_feed import FeedListener, ephemeral_fields
 from motia.backends.redis_updates import Item, Stale, UpdateBatcher
 from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL
-from motia.exceptions import StoreUnavailable
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_URL", "MAX_CONNECTIONS", "RedisStore", "connect"]
 
@@ -203,7 +202,7 @@ class RedisStore(Store):
         try:
             reply = await self.batch.script("SNAPSHOT", self._keys(namespace, group_id), [])
         except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"{self!r}: cannot reach Redis: {exc}") from exc
+            raise unreachable(self, exc) from exc
         version, *flat = reply
         return [(item_id, load_json(text)) for item_id, text in _pairs(flat)], int(version)
 

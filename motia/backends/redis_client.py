@@ -14,10 +14,15 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from motia.exceptions import StoreUnavailable
+
 __all__ = [
+    "CONNECTION_LOST",
     "MAX_CONNECTIONS",
     "connect",
     "connection_name",
@@ -33,6 +38,8 @@ MAX_CONNECTIONS = 64
 
 _POOL_WAIT = 30.0  # seconds a command may wait for a free connection
 _UNREACHABLE = (RedisError, OSError, TimeoutError)
+CONNECTION_LOST = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+"""What a command raises when Redis is down or the connection to it broke."""
 
 
 def connect(url: str, connect_timeout: float, name: str) -> Redis:
@@ -66,8 +73,8 @@ async def open_client(url: str, connect_timeout: float, name: str, owner: object
     return client
 
 
-def unreachable(owner: object, exc: BaseException) -> ConnectionError:
-    return ConnectionError(f"{owner!r}: cannot reach Redis: {exc}")
+def unreachable(owner: object, exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(f"{owner!r}: cannot reach Redis: {exc}")
 
 
 def connection_name(kind: str, prefix: str) -> str:

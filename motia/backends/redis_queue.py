@@ -31,7 +31,14 @@ from motia.backends import redis_queue_scripts
 from motia.backends.base import Store, dump_json, load_json
 from motia.backends.queue import DeadLetter, Delivery, QueueBackend, Subscriber
 from motia.backends.redis_batch import CommandBatcher
-from motia.backends.redis_client import connection_name, delete_under, open_client, redacted
+from motia.backends.redis_client import (
+    CONNECTION_LOST,
+    connection_name,
+    delete_under,
+    open_client,
+    redacted,
+    unreachable,
+)
 from motia.backends.selection import DEFAULT_PREFIX, DEFAULT_URL, redis_location
 
 __all__ = ["RedisQueue"]
@@ -176,12 +183,15 @@ class RedisQueue(QueueBackend):
         await self._call("BURY", delivery.id, str(delivery.attempts), error)
 
     async def dead_letters(self, topic: str | None = None) -> list[DeadLetter]:
-        entries = await _stream_entries(self.client, self.namespace + "dead")
-        ids = [fields["id"] for _, fields in entries]
-        async with self.client.pipeline(transaction=False) as pipe:
-            for letter_id in ids:
-                pipe.hmget(self.namespace + "d:" + letter_id, list(_LETTER_FIELDS))
-            rows = await pipe.execute()
+        try:
+            entries = await _stream_entries(self.client, self.namespace + "dead")
+            ids = [fields["id"] for _, fields in entries]
+            async with self.client.pipeline(transaction=False) as pipe:
+                for letter_id in ids:
+                    pipe.hmget(self.namespace + "d:" + letter_id, list(_LETTER_FIELDS))
+                rows = await pipe.execute()
+        except CONNECTION_LOST as exc:
+            raise unreachable(self, exc) from exc
         letters = [_letter(i, row) for i, row in zip(ids, rows, strict=True) if row[0] is not None]
         return [letter for letter in letters if topic is None or letter.topic == topic]
 
@@ -200,7 +210,10 @@ class RedisQueue(QueueBackend):
         return {topic: row for topic, row in totals.items() if any(row.values())}
 
     async def _call(self, script: str, *args: str) -> Any:
-        return await self.batch.script(script, [], [self.namespace, repr(time.time()), *args])
+        try:
+            return await self.batch.script(script, [], [self.namespace, repr(time.time()), *args])
+        except CONNECTION_LOST as exc:
+            raise unreachable(self, exc) from exc
 
 
 async def _stream_entries(client: Redis, key: str) -> list[tuple[str, dict[str, str]]]:

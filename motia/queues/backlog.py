@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from motia.backends.queue import QueueBackend
+from motia.queues.failures import FailureStreak
 from motia.queues.topics import Subscription
 
 __all__ = ["Backlog", "TopicBacklog"]
@@ -62,7 +63,7 @@ class Backlog:
         self.topics: dict[str, TopicBacklog] = {}
         self.read_at: float | None = None
         """When the last reading was taken; None before the first."""
-        self._failing = False
+        self._failures = FailureStreak(log, "reading the queue depth and lag")
         self._stopping = asyncio.Event()
 
     def total_depth(self) -> int:
@@ -122,11 +123,7 @@ class Backlog:
     async def _read_logging_failures(self) -> None:
         try:
             await self.read()
-        except Exception:
-            if not self._failing:
-                log.exception("reading the queue depth and lag failed; the last reading stays")
-            self._failing = True
+        except Exception as exc:  # the last reading stays
+            self._failures.failed(exc)
         else:
-            if self._failing:
-                log.info("reading the queue depth and lag works again")
-            self._failing = False
+            self._failures.succeeded()

@@ -24,6 +24,7 @@ from motia._project.step import Step
 from motia._project.triggers import TriggerCondition, TriggerInfo
 from motia.backends.queue import Delivery, QueueBackend
 from motia.exceptions import NonRetryableError, SchemaValidationError
+from motia.queues.failures import FailureStreak
 from motia.queues.topics import Subscription
 
 if TYPE_CHECKING:
@@ -84,6 +85,9 @@ class QueueWorker:
         self.running: set[asyncio.Task[None]] = set()
         self.limit = subscription.config.concurrency or DEFAULT_CONCURRENCY
         self._stopping = False
+        self._failures = FailureStreak(
+            log, f'claiming deliveries for step "{subscription.step.name}"'
+        )
         self._trigger = TriggerInfo(
             type="queue", index=subscription.index, topic=subscription.topic
         )
@@ -97,18 +101,24 @@ class QueueWorker:
     async def run(self) -> None:
         while not self._stopping:
             self.wake.clear()
-            timeout = self.idle_poll
             free = self.limit - len(self.running)
-            if free > 0:
-                try:
-                    if await self._claim(free):
-                        continue
-                    timeout = await self._until_due()
-                except Exception:
-                    log.exception('queue worker of step "%s" failed', self.subscription.step.name)
+            pause = await self._claim_round(free) if free > 0 else self.idle_poll
+            if pause == 0:
+                continue
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(pause):
                     await self.wake.wait()
+
+    async def _claim_round(self, free: int) -> float:
+        """Claims up to ``free`` deliveries; the seconds to wait (unless woken) before the
+        next round, 0 when this one claimed some and the next should start at once."""
+        try:
+            pause = 0.0 if await self._claim(free) else await self._until_due()
+        except Exception as exc:
+            self._failures.failed(exc)
+            return self.idle_poll
+        self._failures.succeeded()
+        return pause
 
     async def _claim(self, limit: int) -> list[Delivery]:
         sub = self.subscription
