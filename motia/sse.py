@@ -16,7 +16,7 @@ from typing import Any
 
 from motia._core.json import dumps
 
-__all__ = ["PING", "SSEParser", "ServerSentEvent", "encode_event"]
+__all__ = ["PING", "SSEParser", "ServerSentEvent", "encode_event", "encode_frame"]
 
 PING = b": ping\n\n"
 
@@ -29,10 +29,19 @@ def encode_event(
     retry: int | None = None,
 ) -> bytes:
     """One SSE frame. Non-str data is JSON-encoded; multi-line data becomes several lines."""
-    if type(data) is str and type(event) is str and id is None and retry is None:
-        breaks = "\n" in data or "\r" in data or "\n" in event or "\r" in event
-        if not breaks:  # the usual frame, without the general path's steps
-            return f"event: {event}\ndata: {data}\n\n".encode()
+    return encode_frame(data, event, id, retry)
+
+
+def encode_frame(data: Any, event: str | None, id: str | int | None, retry: int | None) -> bytes:
+    """``encode_event`` with its arguments in order, for the paths that send every frame."""
+    if (
+        id is None
+        and retry is None
+        and type(data) is str
+        and type(event) is str
+        and not ("\n" in data or "\r" in data or "\n" in event or "\r" in event)
+    ):
+        return f"event: {event}\ndata: {data}\n\n".encode()  # the usual frame, at once
     head = "" if event is None else f"event: {_single_line('event', event)}\n"
     if id is not None:
         head += f"id: {_single_line('id', str(id))}\n"

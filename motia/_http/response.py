@@ -24,7 +24,7 @@ from motia._http.response_stream import HIGH_WATER, BodyStream, encode_headers, 
 from motia._runtime.open_streams import OpenStreams
 from motia._sending.sender import SendPolicy
 from motia.exceptions import ResponseStartedError, UnencodableBody
-from motia.sse import encode_event
+from motia.sse import encode_event, encode_frame
 
 __all__ = [
     "ApiResponse",
@@ -116,7 +116,7 @@ class MotiaHttpResponse:
     ) -> None:
         """Write one SSE frame; waits while the client is behind."""
         body = self._body or self._stream()
-        body.write_body(encode_event(data, event=event, id=id, retry=retry))
+        body.write_body(encode_frame(data, event, id, retry))
         if body.queued > HIGH_WATER and not body.closed:
             await body.wait_drained()
 
