@@ -133,9 +133,10 @@ def host_process(command: list[str], project: Path) -> Iterator[ServerProcess]:
 class Client(threading.Thread):
     """One open request: its status, what it read and when it ended."""
 
-    def __init__(self, url: str, ready_mark: bytes | None) -> None:
+    def __init__(self, url: str, ready_mark: bytes | None, accept: str = "*/*") -> None:
         super().__init__(daemon=True)
         self.url = url
+        self.accept = accept
         self.ready_mark = ready_mark
         self.ready = threading.Event()
         self.status: int | None = None
@@ -147,7 +148,8 @@ class Client(threading.Thread):
 
     def run(self) -> None:
         try:
-            with httpx.stream("GET", self.url, timeout=20.0) as response:
+            headers = {"accept": self.accept}
+            with httpx.stream("GET", self.url, headers=headers, timeout=20.0) as response:
                 self.status = response.status_code
                 for chunk in response.iter_bytes():
                     self.body += chunk
@@ -201,8 +203,11 @@ def test_sigterm_ends_every_open_stream_at_once(tmp_path: Path, host: str) -> No
     step_log = tmp_path / "steps.log"
     with host_process(command, tmp_path) as server:
         base = server.url + prefix
-        clients = [Client(base + "/talker", b"event: open") for _ in range(TALKERS)]
-        clients += [Client(base + "/quiet", None) for _ in range(QUIETS)]
+        # Step streams both ways: in the request's task, and in a task of their own.
+        accepts = ["*/*", "text/event-stream"]
+        talkers = [Client(base + "/talker", b"event: open", accepts[n % 2]) for n in range(TALKERS)]
+        quiets = [Client(base + "/quiet", None, accepts[n % 2]) for n in range(QUIETS)]
+        clients = [*talkers, *quiets]
         clients += [Client(base + "/streams/notes/g", b"event: sync") for _ in range(SUBSCRIBERS)]
         socket = SocketClient(f"ws://127.0.0.1:{server.port}{prefix}/streams")
         for client in [*clients, socket]:

@@ -1,6 +1,8 @@
 """Streaming responses (SSE): ordering, framing, headers, heartbeats, slow and gone clients."""
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -9,6 +11,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
+import anyio.abc
 import anyio.from_thread
 import httpx
 import pytest
@@ -22,6 +25,16 @@ pytestmark = pytest.mark.anyio
 
 LiveServer = Callable[[Any], AbstractAsyncContextManager[str]]
 EVENT_STREAM = {"content-type": "text/event-stream"}
+HEADERS: dict[str, str] = {}
+"""What every client here sends: see ``accept``."""
+
+
+@pytest.fixture(autouse=True, params=["*/*", "text/event-stream"])
+def accept(request: pytest.FixtureRequest) -> str:
+    """Each test runs for a plain request and for one asking for an event stream, whose
+    handler runs in a task of its own."""
+    HEADERS["accept"] = request.param
+    return str(request.param)
 
 
 def make_app(handler: Any, *, settings: Settings | None = None, **trigger: Any) -> Motia:
@@ -35,7 +48,9 @@ async def asgi_client(app: Motia) -> AsyncIterator[httpx.AsyncClient]:
     asgi = app.asgi()
     async with asgi.router.lifespan_context(asgi):
         transport = httpx.ASGITransport(asgi)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t", headers=HEADERS
+        ) as client:
             yield client
 
 
@@ -286,13 +301,67 @@ async def test_client_disconnect_cancels_the_handler_promptly(live_server: LiveS
     started: list[int] = []
     finished: list[int] = []
     app = make_app(forever_handler(started, finished))
-    async with live_server(app.asgi()) as url, httpx.AsyncClient(base_url=url) as client:
+    async with (
+        live_server(app.asgi()) as url,
+        httpx.AsyncClient(base_url=url, headers=HEADERS) as client,
+    ):
         with anyio.fail_after(5):
             async with client.stream("GET", "/s") as response:
                 (event,) = await read_events(response, SSEParser(), 1)
                 assert event.data == "hello"
         await wait_for(lambda: bool(finished), timeout=1)
         assert app.runtime.stats.open_streams == 0
+
+
+async def test_an_event_stream_request_runs_its_handler_as_the_root_of_a_task(
+    accept: str, live_server: LiveServer
+) -> None:
+    """Then a woken handler's task resumes the handler alone, not the server's and every
+    middleware's coroutines around it; each idle connection still costs two tasks."""
+    roots: list[str] = []
+    seen: list[str] = []
+    tenant: contextvars.ContextVar[str] = contextvars.ContextVar("tenant")
+
+    async def handler(args: Any) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        roots.append(task.get_coro().__qualname__)  # type: ignore[union-attr]
+        seen.append(tenant.get())
+        await forever_handler([], [])(args)
+
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        tenant.set("acme")
+        await asgi(scope, receive, send)
+
+    asgi = make_app(handler).asgi()
+    async with live_server(middleware) as url:
+        baseline = len(asyncio.all_tasks())
+        async with contextlib.AsyncExitStack() as open_streams:
+            for _ in range(10):
+                stream = await open_streams.enter_async_context(await open_raw(url, "/s"))
+                await read_until(stream, b"data: hello\n\n")
+            per_connection = (len(asyncio.all_tasks()) - baseline) / 10
+    handler_first = [root.endswith("<locals>.handler") for root in roots]
+    assert handler_first == [accept == "text/event-stream"] * 10
+    assert seen == ["acme"] * 10  # the handler sees what was set around the app
+    assert per_connection <= 2
+
+
+async def open_raw(url: str, path: str) -> anyio.abc.SocketStream:
+    """A GET on a socket of its own, sending ``HEADERS``, that stays open until closed."""
+    host, port = url.removeprefix("http://").split(":")
+    stream = await anyio.connect_tcp(host, int(port))
+    headers = "".join(f"{name}: {value}\r\n" for name, value in HEADERS.items())
+    await stream.send(f"GET {path} HTTP/1.1\r\nhost: t\r\n{headers}\r\n".encode())
+    return stream
+
+
+async def read_until(stream: anyio.abc.SocketStream, wanted: bytes) -> bytes:
+    received = b""
+    with anyio.fail_after(5):
+        while wanted not in received:
+            received += await stream.receive()
+    return received
 
 
 class PureMiddleware:
@@ -321,7 +390,7 @@ async def test_many_disconnects_leave_no_task_behind(
     async with live_server(asgi) as url:
         baseline = len(asyncio.all_tasks())
         for _ in range(50):
-            async with httpx.AsyncClient(base_url=url) as client:
+            async with httpx.AsyncClient(base_url=url, headers=HEADERS) as client:
                 with anyio.fail_after(5):
                     async with client.stream("GET", "/s") as response:
                         await read_events(response, SSEParser(), 1)
@@ -348,7 +417,10 @@ async def test_slow_client_is_closed_counted_and_logged(
 
     caplog.set_level(logging.WARNING, logger="motia")
     app = make_app(handler, settings=Settings(max_stream_buffer=256 * 1024))
-    async with live_server(app.asgi()) as url, httpx.AsyncClient(base_url=url) as client:
+    async with (
+        live_server(app.asgi()) as url,
+        httpx.AsyncClient(base_url=url, headers=HEADERS) as client,
+    ):
         with anyio.fail_after(20):
             async with client.stream("GET", "/s") as response:
                 await wait_for(lambda: app.runtime.stats.slow_closes == 1, timeout=15)
@@ -376,7 +448,10 @@ async def test_sync_handler_can_poll_is_closed_and_stops_when_the_client_leaves(
             finished.append(1)
 
     app = make_app(handler)
-    async with live_server(app.asgi()) as url, httpx.AsyncClient(base_url=url) as client:
+    async with (
+        live_server(app.asgi()) as url,
+        httpx.AsyncClient(base_url=url, headers=HEADERS) as client,
+    ):
         with anyio.fail_after(5):
             async with client.stream("GET", "/s") as response:
                 (event,) = await read_events(response, SSEParser(), 1)
@@ -413,7 +488,10 @@ async def test_pings_start_once_an_event_stream_is_declared_before_any_write(
     definition = step({"name": "Quiet", "triggers": [http("GET", "/quiet")]}, handler)
     app = Motia(steps_dir=None, steps=[definition], store="memory",
                 settings=Settings(heartbeat_interval=0.05))  # fmt: skip
-    async with live_server(app.asgi()) as url, httpx.AsyncClient(timeout=5) as client:
+    async with (
+        live_server(app.asgi()) as url,
+        httpx.AsyncClient(timeout=5, headers=HEADERS) as client,
+    ):
         with anyio.fail_after(5):
             async with client.stream("GET", url + "/quiet") as response:
                 assert response.headers["content-type"] == "text/event-stream"
@@ -428,7 +506,10 @@ async def test_returned_hop_by_hop_headers_are_dropped(live_server: LiveServer) 
 
     definition = step({"name": "Hop", "triggers": [http("GET", "/hop")]}, handler)
     app = Motia(steps_dir=None, steps=[definition], store="memory")
-    async with live_server(app.asgi()) as url, httpx.AsyncClient(timeout=5) as client:
+    async with (
+        live_server(app.asgi()) as url,
+        httpx.AsyncClient(timeout=5, headers=HEADERS) as client,
+    ):
         response = await client.get(url + "/hop")
     assert response.text == "ok" and response.headers["x-a"] == "1"
     assert "transfer-encoding" not in response.headers

@@ -21,6 +21,7 @@ from motia._core.json import jsonable
 from motia._core.spans import Tracing
 from motia._core.tracing import trace_id_from
 from motia._http.cancellation import HandlerCancellation
+from motia._http.handler_task import HandlerTask, asks_for_event_stream
 from motia._http.host import HttpHost
 from motia._http.read_deadlines import ReadDeadlines
 from motia._http.request import (
@@ -198,19 +199,27 @@ class StepEndpoint:
         )  # fmt: skip
 
     async def _run(self, args: MotiaHttpArgs[Any], ctx: Any, response: MotiaHttpResponse) -> None:
-        cancellation = HandlerCancellation(asyncio.current_task())
-        response.bind(cancellation.cancel)
         # ctx is the current context while the handler runs, and reset before anything is
         # sent back: a timer the server starts then (keep-alive) copies the context and
         # would keep the whole request alive with it. Set here rather than in a coroutine
         # of its own, which a streaming handler's every wake-up would pass through.
         token = current_context.set(ctx)
+        handler = self._invoke(args, ctx)
+        apart = None
+        if asks_for_event_stream(args.request.headers) and asyncio.iscoroutine(handler):
+            apart = HandlerTask(handler)  # its task has a copy of the context, ctx included
+            current_context.reset(token)
+        cancellation = HandlerCancellation(asyncio.current_task() if apart is None else apart.task)
+        response.bind(cancellation.cancel, None if apart is None else apart.want_watching)
         try:
             try:
-                try:
-                    result = await self._invoke(args, ctx)
-                finally:
-                    current_context.reset(token)
+                if apart is not None:
+                    result = await apart.outcome(response.watch_client)
+                else:
+                    try:
+                        result = await handler
+                    finally:
+                        current_context.reset(token)
             except asyncio.CancelledError:
                 if not cancellation.settle(cancelled=True):
                     raise

@@ -69,8 +69,8 @@ class StreamOptions:
 class MotiaHttpResponse:
     """What a handler streams through; the wire half is made on first use only."""
 
-    __slots__ = ("_body", "_cancel", "_loop", "_options", "_receive", "_send", "_thread",
-                 "trace_id")  # fmt: skip
+    __slots__ = ("_body", "_cancel", "_loop", "_on_watch", "_options", "_receive", "_send",
+                 "_thread", "trace_id")  # fmt: skip
 
     def __init__(self, send: Send, receive: Receive, trace_id: str, options: StreamOptions):
         self._send = send
@@ -79,6 +79,7 @@ class MotiaHttpResponse:
         self._options = options
         self._body: BodyStream | None = None
         self._cancel: Callable[[], None] | None = None
+        self._on_watch: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = 0
 
@@ -143,12 +144,20 @@ class MotiaHttpResponse:
 
     # -- used by the request adapter ----------------------------------------------------
 
-    def bind(self, cancel: Callable[[], None]) -> None:
+    def bind(self, cancel: Callable[[], None], on_watch: Callable[[], None] | None = None) -> None:
+        """``cancel`` stops the handler; ``on_watch``, if given, is told when the response
+        starts streaming and watches the client itself (``watch_client``)."""
         self._cancel = cancel
+        self._on_watch = on_watch
         if self._body is not None:
             self._body.on_abort = cancel
+            self._body.on_watch = on_watch
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
+
+    async def watch_client(self) -> None:
+        """Return once the client is gone (then the handler is cancelled)."""
+        await self._stream().watch_client()
 
     async def send_result(self, result: Any, check: ResponseCheck | None = None) -> None:
         """The handler returned ``result``: end the body it streamed, or send ``result`` whole.
@@ -239,6 +248,7 @@ class MotiaHttpResponse:
                 policy=options.policy,
             )
             body.on_abort = self._cancel
+            body.on_watch = self._on_watch
             options.open_responses.add(self)
         return body
 

@@ -69,7 +69,7 @@ class BodyStream(Sender[bytes]):
     __slots__ = (
         "_closed_waiters", "_cycle", "_heartbeat", "_heartbeat_interval", "_lane", "_last_write",
         "_receive", "_watcher", "_writer", "body_written", "completed", "ending", "headers",
-        "on_abort", "started", "status", "trace_id", "watching",
+        "on_abort", "on_watch", "started", "status", "trace_id", "watching",
     )  # fmt: skip
 
     describes = "a stream"
@@ -91,6 +91,8 @@ class BodyStream(Sender[bytes]):
         self.status = 200
         self.headers: dict[str, str] = {}
         self.on_abort: Callable[[], None] | None = None
+        self.on_watch: Callable[[], None] | None = None
+        """Who watches the client once the response streams: None, a task of this body's."""
         self.watching = False
         self.body_written = False
         self.started = False
@@ -121,11 +123,15 @@ class BodyStream(Sender[bytes]):
         return self.closed or self.ending
 
     def watch(self) -> None:
-        """Start noticing the client leaving (once: the response is streaming from now on)."""
-        if not self.watching:
+        """Start noticing the client leaving (once: the response is streaming from now on),
+        in a watcher task, or by asking ``on_watch`` to run ``watch_client`` instead."""
+        if not (self.watching or self.closed):
             self.watching = True
             self._policy.stats.open_streams += 1
-            self._watcher = asyncio.get_running_loop().create_task(self._watch_disconnect())
+            if self.on_watch is not None:
+                self.on_watch()
+            else:
+                self._watcher = asyncio.get_running_loop().create_task(self.watch_client())
 
     def write_body(self, data: bytes | str) -> None:
         lane = self._lane
@@ -254,6 +260,8 @@ class BodyStream(Sender[bytes]):
         if self._watcher is not None:
             self._watcher.cancel()
             self._watcher = None
+        if self.watching:
+            self.watching = False
             self._policy.stats.open_streams -= 1
 
     # -- the sender's side --------------------------------------------------------------
@@ -337,7 +345,8 @@ class BodyStream(Sender[bytes]):
         loop = asyncio.get_running_loop()
         self._heartbeat = loop.call_later(self._heartbeat_interval - idle, self._beat)
 
-    async def _watch_disconnect(self) -> None:
+    async def watch_client(self) -> None:
+        """Return once the client is gone, the response given up (the handler cancelled)."""
         try:
             while (await self._receive())["type"] != "http.disconnect":
                 pass
