@@ -364,6 +364,34 @@ async def read_until(stream: anyio.abc.SocketStream, wanted: bytes) -> bytes:
     return received
 
 
+async def test_a_woken_stream_writes_once_at_once_then_joins_the_rest_of_the_turn(
+    live_server: LiveServer,
+) -> None:
+    sends_per_burst: list[int] = []
+
+    async def handler(args: Any) -> None:
+        response = args.response
+        await response.headers(EVENT_STREAM)
+        await response.send(data="0")
+        for burst in range(2):
+            await asyncio.sleep(0.05)  # idle again: the next write may go straight out
+            before = response._body.sent
+            for n in range(3):
+                await response.send(data=f"{burst}.{n}")
+            sends_per_burst.append(response._body.sent - before)
+            await asyncio.sleep(0)  # the send batch's turn
+            sends_per_burst.append(response._body.sent - before)
+
+    app = make_app(handler)
+    async with live_server(app.asgi()) as url, httpx.AsyncClient(headers=HEADERS) as client:
+        with anyio.fail_after(5):
+            response = await client.get(url + "/s")
+    assert [e.data for e in events(response.content)] == [
+        "0", "0.0", "0.1", "0.2", "1.0", "1.1", "1.2"
+    ]  # fmt: skip
+    assert sends_per_burst == [1, 2, 1, 2]  # the first at once, the other two joined
+
+
 class PureMiddleware:
     def __init__(self, app: Any) -> None:
         self.app = app

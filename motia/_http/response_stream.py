@@ -68,8 +68,8 @@ class BodyStream(Sender[bytes]):
 
     __slots__ = (
         "_closed_waiters", "_cycle", "_heartbeat", "_heartbeat_interval", "_lane", "_last_write",
-        "_receive", "_watcher", "_writer", "body_written", "completed", "ending", "headers",
-        "on_abort", "on_watch", "started", "status", "trace_id", "watching",
+        "_receive", "_watcher", "_writer", "_wrote_in", "body_written", "completed", "ending",
+        "headers", "on_abort", "on_watch", "started", "status", "trace_id", "watching",
     )  # fmt: skip
 
     describes = "a stream"
@@ -107,6 +107,8 @@ class BodyStream(Sender[bytes]):
         self._closed_waiters: Waiters | None = None
         self._last_write = 0.0
         self._cycle = chunk_cycle(send)
+        self._wrote_in = -1
+        """The send batch's turn in which a write last went straight out."""
         self._lane: Any = None
         """The server's request cycle once a write went straight to it (``chunk_writer``),
         until the body ends: what stays true of the response after that is not checked again."""
@@ -134,17 +136,20 @@ class BodyStream(Sender[bytes]):
                 self._watcher = asyncio.get_running_loop().create_task(self.watch_client())
 
     def write_body(self, data: bytes | str) -> None:
-        lane = self._lane
+        lane, batch = self._lane, self._batch
         if (
             lane is not None
             and type(data) is bytes
+            and self._wrote_in != batch.turn
             and not (self._queue or self._writing or self._scheduled)
             and 0 < len(data) <= self._policy.max_buffer
             and write_open_chunk(lane, data)
         ):  # the usual write of a woken stream, in as few steps as it can take
             self._last_write = time.monotonic()
             self.sent += 1
-            self._schedule()
+            self._wrote_in = batch.turn
+            if not batch.armed:
+                batch.arm()
             return
         self._write_checked(data)
 
@@ -162,24 +167,30 @@ class BodyStream(Sender[bytes]):
         if not self.body_written:
             self._first_body_byte()
         self._last_write = time.monotonic()
-        if not (self._queue or self._writing or self._scheduled) and self._write_at_once(chunk):
-            return
+        if not (self._queue or self._writing or self._scheduled):
+            if self._write_at_once(chunk):
+                return
+            if self._wrote_in == self._batch.turn:
+                self._schedule()  # it wrote at once this turn: the rest joins the batch
         self.put(chunk)
 
     def _write_at_once(self, chunk: bytes) -> bool:
         """An idle stream's write, straight to the server's transport (``chunk_writer``);
         the send batch joins whatever else this loop turn writes, as after ``put``."""
-        cycle = self._cycle
+        cycle, batch = self._cycle, self._batch
         if (
             cycle is None
             or not self.started
+            or self._wrote_in == batch.turn
             or len(chunk) > self._policy.max_buffer  # ``put`` ends the stream as too slow
             or not write_chunk(cycle, chunk)
         ):
             return False
         self._lane = cycle
         self.sent += 1
-        self._schedule()
+        self._wrote_in = batch.turn
+        if not batch.armed:
+            batch.arm()
         return True
 
     def is_event_stream(self) -> bool:

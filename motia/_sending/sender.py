@@ -66,17 +66,29 @@ Result = TypeVar("Result")
 
 
 class SendBatch:
-    """Connections with something to send, flushed together on the next loop turn."""
+    """Connections with something to send, flushed together on the next loop turn.
+
+    ``turn`` counts the flushes: a sender that wrote at once notes it, and so knows that
+    what it writes before the next flush is to join the batch."""
 
     def __init__(self) -> None:
         self._ready: list[Sender[Any]] = []
+        self.turn = 0
+        self.armed = False
 
     def add(self, sender: Sender[Any]) -> None:
-        if not self._ready:
-            asyncio.get_running_loop().call_soon(self._flush)
+        if not self.armed:
+            self.arm()
         self._ready.append(sender)
 
+    def arm(self) -> None:
+        """Flush once this loop turn is over (``turn`` moves on then)."""
+        self.armed = True
+        asyncio.get_running_loop().call_soon(self._flush)
+
     def _flush(self) -> None:
+        self.armed = False
+        self.turn += 1
         ready, self._ready = self._ready, []
         for sender in ready:
             if not sender._queue:  # its write went out at once: nothing joined it
