@@ -117,7 +117,7 @@ class MotiaHttpResponse:
     ) -> None:
         """Write one SSE frame; waits while the client is behind."""
         body = self._body or self._stream()
-        body.write_body(encode_frame(data, event, id, retry))
+        body.write_frame(encode_frame(data, event, id, retry))
         if body.queued > HIGH_WATER and not body.closed:
             await body.wait_drained()
 

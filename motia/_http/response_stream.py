@@ -136,14 +136,20 @@ class BodyStream(Sender[bytes]):
                 self._watcher = asyncio.get_running_loop().create_task(self.watch_client())
 
     def write_body(self, data: bytes | str) -> None:
+        if type(data) is bytes and data:
+            self.write_frame(data)
+        else:
+            self._write_checked(data)
+
+    def write_frame(self, chunk: bytes) -> None:
+        """``write_body`` for bytes that are not empty, such as an encoded SSE frame."""
         lane, batch = self._lane, self._batch
         if (
             lane is not None
-            and type(data) is bytes
             and self._wrote_in != batch.turn
             and not (self._queue or self._writing or self._scheduled)
-            and 0 < len(data) <= self._policy.max_buffer
-            and write_open_chunk(lane, data)
+            and len(chunk) <= self._policy.max_buffer
+            and write_open_chunk(lane, chunk)
         ):  # the usual write of a woken stream, in as few steps as it can take
             self._last_write = time.monotonic()
             self.sent += 1
@@ -151,7 +157,7 @@ class BodyStream(Sender[bytes]):
             if not batch.armed:
                 batch.arm()
             return
-        self._write_checked(data)
+        self._write_checked(chunk)
 
     def _write_checked(self, data: bytes | str) -> None:
         """A write that takes every check: the lane is not open, or this write cannot use it."""
