@@ -1,10 +1,11 @@
 """Cancelling a handler from outside (client gone, slow client, shutdown), asyncio-native.
 
-The request's own task runs the handler; a watcher in another task may ask for
-it to stop. The request task is only cancelled while it is awaiting inside the
-handler, so a late request can never cut into the sending of the reply, and the
-cancellation is counted back (``Task.uncancel``) so that an outer cancellation,
-such as the server's own, still propagates.
+The task that runs the handler (the request's own, or one of the handler's own:
+``handler_task``) may be asked to stop by a watcher or by the shutdown. It is only
+cancelled while it is awaiting inside the handler, so a late request can never cut
+into the sending of the reply, and the cancellation is counted back
+(``Task.uncancel``) so that an outer cancellation, such as the server's own, still
+propagates.
 """
 
 from __future__ import annotations

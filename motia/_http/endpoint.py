@@ -205,16 +205,17 @@ class StepEndpoint:
         # of its own, which a streaming handler's every wake-up would pass through.
         token = current_context.set(ctx)
         handler = self._invoke(args, ctx)
-        apart = None
+        own_task = None
         if asks_for_event_stream(args.request.headers) and asyncio.iscoroutine(handler):
-            apart = HandlerTask(handler)  # its task has a copy of the context, ctx included
+            own_task = HandlerTask(handler)  # started in a copy of the context, ctx included
             current_context.reset(token)
-        cancellation = HandlerCancellation(asyncio.current_task() if apart is None else apart.task)
-        response.bind(cancellation.cancel, None if apart is None else apart.want_watching)
+        runner = asyncio.current_task() if own_task is None else own_task.task
+        cancellation = HandlerCancellation(runner)
+        response.bind(cancellation.cancel, None if own_task is None else own_task.want_watching)
         try:
             try:
-                if apart is not None:
-                    result = await apart.outcome(response.watch_client)
+                if own_task is not None:
+                    result = await own_task.outcome(response.watch_client)
                 else:
                     try:
                         result = await handler

@@ -3,7 +3,8 @@ the handler to the ASGI ``send``.
 
 A streamed body goes out through the app's one bounded sender (``_sending``): a
 write never blocks, writes that pile up go out joined, and an idle stream costs
-no task but the disconnect watcher. Event streams get a ``: ping`` after each
+no task but the disconnect watcher (none when the request's own task watches:
+``handler_task``). Event streams get a ``: ping`` after each
 heartbeat interval of silence. Policy when a client reads too slowly: once
 more than ``max_buffer`` bytes wait to be sent, the stream is closed as a slow
 consumer, logged and counted, and ``on_abort`` cancels the handler as if the
@@ -62,8 +63,9 @@ def _no_stop() -> None:
 class BodyStream(Sender[bytes]):
     """A streamed body on the bounded sender: the start message, the body bytes joined, the end.
 
-    It has no task of its own but the disconnect watcher: a send that has to wait
-    for the client is finished by a short-lived writer task (``_hand_over``).
+    It has no task of its own but the disconnect watcher (unless ``on_watch`` watches):
+    a send that has to wait for the client is finished by a short-lived writer task
+    (``_hand_over``).
     """
 
     __slots__ = (
