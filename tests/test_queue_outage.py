@@ -1,6 +1,7 @@
 """The queue while Redis is down: each loop that keeps trying (a step's worker, the backlog
-reading) logs one warning when the outage starts and one line when it ends, no traceback,
-and messages sent once Redis is back still run."""
+reading) logs one warning when the outage starts and one line when it ends, a run whose
+outcome cannot be recorded one warning, none with a traceback; and messages sent once
+Redis is back still run."""
 
 from __future__ import annotations
 
@@ -64,8 +65,12 @@ async def test_an_outage_is_one_warning_per_loop_and_messages_run_after_it(
     motia_logs: pytest.LogCaptureFixture,
 ) -> None:
     seen: list[int] = []
+    started, finish = asyncio.Event(), asyncio.Event()
 
     async def record(data: Any) -> None:
+        if data["n"] == 0:  # still running when Redis goes: its ack cannot be written
+            started.set()
+            await finish.wait()
         seen.append(data["n"])
 
     trigger = queue("work", config=QueueConfig(backoff_type="fixed", backoff_delay_ms=10))
@@ -78,11 +83,15 @@ async def test_an_outage_is_one_warning_per_loop_and_messages_run_after_it(
             loop.idle_poll = 0.1
         app = motia.asgi()
         async with app.router.lifespan_context(app):
+            await motia.runtime.enqueue({"topic": "work", "data": {"n": 0}})
+            with anyio.fail_after(5):
+                await started.wait()
             redis_server.stop()
+            finish.set()
             await asyncio.sleep(1.0)  # about ten rounds of each loop
             await anyio.to_thread.run_sync(redis_server.start)
             with anyio.fail_after(10):
-                while not seen:
+                while 1 not in seen:
                     try:
                         await motia.runtime.enqueue({"topic": "work", "data": {"n": 1}})
                     except StoreUnavailable:  # the client has not reconnected yet
@@ -101,3 +110,5 @@ async def test_an_outage_is_one_warning_per_loop_and_messages_run_after_it(
     assert not [r for r in queue_lines if r.exc_info or r.levelno >= logging.ERROR]
     recovered = [r.getMessage() for r in queue_lines if r.getMessage().endswith("works again")]
     assert len(recovered) == 2
+    [unrecorded] = [r for r in queue_lines if "could not be recorded" in r.getMessage()]
+    assert unrecorded.levelno == logging.WARNING and "cannot reach Redis" in unrecorded.getMessage()

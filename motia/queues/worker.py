@@ -167,6 +167,13 @@ class QueueWorker:
         except asyncio.CancelledError:
             await asyncio.shield(self.backend.release(delivery))
             raise
+        except ConnectionError as exc:  # the store is down: an outage, not a bug
+            log.warning(
+                "delivery %s ran, but its outcome could not be recorded (%s); it runs again "
+                "once its lease runs out",
+                delivery.id,
+                exc,
+            )
         except Exception:
             # The lease runs out and the delivery comes back: nothing is lost.
             log.exception("queue bookkeeping failed for delivery %s", delivery.id)
