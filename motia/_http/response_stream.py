@@ -70,7 +70,7 @@ class BodyStream(Sender[bytes]):
 
     __slots__ = (
         "_closed_waiters", "_cycle", "_heartbeat", "_heartbeat_interval", "_lane", "_last_write",
-        "_receive", "_watcher", "_writer", "_wrote_in", "body_written", "completed", "ending",
+        "_receive", "_watcher", "_writer", "body_written", "completed", "ending",
         "headers", "on_abort", "on_watch", "started", "status", "trace_id", "watching",
     )  # fmt: skip
 
@@ -109,8 +109,6 @@ class BodyStream(Sender[bytes]):
         self._closed_waiters: Waiters | None = None
         self._last_write = 0.0
         self._cycle = chunk_cycle(send)
-        self._wrote_in = -1
-        """The send batch's turn in which a write last went straight out."""
         self._lane: Any = None
         """The server's request cycle once a write went straight to it (``chunk_writer``),
         until the body ends: what stays true of the response after that is not checked again."""
@@ -155,7 +153,7 @@ class BodyStream(Sender[bytes]):
         ):  # the usual write of a woken stream, in as few steps as it can take
             self._last_write = time.monotonic()
             self.sent += 1
-            self._wrote_in = batch.turn
+            self._wrote_in = batch.turn  # ``_wrote_at_once``, without a call on this path
             if not batch.armed:
                 batch.arm()
             return
@@ -175,30 +173,25 @@ class BodyStream(Sender[bytes]):
         if not self.body_written:
             self._first_body_byte()
         self._last_write = time.monotonic()
-        if not (self._queue or self._writing or self._scheduled):
-            if self._write_at_once(chunk):
-                return
-            if self._wrote_in == self._batch.turn:
-                self._schedule()  # it wrote at once this turn: the rest joins the batch
+        if not (self._queue or self._writing or self._scheduled) and self._write_at_once(chunk):
+            return
         self.put(chunk)
 
     def _write_at_once(self, chunk: bytes) -> bool:
         """An idle stream's write, straight to the server's transport (``chunk_writer``);
         the send batch joins whatever else this loop turn writes, as after ``put``."""
-        cycle, batch = self._cycle, self._batch
+        cycle = self._cycle
         if (
             cycle is None
             or not self.started
-            or self._wrote_in == batch.turn
+            or self._wrote_in == self._batch.turn
             or len(chunk) > self._policy.max_buffer  # ``put`` ends the stream as too slow
             or not write_chunk(cycle, chunk)
         ):
             return False
         self._lane = cycle
         self.sent += 1
-        self._wrote_in = batch.turn
-        if not batch.armed:
-            batch.arm()
+        self._wrote_at_once()
         return True
 
     def is_event_stream(self) -> bool:

@@ -68,8 +68,9 @@ Result = TypeVar("Result")
 class SendBatch:
     """Connections with something to send, flushed together on the next loop turn.
 
-    ``turn`` counts the flushes: a sender that wrote at once notes it, and so knows that
-    what it writes before the next flush is to join the batch."""
+    ``turn`` counts the flushes: a sender that wrote at once notes the turn (without
+    joining the batch), and so knows that what it writes before the next flush is to
+    join the batch."""
 
     def __init__(self) -> None:
         self._ready: list[Sender[Any]] = []
@@ -91,7 +92,7 @@ class SendBatch:
         self.turn += 1
         ready, self._ready = self._ready, []
         for sender in ready:
-            if not sender._queue:  # its write went out at once: nothing joined it
+            if not sender._queue:  # what it had went out meanwhile (``finish``, a release)
                 sender._scheduled = False
                 continue
             try:
@@ -161,6 +162,7 @@ class Sender(Generic[Item]):
         "_waiter",
         "_waiting",
         "_writing",
+        "_wrote_in",
         "broken",
         "closed",
         "farewell",
@@ -198,6 +200,8 @@ class Sender(Generic[Item]):
         self._drained: Waiters | None = None
         self._stall_check: asyncio.TimerHandle | None = None
         self._moved_at = 0.0
+        self._wrote_in = -1
+        """The send batch's turn in which a write last went straight out."""
 
     def _new_queue(self) -> MutableSequence[Item]:
         """A deque, for senders taking items one by one off the front."""
@@ -215,9 +219,19 @@ class Sender(Generic[Item]):
         if self.queued > self._policy.max_buffer:
             self._slow()
         elif not (self._writing or self._scheduled):
-            self._schedule()
-            if self.sends_at_once:
-                self._send_queued()  # the batch sends what the rest of this loop turn adds
+            if self.sends_at_once and self._wrote_in != self._batch.turn:
+                self._wrote_at_once()  # the batch sends what the rest of this loop turn adds
+                self._send_queued()
+            else:
+                self._schedule()
+
+    def _wrote_at_once(self) -> None:
+        """Note that a write goes straight out in this loop turn: until the batch's next
+        flush, what follows joins the batch."""
+        batch = self._batch
+        self._wrote_in = batch.turn
+        if not batch.armed:
+            batch.arm()
 
     def _schedule(self) -> None:
         """Have the send batch send the queue on the next loop turn."""
