@@ -27,17 +27,17 @@ def asks_for_event_stream(headers: dict[str, str]) -> bool:
 class HandlerTask:
     """Runs ``handler`` in a new task (in a copy of the current context, as tasks do)."""
 
-    __slots__ = ("_woken", "task", "watch_wanted")
+    __slots__ = ("_streaming", "task")
 
     def __init__(self, handler: Coroutine[Any, Any, Any]) -> None:
-        self.task = asyncio.get_running_loop().create_task(handler)
-        self.watch_wanted = False
-        self._woken: asyncio.Future[None] | None = None
+        loop = asyncio.get_running_loop()
+        self.task = loop.create_task(handler)
+        self._streaming: asyncio.Future[None] = loop.create_future()
 
     def want_watching(self) -> None:
         """The response streams from now on: the request task is to watch the client."""
-        self.watch_wanted = True
-        self._wake()
+        if not self._streaming.done():
+            self._streaming.set_result(None)
 
     async def outcome(self, watch: Callable[[], Awaitable[None]]) -> Any:
         """The handler's result (or its exception), waited for in the request task, which
@@ -45,8 +45,7 @@ class HandlerTask:
         Cancelling the request task cancels the handler and waits for it to end."""
         task = self.task
         try:
-            if not task.done():
-                await self._until_streaming_or_done()
+            await asyncio.wait([task, self._streaming], return_when=asyncio.FIRST_COMPLETED)
             if not task.done():
                 await self._watch_until_done(watch)
                 await asyncio.wait([task])  # the client left: the watch cancelled the handler
@@ -57,17 +56,6 @@ class HandlerTask:
                 task.exception()  # retrieved: it is the request task's cancellation that goes on
             raise
         return task.result()
-
-    async def _until_streaming_or_done(self) -> None:
-        if self.watch_wanted:
-            return
-        self._woken = asyncio.get_running_loop().create_future()
-        self.task.add_done_callback(self._wake)
-        try:
-            await self._woken
-        finally:
-            self.task.remove_done_callback(self._wake)
-            self._woken = None
 
     async def _watch_until_done(self, watch: Callable[[], Awaitable[None]]) -> None:
         with anyio.CancelScope() as scope:
@@ -80,8 +68,3 @@ class HandlerTask:
                 await watch()
             finally:
                 self.task.remove_done_callback(stop)
-
-    def _wake(self, _: object = None) -> None:
-        woken = self._woken
-        if woken is not None and not woken.done():
-            woken.set_result(None)
