@@ -32,8 +32,17 @@ def encode_event(
     return encode_frame(data, event, id, retry)
 
 
+_last_frame: tuple[object, object, bytes] = (object(), None, b"")
+"""The text, event and frame of the last usual frame: a broadcast hands every subscriber the
+same text, which is encoded once."""
+
+
 def encode_frame(data: Any, event: str | None, id: str | int | None, retry: int | None) -> bytes:
     """``encode_event`` with its arguments in order, for the paths that send every frame."""
+    global _last_frame
+    last_data, last_event, frame = _last_frame
+    if data is last_data and event is last_event and id is None and retry is None:
+        return frame
     if (
         id is None
         and retry is None
@@ -41,7 +50,9 @@ def encode_frame(data: Any, event: str | None, id: str | int | None, retry: int 
         and type(event) is str
         and not ("\n" in data or "\r" in data or "\n" in event or "\r" in event)
     ):
-        return f"event: {event}\ndata: {data}\n\n".encode()  # the usual frame, at once
+        frame = f"event: {event}\ndata: {data}\n\n".encode()  # the usual frame, at once
+        _last_frame = (data, event, frame)
+        return frame
     head = "" if event is None else f"event: {_single_line('event', event)}\n"
     if id is not None:
         head += f"id: {_single_line('id', str(id))}\n"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from motia.sse import PING, ServerSentEvent, SSEParser, encode_event
+from motia.sse import PING, ServerSentEvent, SSEParser, encode_event, encode_frame
 
 
 def parse(data: bytes) -> list[ServerSentEvent]:
@@ -48,6 +48,21 @@ def test_encode_rejects_cr_lf_in_event_and_id(field: str, bad: str) -> None:
 def test_encode_rejects_bad_retry(retry: object) -> None:
     with pytest.raises(ValueError, match="retry"):
         encode_event("x", retry=retry)  # type: ignore[arg-type]
+
+
+def test_the_same_text_sent_again_is_encoded_for_what_else_changed() -> None:
+    text = "".join(["same ", "text"])  # one object, as a broadcast hands every subscriber
+    first = encode_frame(text, "news", None, None)
+    assert first == b"event: news\ndata: same text\n\n"
+    assert encode_frame(text, "news", None, None) == first
+    assert encode_frame(text, "other", None, None) == b"event: other\ndata: same text\n\n"
+    assert encode_frame(text, "other", 3, None) == b"event: other\nid: 3\ndata: same text\n\n"
+    assert encode_frame(text, "other", None, 10) == b"event: other\nretry: 10\ndata: same text\n\n"
+    assert encode_frame(text, None, None, None) == b"data: same text\n\n"
+    assert encode_frame(None, None, None, None) == b"\n"
+    assert encode_frame("".join(["new ", "text"]), "other", None, None) == (
+        b"event: other\ndata: new text\n\n"
+    )
 
 
 def test_ping_is_a_comment_without_id() -> None:
