@@ -307,6 +307,34 @@ def test_an_idle_event_stream_pings_every_heartbeat_interval(tmp_path: Path, pat
     assert max(gaps) <= interval * 1.6, gaps
 
 
+def test_frames_sent_more_often_than_the_heartbeat_need_no_ping(tmp_path: Path) -> None:
+    """Silence counts from the last frame, including frames written straight to the socket."""
+    interval, ticks = 0.25, 10
+
+    async def handler(args: Any) -> None:
+        await args.response.headers({"content-type": "text/event-stream"})
+        for n in range(ticks):
+            await args.response.send(event="tick", data=f"{n}")
+            await asyncio.sleep(interval / 2)
+        await args.response.wait_closed()
+
+    events = step({"name": "Events", "triggers": [http("GET", "/events")]}, handler)
+    app = build_app(tmp_path, settings=Settings(heartbeat_interval=interval), steps=[events])
+    with ServerThread(app) as server:
+        sock, received = stalled_get(server, "/events")
+        end = time.monotonic() + ticks * interval / 2 + 3 * interval
+        while (left := end - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                received += sock.recv(65536)
+            except TimeoutError:
+                break
+        sock.close()
+    last_tick = received.index(f"data: {ticks - 1}".encode())
+    assert b": ping" not in received[:last_tick], received
+    assert b": ping" in received[last_tick:], received
+
+
 # -- 5. an event stream's head goes out when the handler declares it ----------------------
 
 

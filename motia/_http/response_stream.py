@@ -151,11 +151,11 @@ class BodyStream(Sender[bytes]):
             and len(chunk) <= self._policy.max_buffer
             and write_open_chunk(lane, chunk)
         ):  # the usual write of a woken stream, in as few steps as it can take
-            self._last_write = time.monotonic()
             self.sent += 1
             self._wrote_in = batch.turn  # ``_wrote_at_once``, without a call on this path
             if not batch.armed:
                 batch.arm()
+            self._last_write = batch.armed_at
             return
         self._write_checked(chunk)
 

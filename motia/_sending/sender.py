@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator, MutableSequence
 from typing import Any, Generic, TypeVar, cast
@@ -76,6 +77,9 @@ class SendBatch:
         self._ready: list[Sender[Any]] = []
         self.turn = 0
         self.armed = False
+        self.armed_at = 0.0
+        """``time.monotonic()`` when this turn's first write armed the batch: close enough
+        to every write of the turn for a heartbeat to count silence from."""
 
     def add(self, sender: Sender[Any]) -> None:
         if not self.armed:
@@ -85,6 +89,7 @@ class SendBatch:
     def arm(self) -> None:
         """Flush once this loop turn is over (``turn`` moves on then)."""
         self.armed = True
+        self.armed_at = time.monotonic()
         asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
