@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from motia._core.asgi import Message, Receive, Send
-from motia._sending.chunk_writer import chunk_cycle, write_chunk, write_open_chunk
+from motia._sending.chunk_writer import chunk_cycle, write_chunk
 from motia._sending.connection import abort_connection
 from motia._sending.sender import (
     DISCONNECTED,
@@ -142,15 +142,19 @@ class BodyStream(Sender[bytes]):
             self._write_checked(data)
 
     def write_frame(self, chunk: bytes) -> None:
-        """``write_body`` for bytes that are not empty, such as an encoded SSE frame."""
+        """``write_body`` for bytes that are not empty, such as an encoded SSE frame.
+
+        The usual write of a woken stream takes as few steps as it can: on the lane, the
+        end of ``write_chunk`` (connection paused or gone?) and the write, inline."""
         lane, batch = self._lane, self._batch
         if (
             lane is not None
             and self._wrote_in != batch.turn
             and not (self._queue or self._writing or self._scheduled)
             and len(chunk) <= self._policy.max_buffer
-            and write_open_chunk(lane, chunk)
-        ):  # the usual write of a woken stream, in as few steps as it can take
+            and not (lane.disconnected or lane.flow.write_paused)
+        ):
+            lane.transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
             self.sent += 1
             self._wrote_in = batch.turn  # ``_wrote_at_once``, without a call on this path
             if not batch.armed:

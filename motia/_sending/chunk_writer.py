@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["chunk_cycle", "write_chunk", "write_open_chunk"]
+__all__ = ["chunk_cycle", "write_chunk"]
 
 
 def chunk_cycle(send: object) -> Any | None:
@@ -51,15 +51,12 @@ _STATE = ("disconnected", "response_started", "response_complete")
 
 def write_chunk(cycle: Any, body: bytes) -> bool:
     """Write ``body`` as one chunk of the response, unless the response has not started,
-    is not chunked, is complete, or its connection is paused or gone."""
+    is not chunked, is complete, or its connection is paused or gone.
+
+    Once one write went through, only the connection can stop the next: a body stream's
+    hot path (``BodyStream.write_frame``) repeats just that check and the write, inline."""
     if cycle.chunked_encoding is not True or cycle.response_complete or not cycle.response_started:
         return False
-    return write_open_chunk(cycle, body)
-
-
-def write_open_chunk(cycle: Any, body: bytes) -> bool:
-    """``write_chunk`` for a response known to have started chunked and not to be complete:
-    only the connection can stop the write (paused or gone)."""
     if cycle.disconnected or cycle.flow.write_paused:
         return False
     cycle.transport.write(b"%x\r\n%b\r\n" % (len(body), body))
