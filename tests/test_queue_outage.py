@@ -103,12 +103,13 @@ async def test_an_outage_is_one_warning_per_loop_and_messages_run_after_it(
     warnings = [r.getMessage() for r in queue_lines if " failed, " in r.getMessage()]
     assert sorted(w.split(" failed")[0] for w in warnings) == [
         'claiming deliveries for step "Record"',
+        "listening for deliveries other processes make ready",
         "reading the queue depth and lag",
     ]
     assert all("cannot reach Redis" in w for w in warnings)
     assert {r.levelno for r in queue_lines if " failed, " in r.getMessage()} == {logging.WARNING}
     assert not [r for r in queue_lines if r.exc_info or r.levelno >= logging.ERROR]
     recovered = [r.getMessage() for r in queue_lines if r.getMessage().endswith("works again")]
-    assert len(recovered) == 2
+    assert len(recovered) == 3
     [unrecorded] = [r for r in queue_lines if "could not be recorded" in r.getMessage()]
     assert unrecorded.levelno == logging.WARNING and "cannot reach Redis" in unrecorded.getMessage()

@@ -74,7 +74,9 @@ async def queues(prefix: str, count: int = 2) -> AsyncIterator[list[RedisQueue]]
 
 
 @asynccontextmanager
-async def apps(prefix: str, *steps: Any, count: int = 2) -> AsyncIterator[list[Motia]]:
+async def apps(
+    prefix: str, *steps: Any, count: int = 2, idle_poll: float | None = None
+) -> AsyncIterator[list[Motia]]:
     """``count`` apps with the same steps on one Redis queue: one per "process"."""
     async with AsyncExitStack() as stack:
         started = []
@@ -82,6 +84,8 @@ async def apps(prefix: str, *steps: Any, count: int = 2) -> AsyncIterator[list[M
             motia = Motia(
                 None, steps=steps, store="memory", queue=RedisQueue(redis_url(), prefix=prefix)
             )
+            for worker in motia.runtime.queues.workers:
+                worker.idle_poll = idle_poll or worker.idle_poll
             app = motia.asgi()
             await stack.enter_async_context(app.router.lifespan_context(app))
             started.append(motia)
@@ -144,6 +148,63 @@ async def test_a_thousand_messages_from_two_apps_are_each_handled_once(prefix: s
     assert sorted(counts) == list(range(1000))
     assert set(counts.values()) == {1}
     assert {app for app, _ in handled} == {0, 1}
+
+
+async def test_an_idle_app_takes_at_once_what_a_busy_one_cannot(prefix: str) -> None:
+    """The busy app runs one message at a time; the next one it enqueues is claimed by
+    the idle app, which hears of it, long before its next poll."""
+    release = asyncio.Event()
+    handled: list[tuple[int, int]] = []
+
+    def recorder(app: int) -> Any:
+        async def handler(data: Any) -> None:
+            handled.append((app, data["n"]))
+            if data["n"] == 0:
+                await release.wait()
+
+        return handler
+
+    async with AsyncExitStack() as stack:
+        [busy] = await stack.enter_async_context(
+            apps(prefix, work_step(recorder(0), concurrency=1), count=1, idle_poll=30)
+        )
+        await busy.runtime.enqueue({"topic": "work", "data": {"n": 0}})
+        await wait_until(lambda: handled == [(0, 0)])
+        [idle] = await stack.enter_async_context(
+            apps(prefix, work_step(recorder(1), concurrency=1), count=1, idle_poll=30)
+        )
+        channel = idle.runtime.queues.backend.ready_channel  # type: ignore[attr-defined]
+        client = redis.Redis.from_url(redis_url())
+        await wait_until(lambda: client.pubsub_numsub(channel)[0][1] == 2)
+        client.close()
+        await busy.runtime.enqueue({"topic": "work", "data": {"n": 1}})
+        await wait_until(lambda: len(handled) == 2, timeout=3)
+        release.set()
+    assert handled == [(0, 0), (1, 1)]
+
+
+async def test_a_queue_hears_what_others_make_ready_while_nothing_was(prefix: str) -> None:
+    sub = Subscriber("Work", 0)
+    heard: dict[str, list[Subscriber | None]] = {"one": [], "two": []}
+    async with queues(prefix) as (one, two):
+        watching = [
+            asyncio.create_task(queue.watch(heard[name].append))
+            for name, queue in (("one", one), ("two", two))
+        ]
+        await wait_until(lambda: heard == {"one": [None], "two": [None]})  # listening
+        await one.push([delivery(sub, 1)])
+        await one.push([delivery(sub, 2)])  # one was ready already: no news
+        await one.push([delivery(sub, 3, delay=60)])  # not ready: no news
+        await wait_until(lambda: len(heard["two"]) == 2)
+        for held in await two.claim(sub, limit=5, lease=30, fifo=False):
+            await two.ack(held)
+        await two.push([delivery(sub, 4)])
+        await wait_until(lambda: len(heard["one"]) == 2)
+        await asyncio.sleep(0.2)  # anything more would have come by now
+        for task in watching:
+            task.cancel()
+        await asyncio.gather(*watching, return_exceptions=True)
+    assert heard == {"one": [None, sub], "two": [None, sub]}
 
 
 async def test_a_delivery_held_by_a_dead_consumer_is_redelivered_after_its_lease(

@@ -12,6 +12,7 @@ delivery ready again: delivery is at least once.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -79,11 +80,22 @@ class QueueBackend(abc.ABC):
     never_suspends: ClassVar[bool] = False
     """True when no method ever waits (on I/O or a thread): a call completes in one step."""
 
+    announces_ready: ClassVar[bool] = False
+    """True when ``watch`` hears of deliveries that other processes make ready; without
+    it, workers see those at their next poll."""
+
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Connect; called once before any other method."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; pending writes finish first."""
+
+    async def watch(self, ready: Callable[[Subscriber | None], None]) -> None:
+        """Until cancelled, call ``ready(subscriber)`` when another process makes a delivery
+        of ``subscriber`` ready while it had none ready; ``ready(None)`` once listening, as
+        news may have been missed before. Raises when the connection fails. Only for a
+        backend that ``announces_ready``."""
+        raise NotImplementedError(f"{type(self).__name__} does not announce ready deliveries")
 
     @abc.abstractmethod
     async def push(self, deliveries: list[Delivery]) -> None:

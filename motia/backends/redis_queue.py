@@ -16,14 +16,19 @@ dead-letter stream and keep their delivery hash, so ``replay`` finds them by id.
 Every operation is one Lua script (``redis_queue_scripts``), so a process
 killed at any point leaves the queue consistent. Keys live under
 ``{prefix}queue:``, next to the ``RedisStore`` keys of the same prefix.
+
+When a subscriber that had nothing ready gets a delivery, the script publishes
+``"{origin} {subscriber}"`` on the queue's ready channel; ``watch`` passes on what
+other processes (other origins) announce, so their idle workers claim at once.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from redis.asyncio import Redis
 
@@ -49,6 +54,8 @@ _LETTER_FIELDS = ("body", "attempts", "error", "failed_at")
 class RedisQueue(QueueBackend):
     """Deliveries in the Redis at ``url``, under ``prefix``."""
 
+    announces_ready = True
+
     def __init__(
         self,
         url: str = DEFAULT_URL,
@@ -62,6 +69,10 @@ class RedisQueue(QueueBackend):
         self._client: Redis | None = None
         self._batch: CommandBatcher | None = None
         self._due_after_claim: dict[str, float | None] = {}
+        self._origin = secrets.token_hex(8)
+        """Who this queue is on the ready channel, so it ignores its own news."""
+        self.ready_channel = ""
+        """Where deliveries made ready are announced (known once open)."""
 
     @classmethod
     def configured(cls, url: str | None = None, prefix: str | None = None) -> RedisQueue:
@@ -95,6 +106,9 @@ class RedisQueue(QueueBackend):
         client = await open_client(self.url, self.connect_timeout, self.client_name, self)
         self._client = client
         self._batch = CommandBatcher(client, redis_queue_scripts.SCRIPTS)
+        # Redis delivers a publish to the subscribers of every database: the name says which.
+        database = client.connection_pool.connection_kwargs.get("db", 0)
+        self.ready_channel = f"{self.namespace}ready:{database}"
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -209,9 +223,26 @@ class RedisQueue(QueueBackend):
                 row[name] += int(count)
         return {topic: row for topic, row in totals.items() if any(row.values())}
 
-    async def _call(self, script: str, *args: str) -> Any:
+    async def watch(self, ready: Callable[[Subscriber | None], None]) -> None:
+        pubsub = self.client.pubsub()
         try:
-            return await self.batch.script(script, [], [self.namespace, repr(time.time()), *args])
+            await pubsub.subscribe(self.ready_channel)
+            async for message in pubsub.listen():
+                if message["type"] == "subscribe":  # confirmed: no news can be missed now
+                    ready(None)
+                elif message["type"] == "message":
+                    origin, _, sub = message["data"].partition(" ")
+                    if origin != self._origin:
+                        ready(_subscriber(sub))
+        except CONNECTION_LOST as exc:
+            raise unreachable(self, exc) from exc
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def _call(self, script: str, *args: str) -> Any:
+        context = [self.namespace, repr(time.time()), self.ready_channel, self._origin]
+        try:
+            return await self.batch.script(script, [], [*context, *args])
         except CONNECTION_LOST as exc:
             raise unreachable(self, exc) from exc
 
@@ -226,6 +257,11 @@ async def _stream_entries(client: Redis, key: str) -> list[tuple[str, dict[str, 
 
 def _sub(subscriber: Subscriber) -> str:
     return f"{quote(subscriber.step, safe='')}:{subscriber.index}"
+
+
+def _subscriber(sub: str) -> Subscriber:
+    step, _, index = sub.rpartition(":")
+    return Subscriber(unquote(step), int(index))
 
 
 def _due(reply: str | None) -> float | None:

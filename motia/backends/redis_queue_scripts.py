@@ -1,9 +1,11 @@
 """The Lua scripts that make each ``RedisQueue`` operation one atomic step on the server.
 
 Each is ``lua/queue/{name}.lua`` after ``lua/queue/prelude.lua``, the functions
-they share. Every script starts with ``ARGV[1]``, the queue's key prefix, and
+they share. Every script starts with ``ARGV[1]``, the queue's key prefix,
 ``ARGV[2]``, the caller's clock (seconds since the epoch, the clock every ``available_at``
-and lease is measured on). Keys, under that prefix, for subscriber ``S``
+and lease is measured on), ``ARGV[3]``, the channel that announces ready deliveries, and
+``ARGV[4]``, the caller's origin token (so it can ignore its own announcements); the
+script's own arguments follow. Keys, under that prefix, for subscriber ``S``
 (``step:index``, the step percent-encoded)::
 
     d:{id}              hash    one delivery: body (JSON, never parsed here), sub, topic,

@@ -3,9 +3,10 @@
 The app's runtime owns one service. ``enqueue`` stores one delivery per
 subscribing queue trigger (each step gets its own copy) and wakes the
 workers of this process, unless the topic's queue is past a limit
-(``admission``); ``start``/``stop`` run one ``QueueWorker`` per queue trigger
-and, when metrics or a limit need it, the background reading of every queue's
-depth and lag (``backlog``). Dead letters can be listed and replayed while the
+(``admission``); ``start``/``stop`` run one ``QueueWorker`` per queue trigger,
+the news of deliveries other processes make ready (``ready_news``) and, when
+metrics or a limit need it, the background reading of every queue's depth and
+lag (``backlog``). Dead letters can be listed and replayed while the
 app runs.
 """
 
@@ -27,6 +28,7 @@ from motia.backends.queue import DeadLetter, Delivery, QueueBackend
 from motia.exceptions import EnqueueError, UnstorableValue
 from motia.queues.admission import Admission
 from motia.queues.backlog import Backlog
+from motia.queues.ready_news import ReadyNews
 from motia.queues.topics import Subscription, declared_topics, subscriptions, topic_warnings
 from motia.queues.worker import QueueWorker, StepRunner
 from motia.settings import Settings
@@ -77,6 +79,7 @@ class QueueService:
         self._warned: set[tuple[str, str]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._reading: asyncio.Task[None] | None = None
+        self._news: asyncio.Task[None] | None = None
         for warning in topic_warnings(steps):
             log.warning("%s", warning)
 
@@ -87,10 +90,16 @@ class QueueService:
         self._tasks = [asyncio.create_task(worker.run()) for worker in self.workers]
         if self._read_backlog:
             self._reading = asyncio.create_task(self.backlog.run())
+        if self.workers and self.backend.announces_ready:
+            self._news = asyncio.create_task(ReadyNews(self.backend, self.workers).run())
 
     async def stop(self) -> None:
         """Stop claiming, drain running handlers for ``graceful_timeout``, close the backend."""
         grace = self.settings.graceful_timeout
+        if self._news is not None:
+            self._news.cancel()
+            await asyncio.gather(self._news, return_exceptions=True)
+            self._news = None
         if self._reading is not None:
             self.backlog.stop()
             self._reading.cancel()

@@ -4,8 +4,9 @@ A worker claims deliveries while it has free slots (``concurrency``), runs
 each in its own task bounded by ``visibility_timeout``, and records the
 outcome: done, retried after a backoff, or moved to the dead-letter queue. It
 never busy-polls: it sleeps until woken (an enqueue in this process, a
-finished run) or until the next delivery is due, at most ``idle_poll``
-seconds so that deliveries written by other processes are seen. How a handler
+finished run, news of a delivery another process made ready: ``ready_news``) or
+until the next delivery is due, at most ``idle_poll`` seconds, so that what other
+processes write is seen even without news. How a handler
 runs (its context, its condition) is the runtime's business: it hands the
 worker a ``StepRunner``.
 """

@@ -1,6 +1,6 @@
 -- ARGV: id, attempts. Returns 1 when done, 0 when the attempt is no longer the holder.
-local id = ARGV[3]
-local f = held(id, ARGV[4])
+local id = ARGV[5]
+local f = held(id, ARGV[6])
 if not f then return 0 end
 unlease(id, f[3], f[5])
 redis.call('SREM', skey(f[3], 'retried'), id)

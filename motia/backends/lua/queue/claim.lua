@@ -1,7 +1,7 @@
 -- ARGV: sub, limit, lease seconds, "fifo" | "standard".
 -- Returns {next, body, attempts, due, ...}: a row for every delivery leased; ``next`` is
 -- what NEXT_DUE would answer when none was ('' when some were).
-local sub, limit, lease, mode = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local sub, limit, lease, mode = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 
 local function drain_groups()
   local active = skey(sub, 'active')

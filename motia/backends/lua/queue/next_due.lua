@@ -1,2 +1,2 @@
 -- ARGV: sub. The earliest due time or lease expiry, as a string; false when idle.
-return next_due(ARGV[3])
+return next_due(ARGV[5])

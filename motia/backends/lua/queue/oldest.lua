@@ -1,6 +1,6 @@
 -- ARGV: sub. The due time of the oldest delivery that could be claimed now, as a string;
 -- false when there is none. Looks at the head of each place such a delivery waits.
-local sub = ARGV[3]
+local sub = ARGV[5]
 local best = nil
 
 local function consider(id, wanted_state)

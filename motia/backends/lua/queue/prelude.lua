@@ -1,17 +1,23 @@
 local Q = ARGV[1]
 local NOW = tonumber(ARGV[2])
+local READY_CHANNEL = ARGV[3]
+local ORIGIN = ARGV[4]
 local GROUP = 'motia'
 
 local function dkey(id) return Q .. 'd:' .. id end
 local function skey(sub, part) return Q .. 's:' .. sub .. ':' .. part end
 
+-- Ready: in the stream. When ``sub`` had nothing ready before, the processes that may be
+-- idle hear of it on the ready channel ("origin sub"), so none waits for its next poll.
 local function to_stream(id, sub)
   local stream = skey(sub, 'stream')
   if redis.call('EXISTS', stream) == 0 then
     redis.call('XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM')
   end
+  local idle = redis.call('XLEN', stream) <= redis.call('ZCARD', skey(sub, 'leases'))
   local entry = redis.call('XADD', stream, '*', 'id', id)
   redis.call('HSET', dkey(id), 'state', 'ready', 'entry', entry)
+  if idle then redis.call('PUBLISH', READY_CHANNEL, ORIGIN .. ' ' .. sub) end
 end
 
 local function make_ready(id, sub, due)

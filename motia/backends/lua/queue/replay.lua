@@ -1,11 +1,11 @@
 -- ARGV: "all" | "some", then the ids. Returns the ids made ready again.
 local ids = {}
-if ARGV[3] == 'all' then
+if ARGV[5] == 'all' then
   for _, entry in ipairs(redis.call('XRANGE', Q .. 'dead', '-', '+')) do
     ids[#ids + 1] = entry[2][2]
   end
 else
-  for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
+  for i = 6, #ARGV do ids[#ids + 1] = ARGV[i] end
 end
 local out = {}
 for _, id in ipairs(ids) do
