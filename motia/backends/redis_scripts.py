@@ -1,5 +1,9 @@
 """The Lua scripts (``lua/store/*.lua``) that make each ``RedisStore`` write one atomic step.
 
+Each script follows ``lua/store/prelude.lua``: ``change`` (an item created or updated:
+its version, its place in the group, its message) and ``announce`` (a message on the
+feed channel), which every write shares.
+
 Every write script bumps the store-wide version (``INCR``) and publishes the
 change in the same script, so the order of versions and the order of messages
 on the feed channel agree (``UPDATE`` writes several updates of one item in a row,
@@ -23,4 +27,6 @@ from motia.backends.redis_client import read_scripts
 
 __all__ = ["SCRIPTS"]
 
-SCRIPTS = read_scripts("store", ("CLEAR", "DELETE", "PUBLISH", "SNAPSHOT", "UPDATE", "WRITE"))
+SCRIPTS = read_scripts(
+    "store", ("CLEAR", "DELETE", "PUBLISH", "SNAPSHOT", "UPDATE", "WRITE"), prelude="prelude"
+)

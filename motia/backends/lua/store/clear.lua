@@ -8,8 +8,7 @@ local out = {last}
 for index, id in ipairs(ids) do
   local old = redis.call('HGET', KEYS[1], id)
   local header = ARGV[3] .. cjson.encode(id) .. ']'
-  redis.call('PUBLISH', ARGV[2],
-    'delete\n' .. (first + index) .. '\n' .. header .. '\n' .. old .. '\n')
+  announce(ARGV[2], 'delete', first + index, header, old, nil)
   out[#out + 1] = id
   out[#out + 1] = old
 end

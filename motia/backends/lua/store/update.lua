@@ -7,15 +7,7 @@ local current = old and ('v' .. old) or ''
 if current ~= ARGV[5] then return {-1, old} end
 local version
 for i = 6, #ARGV do
-  version = redis.call('INCR', KEYS[4])
-  local kind = 'update'
-  if not old then
-    kind = 'create'
-    redis.call('ZADD', KEYS[2], version, ARGV[1])
-    redis.call('SADD', KEYS[3], ARGV[2])
-  end
-  redis.call('PUBLISH', ARGV[3],
-    kind .. '\n' .. version .. '\n' .. ARGV[4] .. '\n' .. (old or '') .. '\n' .. ARGV[i])
+  version = change(old, ARGV[i])
   old = ARGV[i]
 end
 redis.call('HSET', KEYS[1], ARGV[1], old)
