@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import signal
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.process import BaseProcess
@@ -122,9 +123,11 @@ class ServeOptions:
 class MotiaServer(uvicorn.Server):
     """uvicorn's server, ending open streams at once on a signal; SIGTERM exits 0.
 
-    A plain ``uvicorn.Server`` re-raises the signal it stopped on once shut down, so
-    that its host process dies of it (status 143). SIGTERM is how process managers
-    ask a server to stop, and a clean stop is status 0.
+    A plain ``uvicorn.Server`` re-raises the signal it stopped on once shut down and
+    its own handlers are gone, so that its host process dies of it (status 143).
+    SIGTERM is how process managers ask a server to stop, and a clean stop is status
+    0: while the server runs, the handler it restores for SIGTERM is one that lets
+    the process go on to its end.
     """
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -133,12 +136,20 @@ class MotiaServer(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        with super().capture_signals():
-            try:
+        if threading.current_thread() is not threading.main_thread():
+            with super().capture_signals():  # which captures nothing off the main thread
                 yield
-            finally:
-                captured: list[int] = getattr(self, "_captured_signals", [])
-                captured[:] = [sig for sig in captured if sig != signal.SIGTERM]
+            return
+        previous = signal.signal(signal.SIGTERM, _stopped_as_asked)
+        try:
+            with super().capture_signals():
+                yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped_as_asked(sig: int, frame: FrameType | None) -> None:
+    """SIGTERM re-raised once the server stopped on it: the stop was asked for."""
 
 
 def app_from_env() -> Any:
