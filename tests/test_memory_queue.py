@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -154,3 +155,49 @@ async def test_deliveries_acked_under_lease_do_not_pile_up_in_the_schedule() -> 
         for claimed in await queue.claim(SUB, limit=10, lease=HOUR, fifo=False):
             await queue.ack(claimed)
     assert len(queue._lanes[SUB].heap) < 200
+
+
+def walked_stats(queue: MemoryQueue) -> dict[str, dict[str, int]]:
+    """``stats`` by walking every live delivery: what the running counts must agree with."""
+    now, stats = time.time(), {}
+    for lane in queue._lanes.values():
+        for entry in lane.entries.values():
+            counts = stats.setdefault(
+                entry.delivery.topic, {"depth": 0, "in_flight": 0, "retries": 0}
+            )
+            leased = entry.lease_until is not None and entry.lease_until > now
+            counts["in_flight" if leased else "depth"] += 1
+            counts["retries"] += entry.attempts > 0
+    return stats
+
+
+async def test_stats_kept_as_deliveries_come_and_go_match_a_walk_of_them() -> None:
+    rng = random.Random(7)
+    subs = [Subscriber("Step", 0), Subscriber("Other", 0)]
+    queue, held, pushed = MemoryQueue(), [], 0
+    for _ in range(3000):
+        op = rng.choice(["push", "push", "claim", "ack", "retry", "release", "bury", "replay"])
+        if op == "push":
+            sub = rng.choice(subs)
+            pushed += 1
+            group = rng.choice([None, "g1", "g2"])
+            name = f"d{pushed}"
+            await queue.push([Delivery(name, f"m-{name}", sub.step, sub, {}, "t", group)])
+        elif op == "claim":
+            sub = rng.choice(subs)
+            lease = rng.choice([HOUR, -1.0])  # some leases have run out at once
+            held += await queue.claim(sub, limit=3, lease=lease, fifo=rng.random() < 0.5)
+        elif op == "replay":
+            dead = await queue.dead_letters()
+            await queue.replay([letter.id for letter in dead if rng.random() < 0.5])
+        elif held:
+            delivery = held.pop(rng.randrange(len(held)))
+            if op == "ack":
+                await queue.ack(delivery)
+            elif op == "retry":
+                await queue.retry(delivery, at=time.time() + rng.choice([0, HOUR]), error="x")
+            elif op == "release":
+                await queue.release(delivery)
+            else:
+                await queue.bury(delivery, error="x")
+        assert await queue.stats() == walked_stats(queue), op

@@ -73,18 +73,26 @@ class _Entry:
 
 
 class _Lane:
-    """One subscriber's live deliveries (dead letters are kept by the queue)."""
+    """One subscriber's live deliveries (dead letters are kept by the queue), and the
+    counts ``stats`` reads without walking them."""
 
-    __slots__ = ("entries", "fifo", "groups", "heap")
+    __slots__ = ("entries", "fifo", "groups", "heap", "leased", "topic", "tried")
 
     def __init__(self) -> None:
         self.entries: dict[str, _Entry] = {}
         self.groups: dict[str | None, deque[_Entry]] = {}
         self.heap: list[tuple[float, int, int, _Entry]] = []
         self.fifo = False
+        self.topic = ""
+        self.leased: set[_Entry] = set()
+        """Entries claimed and not since given back (their lease may have run out)."""
+        self.tried = 0
+        """Entries with at least one attempt."""
 
     def add(self, entry: _Entry) -> None:
         self.entries[entry.delivery.id] = entry
+        self.topic = entry.delivery.topic
+        self.tried += entry.attempts > 0
         group = self.groups.get(entry.delivery.group_id)
         if group is None:
             group = self.groups[entry.delivery.group_id] = deque()
@@ -111,6 +119,8 @@ class _Lane:
 
     def remove(self, entry: _Entry) -> None:
         del self.entries[entry.delivery.id]
+        self.leased.discard(entry)
+        self.tried -= entry.attempts > 0
         entry.version += 1
         group_id = entry.delivery.group_id
         group = self.groups[group_id]
@@ -146,7 +156,9 @@ class _Lane:
             if entry is None or entry.due > now:
                 break
             heapq.heappop(self.heap)
+            self.tried += entry.attempts == 0
             claimed.append(entry.claimed(now, lease))
+            self.leased.add(entry)
             self.offer(entry)  # claimable again if its lease runs out
         return claimed
 
@@ -226,6 +238,7 @@ class MemoryQueue(QueueBackend):
             return
         lane, entry = found
         entry.lease_until = None
+        lane.leased.discard(entry)
         entry.version += 1
         if at is not None:
             entry.available_at = at
@@ -233,6 +246,7 @@ class MemoryQueue(QueueBackend):
             entry.error = error
         if undo_attempt:
             entry.attempts -= 1
+            lane.tried -= entry.attempts == 0
         group = lane.groups[delivery.group_id]
         if not lane.fifo or group[0] is entry:
             lane.offer(entry)
@@ -266,14 +280,17 @@ class MemoryQueue(QueueBackend):
         return chosen
 
     async def stats(self) -> dict[str, dict[str, int]]:
+        """Counted as deliveries come and go: a reading walks only the leased ones."""
         now = time.time()
         stats: dict[str, dict[str, int]] = {}
         for lane in self._lanes.values():
-            for entry in lane.entries.values():
-                counts = stats.setdefault(
-                    entry.delivery.topic, {"depth": 0, "in_flight": 0, "retries": 0}
-                )
-                leased = entry.lease_until is not None and entry.lease_until > now
-                counts["in_flight" if leased else "depth"] += 1
-                counts["retries"] += entry.attempts > 0
+            if not lane.entries:
+                continue
+            counts = stats.setdefault(lane.topic, {"depth": 0, "in_flight": 0, "retries": 0})
+            in_flight = sum(
+                1 for e in lane.leased if e.lease_until is not None and e.lease_until > now
+            )
+            counts["in_flight"] += in_flight
+            counts["depth"] += len(lane.entries) - in_flight
+            counts["retries"] += lane.tried
         return stats
