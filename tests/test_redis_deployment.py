@@ -57,8 +57,10 @@ def deployment(tmp_path: Path) -> Iterator[tuple[RedisServer, Servers, int, int]
     with private_redis() as redis_server:
         servers = Servers(tmp_path, unique_prefix())
         try:
-            first = servers.start("--redis-url", redis_server.url)
-            second = servers.start("--redis-url", redis_server.url)
+            # At debug level a failure shows each process's reconnection attempts.
+            options = ("--redis-url", redis_server.url, "--log-level", "debug")
+            first = servers.start(*options)
+            second = servers.start(*options)
             servers.wait_ready(first)
             servers.wait_ready(second)
             yield redis_server, servers, first, second
