@@ -53,6 +53,7 @@ from motia.backends.redis_client import (
     MAX_CONNECTIONS,
     connect,
     connection_name,
+    database_channel,
     delete_under,
     open_client,
     redacted,
@@ -99,7 +100,7 @@ class RedisStore(Store):
         if self._client is not None:
             return
         client = await open_client(self.url, self.ping_interval, self.client_name, self)
-        self.channel = _feed_channel(self.prefix, client)
+        self.channel = database_channel(client, f"{self.prefix}feed")
         if not self.listen:
             self._client = client
             self._batch = CommandBatcher(client, redis_scripts.SCRIPTS)
@@ -303,13 +304,6 @@ class RedisStore(Store):
             self.key("groups", group[0]),
             self.key("version"),
         ]
-
-
-def _feed_channel(prefix: str, client: Redis) -> str:
-    """The change feed's channel: Redis delivers a publish to the subscribers of every
-    database, so two apps with one prefix on two databases must not share a name."""
-    database = client.connection_pool.connection_kwargs.get("db", 0)
-    return f"{prefix}feed:{database}"
 
 
 def _header(namespace: str, group_id: str, item_id: str) -> str:

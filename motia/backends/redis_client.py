@@ -77,6 +77,14 @@ def unreachable(owner: object, exc: BaseException) -> StoreUnavailable:
     return StoreUnavailable(f"{owner!r}: cannot reach Redis: {exc}")
 
 
+def database_channel(client: Redis, name: str) -> str:
+    """The pub/sub channel ``name`` of ``client``'s database: Redis delivers a publish to the
+    subscribers of every database, so two apps with one prefix on two databases must not
+    share a channel."""
+    database = client.connection_pool.connection_kwargs.get("db", 0)
+    return f"{name}:{database}"
+
+
 def connection_name(kind: str, prefix: str) -> str:
     """The name ``CLIENT LIST`` shows for ``kind``'s connections under ``prefix``."""
     return f"{kind}@" + re.sub(r"[^\w:.@-]", "_", prefix)

@@ -39,6 +39,7 @@ from motia.backends.redis_batch import CommandBatcher
 from motia.backends.redis_client import (
     CONNECTION_LOST,
     connection_name,
+    database_channel,
     delete_under,
     open_client,
     redacted,
@@ -106,9 +107,7 @@ class RedisQueue(QueueBackend):
         client = await open_client(self.url, self.connect_timeout, self.client_name, self)
         self._client = client
         self._batch = CommandBatcher(client, redis_queue_scripts.SCRIPTS)
-        # Redis delivers a publish to the subscribers of every database: the name says which.
-        database = client.connection_pool.connection_kwargs.get("db", 0)
-        self.ready_channel = f"{self.namespace}ready:{database}"
+        self.ready_channel = database_channel(client, f"{self.namespace}ready")
 
     async def close(self) -> None:
         client, self._client = self._client, None
