@@ -28,7 +28,6 @@ import heapq
 import itertools
 import json
 import logging
-import random
 import secrets
 from typing import Any
 
@@ -36,6 +35,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from motia._core.backoff import Backoff
 from motia.backends.base import (
     Change,
     ChangeFeed,
@@ -186,7 +186,7 @@ class FeedListener:
             await self._reconnect()
 
     async def _reconnect(self) -> None:
-        delay = 0.05
+        backoff = Backoff(cap=self.max_backoff)
         while True:
             try:
                 await self._subscribe()
@@ -195,8 +195,7 @@ class FeedListener:
             except (RedisError, OSError, TimeoutError) as exc:
                 await self._drop_connection()
                 log.debug("change feed still unreachable: %s", exc)
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, self.max_backoff)
+            await backoff.wait()
 
     async def _after_gap(self) -> None:
         await self._anchor()

@@ -11,11 +11,10 @@ only later. Once listening again, every worker looks, for the news it missed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import Iterable
 
+from motia._core.backoff import Backoff
 from motia.backends.queue import QueueBackend, Subscriber
 from motia.queues.failures import FailureStreak
 from motia.queues.worker import QueueWorker
@@ -24,8 +23,6 @@ __all__ = ["ReadyNews"]
 
 log = logging.getLogger("motia.queue")
 
-_FIRST_BACKOFF = 0.05
-
 
 class ReadyNews:
     def __init__(
@@ -33,8 +30,7 @@ class ReadyNews:
     ) -> None:
         self.backend = backend
         self.workers = {worker.subscription.subscriber: worker for worker in workers}
-        self.max_backoff = max_backoff
-        self._backoff = _FIRST_BACKOFF
+        self._backoff = Backoff(cap=max_backoff)
         self._failures = FailureStreak(log, "listening for deliveries other processes make ready")
 
     async def run(self) -> None:
@@ -44,13 +40,12 @@ class ReadyNews:
                 await self.backend.watch(self._hear)
             except Exception as exc:
                 self._failures.failed(exc)
-            await asyncio.sleep(self._backoff * random.uniform(0.5, 1.0))
-            self._backoff = min(self._backoff * 2, self.max_backoff)
+            await self._backoff.wait()
 
     def _hear(self, subscriber: Subscriber | None) -> None:
         if subscriber is None:  # listening (again): anything may have been missed
             self._failures.succeeded()
-            self._backoff = _FIRST_BACKOFF
+            self._backoff.reset()
             for worker in self.workers.values():
                 worker.wake.set()
         elif (heard := self.workers.get(subscriber)) is not None:
