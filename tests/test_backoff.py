@@ -11,15 +11,21 @@ from motia._core.backoff import Backoff
 pytestmark = pytest.mark.anyio
 
 
-async def test_waits_double_up_to_the_cap_with_jitter_and_start_again_on_reset(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    slept: list[float] = []
+@pytest.fixture
+def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The seconds each wait asked to sleep (nothing sleeps)."""
+    asked: list[float] = []
 
     async def sleep(seconds: float) -> None:
-        slept.append(seconds)
+        asked.append(seconds)
 
     monkeypatch.setattr(module, "asyncio", SimpleNamespace(sleep=sleep))
+    return asked
+
+
+async def test_waits_double_up_to_the_cap_with_jitter_and_start_again_on_reset(
+    slept: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(module, "random", SimpleNamespace(uniform=lambda low, high: high))
     backoff = Backoff(first=0.1, cap=0.5)
     for _ in range(5):
@@ -30,14 +36,8 @@ async def test_waits_double_up_to_the_cap_with_jitter_and_start_again_on_reset(
 
 
 async def test_each_wait_is_between_half_and_all_of_its_step(
-    monkeypatch: pytest.MonkeyPatch,
+    slept: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr(module, "asyncio", SimpleNamespace(sleep=sleep))
     monkeypatch.setattr(module, "random", random.Random(3))
     backoff = Backoff(first=1.0, cap=1.0)
     for _ in range(200):
